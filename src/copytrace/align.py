@@ -1,0 +1,246 @@
+"""Align two documents: seed-and-extend over shared n-grams, chain, then word-level edit alignment.
+
+1. Seeds: every position pair ``(i, j)`` whose word n-grams hash equal (n-grams repeated more
+   than ``MAX_OCCURRENCES`` times in a document are skipped: tables, refrains).
+2. Runs: seeds on one diagonal with consecutive positions merge into exact runs.
+3. Chaining: collinear runs are chained by dynamic programming (the local chaining of
+   BLAST-style aligners; passim's "alignment of reprinted passages", Smith, Cordell & Mullen
+   2015, does the same with a banded aligner) when the gap between them is at most ``max_gap``
+   words on both sides; the best chain is taken, runs overlapping it are dropped, repeat.
+4. Each chain becomes a passage; a word-level Levenshtein alignment (RapidFuzz, compiled)
+   inside it gives the edit script; passages with fewer than ``min_words`` shared words go.
+
+Runs and chaining are compiled with numba; the edit alignment is RapidFuzz's C++.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from .normalize import Tokens
+
+MAX_OCCURRENCES = 8
+
+
+@numba.njit(cache=True)
+def _runs(sa: np.ndarray, sb: np.ndarray, max_occ: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact diagonal runs of equal n-gram hashes: (i0, j0, length) in n-gram units."""
+    order_b = np.argsort(sb, kind="mergesort")
+    sorted_b = sb[order_b]
+    order_a = np.argsort(sa, kind="mergesort")
+    sorted_a = sa[order_a]
+    lo = np.searchsorted(sorted_b, sa, side="left")
+    hi = np.searchsorted(sorted_b, sa, side="right")
+    alo = np.searchsorted(sorted_a, sa, side="left")
+    ahi = np.searchsorted(sorted_a, sa, side="right")
+    n_seeds = 0
+    for i in range(sa.shape[0]):
+        c = hi[i] - lo[i]
+        if c > 0 and c <= max_occ and ahi[i] - alo[i] <= max_occ:
+            n_seeds += c
+    si = np.empty(n_seeds, dtype=np.int64)
+    sj = np.empty(n_seeds, dtype=np.int64)
+    k = 0
+    for i in range(sa.shape[0]):
+        c = hi[i] - lo[i]
+        if c > 0 and c <= max_occ and ahi[i] - alo[i] <= max_occ:
+            for t in range(lo[i], hi[i]):
+                si[k] = i
+                sj[k] = order_b[t]
+                k += 1
+    # sort by diagonal then i
+    diag = sj - si
+    key = np.argsort(diag * (sa.shape[0] + 1) + si, kind="mergesort")
+    ri = np.empty(n_seeds, dtype=np.int64)
+    rj = np.empty(n_seeds, dtype=np.int64)
+    rl = np.empty(n_seeds, dtype=np.int64)
+    r = -1
+    prev_i = -2
+    prev_d = 0
+    for t in range(n_seeds):
+        s = key[t]
+        i = si[s]
+        d = diag[s]
+        if r >= 0 and d == prev_d and i == prev_i + 1:
+            rl[r] += 1
+        else:
+            r += 1
+            ri[r] = i
+            rj[r] = sj[s]
+            rl[r] = 1
+        prev_i = i
+        prev_d = d
+    return ri[: r + 1].copy(), rj[: r + 1].copy(), rl[: r + 1].copy()
+
+
+@numba.njit(cache=True)
+def _chains(
+    a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, max_gap: int, slack: int
+) -> np.ndarray:
+    """Chain collinear runs (token spans [a0,a1) x [b0,b1), sorted by a0 then b0).
+
+    Returns ``chain_id`` per run (-1 for runs dropped as overlapping a better chain)."""
+    n = a0.shape[0]
+    chain = np.full(n, -1, dtype=np.int64)
+    alive = np.ones(n, dtype=np.bool_)
+    best = np.zeros(n, dtype=np.float64)
+    prev = np.full(n, -1, dtype=np.int64)
+    cid = 0
+    remaining = n
+    while remaining > 0:
+        for r in range(n):
+            if not alive[r]:
+                continue
+            length = min(a1[r] - a0[r], b1[r] - b0[r])
+            best[r] = length
+            prev[r] = -1
+            for p in range(r - 1, -1, -1):
+                if not alive[p]:
+                    continue
+                ga = a0[r] - a1[p]
+                gb = b0[r] - b1[p]
+                if ga > max_gap or gb > max_gap or ga < -slack or gb < -slack:
+                    continue
+                if a1[r] <= a1[p] or b1[r] <= b1[p] or b0[r] <= b0[p] or a0[r] <= a0[p]:
+                    continue
+                overlap = max(0, -ga, -gb)
+                score = best[p] + length - overlap - 0.1 * (max(ga, 0) + max(gb, 0))
+                if score > best[r]:
+                    best[r] = score
+                    prev[r] = p
+        top = -1
+        for r in range(n):
+            if alive[r] and (top < 0 or best[r] > best[top]):
+                top = r
+        # backtrack the best chain
+        lo_a = a0[top]
+        hi_a = a1[top]
+        lo_b = b0[top]
+        hi_b = b1[top]
+        r = top
+        while r >= 0:
+            chain[r] = cid
+            alive[r] = False
+            remaining -= 1
+            lo_a = min(lo_a, a0[r])
+            lo_b = min(lo_b, b0[r])
+            r = prev[r]
+        # drop runs overlapping this chain on either side
+        for q in range(n):
+            if alive[q] and ((a0[q] < hi_a and a1[q] > lo_a) or (b0[q] < hi_b and b1[q] > lo_b)):
+                alive[q] = False
+                remaining -= 1
+        cid += 1
+    return chain
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A raw passage: token ranges and the word-level opcodes inside them."""
+
+    a0: int
+    a1: int
+    b0: int
+    b1: int
+    matched: int
+    ops: tuple[tuple[str, int, int, int, int], ...]  # (tag, i1, i2, j1, j2) absolute token indices
+
+
+def align_tokens(
+    ta: Tokens, sa: np.ndarray, tb: Tokens, sb: np.ndarray, ngram: int, max_gap: int, min_words: int
+) -> list[Block]:
+    """Shared passages between two tokenized documents, as token-range blocks with opcodes."""
+    if sa.shape[0] == 0 or sb.shape[0] == 0:
+        return []
+    ri, rj, rl = _runs(sa, sb, MAX_OCCURRENCES)
+    if ri.shape[0] == 0:
+        return []
+    na, nb = len(ta), len(tb)
+    span = ngram - 1
+    a0 = ri
+    a1 = np.minimum(ri + rl + span, na)
+    b0 = rj
+    b1 = np.minimum(rj + rl + span, nb)
+    order = np.lexsort((b0, a0))
+    a0, a1, b0, b1 = a0[order], a1[order], b0[order], b1[order]
+    chain = _chains(a0, a1, b0, b1, max_gap, span)
+    ha, hb = ta.hashes, tb.hashes
+    spans = []
+    for c in np.unique(chain[chain >= 0]).tolist():
+        sel = chain == c
+        span4 = [int(a0[sel].min()), int(a1[sel].max()), int(b0[sel].min()), int(b1[sel].max())]
+        spans.append(_extend(ha, hb, span4, max_gap + ngram))
+    blocks: list[Block] = []
+    for lo_a, hi_a, lo_b, hi_b in _merge_close(spans, max_gap):
+        block = _refine(ha, hb, lo_a, hi_a, lo_b, hi_b)
+        if block is not None and block.matched >= min_words:
+            blocks.append(block)
+    blocks.sort(key=lambda b: (b.a0, b.b0))
+    return blocks
+
+
+# X-drop extension (as in BLAST, Altschul et al. 1990) at word level: match +1, other -0.5 a word.
+_MATCH, _MISMATCH, _XDROP, _MIN_GAIN = 1.0, 0.5, 4.0, 2.0
+
+
+def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
+    """How far an alignment of two segments can be extended from their start: (words of a, of b)."""
+    score = best = 0.0
+    best_at = (0, 0)
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list():
+        if tag == "equal":
+            score += _MATCH * (i2 - i1)
+            if score > best:
+                best, best_at = score, (i2, j2)
+        else:
+            score -= _MISMATCH * max(i2 - i1, j2 - j1)
+            if score < best - _XDROP:
+                break
+    return best_at if best >= _MIN_GAIN else (0, 0)
+
+
+def _extend(ha: np.ndarray, hb: np.ndarray, span: list[int], width: int) -> list[int]:
+    lo_a, hi_a, lo_b, hi_b = span
+    fa, fb = _best_prefix(ha[hi_a : hi_a + width].tolist(), hb[hi_b : hi_b + width].tolist())
+    ra, rb = _best_prefix(
+        ha[max(0, lo_a - width) : lo_a][::-1].tolist(), hb[max(0, lo_b - width) : lo_b][::-1].tolist()
+    )
+    return [lo_a - ra, hi_a + fa, lo_b - rb, hi_b + fb]
+
+
+def _merge_close(spans: list[list[int]], max_gap: int) -> list[list[int]]:
+    """Merge extended spans that are collinear and within ``max_gap`` words on both sides."""
+    spans = sorted(spans)
+    out: list[list[int]] = []
+    for sp in spans:
+        if out:
+            prev = out[-1]
+            ga, gb = sp[0] - prev[1], sp[2] - prev[3]
+            if -max_gap <= ga <= max_gap and -max_gap <= gb <= max_gap and sp[1] > prev[1] and sp[3] > prev[3]:
+                prev[1], prev[3] = sp[1], sp[3]
+                prev[0], prev[2] = min(prev[0], sp[0]), min(prev[2], sp[2])
+                continue
+        out.append(list(sp))
+    return out
+
+
+def _refine(ha: np.ndarray, hb: np.ndarray, lo_a: int, hi_a: int, lo_b: int, hi_b: int) -> Block | None:
+    """Word-level Levenshtein alignment of the chained span; trims non-matching ends."""
+    seg_a = ha[lo_a:hi_a].tolist()
+    seg_b = hb[lo_b:hi_b].tolist()
+    ops = [
+        (tag, i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b)
+        for tag, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list()
+    ]
+    while ops and ops[0][0] != "equal":
+        ops.pop(0)
+    while ops and ops[-1][0] != "equal":
+        ops.pop()
+    if not ops:
+        return None
+    matched = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag == "equal")
+    return Block(ops[0][1], ops[-1][2], ops[0][3], ops[-1][4], matched, tuple(ops))

@@ -1,0 +1,119 @@
+"""Fingerprints: hashed word n-grams, winnowing, and a MinHash sketch.
+
+* ``shingles``: 64-bit hash of every run of ``n`` consecutive token hashes.
+* ``winnow``: the position-robust subset of Schleimer, Wilkerson & Aiken (SIGMOD 2003):
+  in every window of ``w`` consecutive n-gram hashes the minimum is selected (rightmost on ties),
+  so any shared run of ``w + n - 1`` words shares at least one fingerprint.
+* ``minhash``: a ``k``-permutation MinHash sketch (Broder 1997) of the n-gram set for
+  whole-document similarity, vectorised in numpy.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .normalize import _mix64
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@numba.njit(cache=True)
+def _shingles(hashes: np.ndarray, n: int) -> np.ndarray:
+    m = hashes.shape[0]
+    if m == 0:
+        return np.empty(0, dtype=np.uint64)
+    if m < n:
+        # a document shorter than n words gets one n-gram of all its words
+        h = np.uint64(n)
+        for i in range(m):
+            h = _mix64(h * _GOLDEN + hashes[i])
+        out = np.empty(1, dtype=np.uint64)
+        out[0] = h
+        return out
+    out = np.empty(m - n + 1, dtype=np.uint64)
+    for i in range(m - n + 1):
+        h = np.uint64(n)
+        for j in range(n):
+            h = _mix64(h * _GOLDEN + hashes[i + j])
+        out[i] = h
+    return out
+
+
+def shingles(token_hashes: np.ndarray, n: int) -> np.ndarray:
+    """Hash of every word n-gram (a text shorter than n words gives one hash of all its words)."""
+    return _shingles(np.ascontiguousarray(token_hashes, dtype=np.uint64), n)
+
+
+@numba.njit(cache=True)
+def _winnow(h: np.ndarray, w: int) -> np.ndarray:
+    m = h.shape[0]
+    if m == 0:
+        return np.empty(0, dtype=np.int64)
+    if m <= w:
+        best = 0
+        for i in range(m):
+            if h[i] <= h[best]:
+                best = i
+        out = np.empty(1, dtype=np.int64)
+        out[0] = best
+        return out
+    sel = np.empty(m, dtype=np.int64)
+    k = 0
+    last = -1
+    for s in range(m - w + 1):
+        best = s
+        for i in range(s, s + w):
+            if h[i] <= h[best]:
+                best = i
+        if best != last:
+            sel[k] = best
+            k += 1
+            last = best
+    return sel[:k].copy()
+
+
+def winnow(shingle_hashes: np.ndarray, w: int) -> np.ndarray:
+    """Positions selected by winnowing with window ``w`` (increasing, no repeats)."""
+    return _winnow(np.ascontiguousarray(shingle_hashes, dtype=np.uint64), max(1, int(w)))
+
+
+def fingerprints(shingle_hashes: np.ndarray, w: int) -> np.ndarray:
+    """The document's fingerprint set for the inverted index: winnowed hashes, sorted and unique."""
+    if shingle_hashes.shape[0] == 0:
+        return np.empty(0, dtype=np.uint64)
+    return np.unique(shingle_hashes[winnow(shingle_hashes, w)])
+
+
+_MERSENNE = np.uint64((1 << 61) - 1)
+
+
+def minhash_params(num_perm: int = 128, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
+    b = rng.integers(0, (1 << 61) - 1, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+@numba.njit(cache=True)
+def _minhash(h: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    k = a.shape[0]
+    out = np.full(k, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+    for i in range(h.shape[0]):
+        x = h[i]
+        for j in range(k):
+            v = _mix64(x * a[j] + b[j])
+            if v < out[j]:
+                out[j] = v
+    return out
+
+
+def minhash(shingle_hashes: np.ndarray, num_perm: int = 128, seed: int = 1) -> np.ndarray:
+    """MinHash signature (``num_perm`` uint64 values) of a set of n-gram hashes."""
+    a, b = minhash_params(num_perm, seed)
+    return _minhash(np.ascontiguousarray(shingle_hashes, dtype=np.uint64), a, b)
+
+
+def minhash_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two MinHash signatures."""
+    return float(np.mean(sig_a == sig_b))

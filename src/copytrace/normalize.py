@@ -1,0 +1,255 @@
+"""Normalize and tokenize with offsets: the hot loop, compiled with numba.
+
+A token is a maximal run of word characters (Unicode letters, digits, combining marks);
+CJK ideographs, kana, hangul syllables and Thai letters are one token each (no spaces there).
+Every token keeps ``(start, end)``: half-open ``str`` indices into the original text.
+
+Normalization happens per code point through two lookup tables built once from
+``unicodedata`` (NFKC, then case-fold; curly quotes and dashes are separators so their
+style never matters), so the compiled loop never leaves machine code:
+
+* ``CLASS[cp]``: 0 separator, 1 word char, 2 single-char token (CJK), 3 hyphen, 4 ignorable
+  inside a word (soft hyphen, zero-width joiners);
+* ``FOLD[cp, 0:3]``: the NFKC + case-folded form (up to three code points, 0 = none).
+
+A word broken by a hyphen at a line end (``opposi-\\n tion``) is joined back into one token.
+Token hashes are 64-bit FNV-1a over the folded code points, finished with splitmix64.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numba
+import numpy as np
+
+TABLE_SIZE = 0x10000
+
+SEP, WORD, SINGLE, HYPHEN, IGNORABLE = 0, 1, 2, 3, 4
+
+_SINGLE_RANGES = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3400, 0x4DBF),  # CJK Ext A
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
+    (0xAC00, 0xD7AF),  # Hangul syllables
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+)
+_HYPHENS = "-\u2010\u2011"
+_IGNORABLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+
+
+@lru_cache(maxsize=1)
+def tables() -> tuple[np.ndarray, np.ndarray]:
+    """Build (CLASS, FOLD) for the Basic Multilingual Plane (about 60 ms, once per process)."""
+    cls = np.zeros(TABLE_SIZE, dtype=np.uint8)
+    fold = np.zeros((TABLE_SIZE, 3), dtype=np.uint32)
+    for cp in range(TABLE_SIZE):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
+        if ch in _IGNORABLE:
+            cls[cp] = IGNORABLE
+            continue
+        if ch in _HYPHENS:
+            cls[cp] = HYPHEN
+            continue
+        if ch.isalnum() or cat in ("Mn", "Mc"):
+            cls[cp] = WORD
+            for lo, hi in _SINGLE_RANGES:
+                if lo <= cp <= hi:
+                    cls[cp] = SINGLE
+            norm = unicodedata.normalize("NFKC", ch).casefold()
+            # keep only word characters of the expansion ("ﬁ" -> "fi", "ß" -> "ss", "½" -> "1", "2")
+            kept = [c for c in norm if c.isalnum() or unicodedata.category(c) in ("Mn", "Mc")][:3]
+            if not kept:
+                kept = [ch]
+            for k, c in enumerate(kept):
+                fold[cp, k] = ord(c)
+    return cls, fold
+
+
+@numba.njit(cache=True, inline="always")
+def _mix64(x: np.uint64) -> np.uint64:
+    # splitmix64 finalizer (Steele, Lea & Flood 2014)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@numba.njit(cache=True)
+def _classify(cp: np.uint32, cls_table: np.ndarray) -> int:
+    if cp < 0x10000:
+        return cls_table[cp]
+    if 0x20000 <= cp <= 0x3FFFF:
+        return SINGLE
+    if 0x1F000 <= cp <= 0x1FAFF:  # emoji and pictographs are separators
+        return SEP
+    return WORD
+
+
+@numba.njit(cache=True)
+def _hyphen_break(cps: np.ndarray, p: int, end: int, cls_table: np.ndarray) -> int:
+    """If cps[p] is a hyphen followed by spaces, one line break and spaces, then a word
+    character, return the index of that word character; else -1."""
+    q = p + 1
+    while q < end and (cps[q] == 32 or cps[q] == 9):
+        q += 1
+    if q < end and cps[q] == 13:
+        q += 1
+    if q >= end or cps[q] != 10:
+        return -1
+    q += 1
+    while q < end and (cps[q] == 32 or cps[q] == 9):
+        q += 1
+    if q < end and _classify(cps[q], cls_table) == WORD:
+        return q
+    return -1
+
+
+@numba.njit(cache=True)
+def _scan(
+    cps: np.ndarray,
+    bounds: np.ndarray,
+    cls_table: np.ndarray,
+    fold: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    seps: np.ndarray,
+    counts: np.ndarray,
+    fill: bool,
+) -> int:
+    """Tokenize documents cps[bounds[d]:bounds[d+1]]; count only when ``fill`` is false."""
+    total = 0
+    fnv_offset = np.uint64(0xCBF29CE484222325)
+    fnv_prime = np.uint64(0x100000001B3)
+    for d in range(bounds.shape[0] - 1):
+        lo = bounds[d]
+        end = bounds[d + 1]
+        p = lo
+        n_doc = 0
+        sep = fnv_offset
+        while p < end:
+            cp = cps[p]
+            c = _classify(cp, cls_table)
+            if c == SEP or c == HYPHEN or c == IGNORABLE:
+                if fill and n_doc > 0 and not (cp == 32 or cp == 9 or cp == 10 or cp == 13 or cp == 0xA0):
+                    sep = (sep ^ np.uint64(cp)) * fnv_prime
+                p += 1
+                continue
+            if fill and n_doc > 0:
+                seps[total - 1] = sep
+            sep = fnv_offset
+            start = p
+            h = fnv_offset
+            if c == SINGLE:
+                cp = cps[p]
+                h = (h ^ np.uint64(cp)) * fnv_prime
+                p += 1
+            else:
+                while p < end:
+                    cp = cps[p]
+                    k = _classify(cp, cls_table)
+                    if k == WORD:
+                        if cp < 0x10000:
+                            for j in range(3):
+                                f = fold[cp, j]
+                                if f == 0:
+                                    break
+                                h = (h ^ np.uint64(f)) * fnv_prime
+                        else:
+                            h = (h ^ np.uint64(cp)) * fnv_prime
+                        p += 1
+                    elif k == IGNORABLE:
+                        p += 1
+                    elif k == HYPHEN:
+                        q = _hyphen_break(cps, p, end, cls_table)
+                        if q < 0:
+                            break
+                        p = q
+                    else:
+                        break
+            if fill:
+                starts[total] = start - lo
+                ends[total] = p - lo
+                hashes[total] = _mix64(h)
+            total += 1
+            n_doc += 1
+        if fill:
+            counts[d] = n_doc
+            if n_doc > 0:
+                seps[total - 1] = sep
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Tokens of one document: offsets into the original text and 64-bit hashes of the normalized form."""
+
+    starts: np.ndarray  # int32
+    ends: np.ndarray  # int32
+    hashes: np.ndarray  # uint64
+    seps: np.ndarray  # uint64: hash of the non-space characters after each token (punctuation, quotes)
+
+    def __len__(self) -> int:
+        return int(self.starts.shape[0])
+
+
+def _codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    joined = "".join(texts)
+    cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=bounds[1:])
+    return cps, bounds
+
+
+def tokenize_many(texts: list[str]) -> list[Tokens]:
+    """Tokenize a batch of texts in one compiled pass (two scans: count, then fill)."""
+    if not texts:
+        return []
+    cls_table, fold = tables()
+    cps, bounds = _codepoints(texts)
+    empty_i = np.empty(0, dtype=np.int32)
+    empty_h = np.empty(0, dtype=np.uint64)
+    counts = np.zeros(len(texts), dtype=np.int64)
+    n = _scan(cps, bounds, cls_table, fold, empty_i, empty_i, empty_h, empty_h, counts, False)
+    starts = np.empty(n, dtype=np.int32)
+    ends = np.empty(n, dtype=np.int32)
+    hashes = np.empty(n, dtype=np.uint64)
+    seps = np.empty(n, dtype=np.uint64)
+    _scan(cps, bounds, cls_table, fold, starts, ends, hashes, seps, counts, True)
+    out = []
+    offset = 0
+    for c in counts.tolist():
+        sl = slice(offset, offset + c)
+        out.append(Tokens(starts[sl], ends[sl], hashes[sl], seps[sl]))
+        offset += c
+    return out
+
+
+def tokenize(text: str) -> Tokens:
+    """Tokens of one text."""
+    return tokenize_many([text])[0]
+
+
+def normal_form(token_text: str) -> str:
+    """The normalized string of one token's original text (NFKC, case-fold, line-break hyphens
+    and ignorables removed): the form whose hash ``tokenize`` computes. Used off the hot path."""
+    cls_table, fold = tables()
+    out = []
+    i = 0
+    n = len(token_text)
+    while i < n:
+        cp = ord(token_text[i])
+        k = cls_table[cp] if cp < TABLE_SIZE else WORD
+        if k in (WORD, SINGLE):
+            if cp < TABLE_SIZE:
+                out.extend(chr(int(f)) for f in fold[cp] if f)
+            else:
+                out.append(token_text[i])
+        i += 1
+    return "".join(out)

@@ -1,0 +1,120 @@
+"""Engine-free stage glue: prepare a document, compare two prepared documents.
+
+``prepare`` runs normalize + fingerprint once per document; ``compare_prepared`` runs
+align + explain + relate for a pair. Engines (``engines/local.py``, ``engines/spark.py``)
+decide where these run, never what they compute.
+
+``compare`` is symmetric by construction: the alignment is computed in a canonical order
+(by content) and mirrored when needed, so ``compare(b, a)`` is exactly the mirror of
+``compare(a, b)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .align import align_tokens
+from .explain import explain, flags
+from .fingerprint import fingerprints, shingles
+from .normalize import Tokens, tokenize_many
+from .relate import coverage, direction, relation
+from .types import Document, Edit, Pair, Passage, Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document with its tokens and n-gram hashes."""
+
+    doc: Document
+    tokens: Tokens
+    shingles: np.ndarray
+
+    @property
+    def key(self) -> tuple[int, bytes]:
+        """Content-based canonical order (length, then token hashes)."""
+        return len(self.tokens), self.tokens.hashes.tobytes()
+
+
+def prepare_many(docs: list[Document], s: Settings) -> list[Prepared]:
+    toks = tokenize_many([d.text for d in docs])
+    return [Prepared(d, t, shingles(t.hashes, s.ngram)) for d, t in zip(docs, toks, strict=True)]
+
+
+def prepare(doc: Document, s: Settings) -> Prepared:
+    return prepare_many([doc], s)[0]
+
+
+def doc_fingerprints(p: Prepared, s: Settings) -> np.ndarray:
+    return fingerprints(p.shingles, s.winnow_window)
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def _passages(pa: Prepared, pb: Prepared, s: Settings) -> tuple[Passage, ...]:
+    blocks = align_tokens(pa.tokens, pa.shingles, pb.tokens, pb.shingles, s.ngram, s.max_gap, s.min_words)
+    out = []
+    ta, tb = pa.tokens, pb.tokens
+    for blk in blocks:
+        edits = explain(pa.doc.text, ta, pb.doc.text, tb, blk)
+        len_a, len_b = blk.a1 - blk.a0, blk.b1 - blk.b0
+        out.append(
+            Passage(
+                a_start=int(ta.starts[blk.a0]),
+                a_end=int(ta.ends[blk.a1 - 1]),
+                b_start=int(tb.starts[blk.b0]),
+                b_end=int(tb.ends[blk.b1 - 1]),
+                words=blk.matched,
+                similarity=_r(2.0 * blk.matched / (len_a + len_b)),
+                edits=tuple(edits),
+                a_tokens=(blk.a0, blk.a1),
+                b_tokens=(blk.b0, blk.b1),
+            )
+        )
+    return tuple(out)
+
+
+def compare_prepared(pa: Prepared, pb: Prepared, s: Settings) -> Pair:
+    """The full pair record for two prepared documents (``pa`` is ``a`` in the output)."""
+    if pb.key < pa.key:
+        passages = tuple(p.swapped() for p in _passages(pb, pa, s))
+    else:
+        passages = _passages(pa, pb, s)
+    na, nb = len(pa.tokens), len(pb.tokens)
+    same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
+    if same and not passages:
+        # a text shorter than min_words still matches itself
+        passages = (Passage(
+            int(pa.tokens.starts[0]), int(pa.tokens.ends[-1]), int(pb.tokens.starts[0]), int(pb.tokens.ends[-1]),
+            na, 1.0, (), (0, na), (0, nb)),)
+    cont_a = coverage(na, [p.a_tokens for p in passages])
+    cont_b = coverage(nb, [p.b_tokens for p in passages])
+    rel = relation(same, cont_a, cont_b, passages, s)
+    direc, reason = direction(pa.doc, pb.doc, cont_a, cont_b)
+    matched = sum(p.words for p in passages)
+    spans = sum((p.a_tokens[1] - p.a_tokens[0]) + (p.b_tokens[1] - p.b_tokens[0]) for p in passages)
+    all_edits: list[Edit] = [e for p in passages for e in p.edits]
+    numbers, names = flags(all_edits)
+    return Pair(
+        a=pa.doc.id,
+        b=pb.doc.id,
+        relation=rel,
+        direction=direc,
+        containment_a=_r(cont_a),
+        containment_b=_r(cont_b),
+        similarity=_r(2.0 * matched / spans) if spans else 0.0,
+        passages=passages,
+        numbers_changed=tuple(numbers),
+        names_changed=tuple(names),
+        direction_reason=reason,
+    )
+
+
+def compare(a: Document, b: Document, settings: Settings | None = None) -> Pair:
+    """Compare two documents: shared passages, edits, relation and direction."""
+    s = settings or Settings()
+    pa, pb = prepare_many([a, b], s)
+    return compare_prepared(pa, pb, s)

@@ -1,0 +1,230 @@
+"""Value types shared by every stage: Document, Edit, Passage, Pair, Family, Settings.
+
+Offsets are half-open ``[start, end)`` Python ``str`` indices into the text exactly as read.
+``to_dict()`` gives the JSON schema of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+
+EDIT_KINDS = ("spelling", "number", "name", "quote", "punctuation", "insert", "delete", "rewording", "moved")
+RELATIONS = ("duplicate", "near_duplicate", "a_contains_b", "b_contains_a", "partial", "same_event", "unrelated")
+DIRECTIONS = ("a_to_b", "b_to_a", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One input document. ``text`` is the original text after decoding; ``meta`` carries extra fields."""
+
+    id: str
+    text: str
+    date: str | None = None
+    source: str | None = None
+    title: str | None = None
+    url: str | None = None
+    path: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "length": len(self.text)}
+        for key in ("date", "source", "title", "url", "path"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.meta:
+            out["meta"] = self.meta
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One difference inside a passage: ``kind`` and the two sides with their offsets."""
+
+    kind: str
+    a: str
+    b: str
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "a": self.a,
+            "b": self.b,
+            "a_start": self.a_start,
+            "a_end": self.a_end,
+            "b_start": self.b_start,
+            "b_end": self.b_end,
+        }
+
+    def swapped(self) -> Edit:
+        kind = {"insert": "delete", "delete": "insert"}.get(self.kind, self.kind)
+        return Edit(kind, self.b, self.a, self.b_start, self.b_end, self.a_start, self.a_end)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A shared passage: offsets in both texts, shared word count, similarity and the edit script."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    words: int
+    similarity: float
+    edits: tuple[Edit, ...] = ()
+    # token ranges, used internally (containment, clustering); not part of the JSON schema
+    a_tokens: tuple[int, int] = (0, 0)
+    b_tokens: tuple[int, int] = (0, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a_start": self.a_start,
+            "a_end": self.a_end,
+            "b_start": self.b_start,
+            "b_end": self.b_end,
+            "words": self.words,
+            "similarity": self.similarity,
+            "edits": [e.to_dict() for e in self.edits],
+        }
+
+    def swapped(self) -> Passage:
+        return Passage(
+            self.b_start,
+            self.b_end,
+            self.a_start,
+            self.a_end,
+            self.words,
+            self.similarity,
+            tuple(e.swapped() for e in self.edits),
+            self.b_tokens,
+            self.a_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """The relation between two documents ``a`` and ``b`` (``a`` first in input order)."""
+
+    a: str
+    b: str
+    relation: str
+    direction: str
+    containment_a: float
+    containment_b: float
+    similarity: float
+    passages: tuple[Passage, ...]
+    numbers_changed: tuple[dict[str, Any], ...] = ()
+    names_changed: tuple[dict[str, Any], ...] = ()
+    direction_reason: str = "no evidence"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "relation": self.relation,
+            "direction": self.direction,
+            "direction_reason": self.direction_reason,
+            "containment_a": self.containment_a,
+            "containment_b": self.containment_b,
+            "similarity": self.similarity,
+            "passages": [p.to_dict() for p in self.passages],
+            "flags": {
+                "numbers_changed": list(self.numbers_changed),
+                "names_changed": list(self.names_changed),
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A group of documents linked by shared passages."""
+
+    id: str
+    members: tuple[str, ...]
+    representative: str
+    earliest: str | None
+    earliest_reason: str = "no evidence"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cluster": self.id,
+            "size": len(self.members),
+            "members": list(self.members),
+            "representative": self.representative,
+            "earliest": self.earliest,
+            "earliest_reason": self.earliest_reason,
+        }
+
+
+def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo or (hi is not None and value > hi):
+        allowed = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+        raise ConfigError(name, allowed, value)
+
+
+def _check_fraction(name: str, value: object) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= float(value) <= 1.0:
+        raise ConfigError(name, "a number in [0, 1]", value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every tunable of the pipeline, validated at construction.
+
+    The user states intent (``min_words``: the shortest passage worth reporting); the winnowing
+    window is derived from it so that any passage of ``min_words`` words copied verbatim yields at
+    least ``min_shared`` fingerprints (Schleimer, Wilkerson & Aiken 2003, "Winnowing"), unless
+    ``window`` is set explicitly.
+    """
+
+    ngram: int = 5
+    min_words: int = 15
+    min_shared: int = 2
+    window: int | None = None
+    max_df: int = 200
+    max_gap: int = 20
+    near_duplicate: float = 0.8
+    contains: float = 0.8
+    workers: int = 0
+    batch_size: int = 2000
+    memory_mb: int = 1024
+    date_window_days: int | None = None
+    exclude_same_source: bool = False
+
+    def __post_init__(self) -> None:
+        _check_int("ngram", self.ngram, 1, 32)
+        _check_int("min_words", self.min_words, 1)
+        _check_int("min_shared", self.min_shared, 1)
+        if self.window is not None:
+            _check_int("window", self.window, 1, 256)
+        _check_int("max_df", self.max_df, 2)
+        _check_int("max_gap", self.max_gap, 0)
+        _check_fraction("near_duplicate", self.near_duplicate)
+        _check_fraction("contains", self.contains)
+        _check_int("workers", self.workers, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("memory_mb", self.memory_mb, 64)
+        if self.date_window_days is not None:
+            _check_int("date_window_days", self.date_window_days, 0)
+
+    @property
+    def winnow_window(self) -> int:
+        """Winnowing window w: a verbatim run of ``min_words`` words has ``min_words - ngram + 1``
+        n-grams and so at least ``floor((min_words - ngram + 1) / w)`` selected fingerprints."""
+        if self.window is not None:
+            return self.window
+        shingles = max(1, self.min_words - self.ngram + 1)
+        return max(1, shingles // self.min_shared)
+
+    def replace(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
