@@ -27,54 +27,64 @@ MAX_OCCURRENCES = 8
 
 
 @numba.njit(cache=True)
-def _runs(sa: np.ndarray, sb: np.ndarray, max_occ: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact diagonal runs of equal n-gram hashes: (i0, j0, length) in n-gram units."""
-    order_b = np.argsort(sb, kind="mergesort")
-    sorted_b = sb[order_b]
-    order_a = np.argsort(sa, kind="mergesort")
-    sorted_a = sa[order_a]
+def _runs(
+    sa: np.ndarray, occ_a: np.ndarray, sorted_b: np.ndarray, order_b: np.ndarray, nb: int, max_occ: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact diagonal runs of equal n-gram hashes: (i0, j0, length) in n-gram units.
+
+    One pass over the seeds in order of ``i``: a seed (i, j) extends the run holding (i-1, j-1)."""
     lo = np.searchsorted(sorted_b, sa, side="left")
     hi = np.searchsorted(sorted_b, sa, side="right")
-    alo = np.searchsorted(sorted_a, sa, side="left")
-    ahi = np.searchsorted(sorted_a, sa, side="right")
-    n_seeds = 0
+    cap = 0
     for i in range(sa.shape[0]):
         c = hi[i] - lo[i]
-        if c > 0 and c <= max_occ and ahi[i] - alo[i] <= max_occ:
-            n_seeds += c
-    si = np.empty(n_seeds, dtype=np.int64)
-    sj = np.empty(n_seeds, dtype=np.int64)
-    k = 0
+        if c > 0 and c <= max_occ and occ_a[i] <= max_occ:
+            cap += c
+    ri = np.empty(cap, dtype=np.int64)
+    rj = np.empty(cap, dtype=np.int64)
+    rl = np.empty(cap, dtype=np.int64)
+    prev = np.full(nb + 1, -1, dtype=np.int64)  # run of seed (i-1, j) stored at j
+    cur = np.full(nb + 1, -1, dtype=np.int64)
+    prev_js = np.empty(max_occ, dtype=np.int64)
+    cur_js = np.empty(max_occ, dtype=np.int64)
+    n_prev = 0
+    r = 0
     for i in range(sa.shape[0]):
         c = hi[i] - lo[i]
-        if c > 0 and c <= max_occ and ahi[i] - alo[i] <= max_occ:
+        n_cur = 0
+        if c > 0 and c <= max_occ and occ_a[i] <= max_occ:
             for t in range(lo[i], hi[i]):
-                si[k] = i
-                sj[k] = order_b[t]
-                k += 1
-    # sort by diagonal then i
-    diag = sj - si
-    key = np.argsort(diag * (sa.shape[0] + 1) + si, kind="mergesort")
-    ri = np.empty(n_seeds, dtype=np.int64)
-    rj = np.empty(n_seeds, dtype=np.int64)
-    rl = np.empty(n_seeds, dtype=np.int64)
-    r = -1
-    prev_i = -2
-    prev_d = 0
-    for t in range(n_seeds):
-        s = key[t]
-        i = si[s]
-        d = diag[s]
-        if r >= 0 and d == prev_d and i == prev_i + 1:
-            rl[r] += 1
-        else:
-            r += 1
-            ri[r] = i
-            rj[r] = sj[s]
-            rl[r] = 1
-        prev_i = i
-        prev_d = d
-    return ri[: r + 1].copy(), rj[: r + 1].copy(), rl[: r + 1].copy()
+                j = order_b[t]
+                run = prev[j - 1] if j > 0 else -1
+                if run >= 0:
+                    rl[run] += 1
+                else:
+                    run = r
+                    ri[r] = i
+                    rj[r] = j
+                    rl[r] = 1
+                    r += 1
+                cur[j] = run
+                cur_js[n_cur] = j
+                n_cur += 1
+        for k in range(n_prev):
+            prev[prev_js[k]] = -1
+        for k in range(n_cur):
+            prev[cur_js[k]] = cur[cur_js[k]]
+            cur[cur_js[k]] = -1
+            prev_js[k] = cur_js[k]
+        n_prev = n_cur
+    return ri[:r].copy(), rj[:r].copy(), rl[:r].copy()
+
+
+def occurrences(sorted_h: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """How often each n-gram occurs in its document (``sorted_h`` = h[order], sorted)."""
+    n = sorted_h.shape[0]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_h[1:] != sorted_h[:-1])))
+    sizes = np.diff(np.append(starts, n))
+    occ = np.empty(n, dtype=np.int64)
+    occ[order] = np.repeat(sizes, sizes)
+    return occ
 
 
 @numba.njit(cache=True)
@@ -150,13 +160,37 @@ class Block:
     ops: tuple[tuple[str, int, int, int, int], ...]  # (tag, i1, i2, j1, j2) absolute token indices
 
 
+@dataclass(frozen=True, slots=True)
+class Index:
+    """Per-document lookup structure for seeding: n-gram hashes sorted, their positions, and how
+    often each n-gram occurs in the document. Built once per document, reused for all its pairs."""
+
+    sorted: np.ndarray
+    order: np.ndarray
+    occ: np.ndarray
+
+    @staticmethod
+    def build(sh: np.ndarray) -> Index:
+        order = np.argsort(sh, kind="stable")
+        srt = sh[order]
+        return Index(srt, order, occurrences(srt, order))
+
+
 def align_tokens(
-    ta: Tokens, sa: np.ndarray, tb: Tokens, sb: np.ndarray, ngram: int, max_gap: int, min_words: int
+    ta: Tokens,
+    sa: np.ndarray,
+    ia: Index,
+    tb: Tokens,
+    sb: np.ndarray,
+    ib: Index,
+    ngram: int,
+    max_gap: int,
+    min_words: int,
 ) -> list[Block]:
     """Shared passages between two tokenized documents, as token-range blocks with opcodes."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
-    ri, rj, rl = _runs(sa, sb, MAX_OCCURRENCES)
+    ri, rj, rl = _runs(sa, ia.occ, ib.sorted, ib.order, sb.shape[0], MAX_OCCURRENCES)
     if ri.shape[0] == 0:
         return []
     na, nb = len(ta), len(tb)

@@ -238,18 +238,8 @@ def tokenize(text: str) -> Tokens:
 
 def normal_form(token_text: str) -> str:
     """The normalized string of one token's original text (NFKC, case-fold, line-break hyphens
-    and ignorables removed): the form whose hash ``tokenize`` computes. Used off the hot path."""
-    cls_table, fold = tables()
-    out = []
-    i = 0
-    n = len(token_text)
-    while i < n:
-        cp = ord(token_text[i])
-        k = cls_table[cp] if cp < TABLE_SIZE else WORD
-        if k in (WORD, SINGLE):
-            if cp < TABLE_SIZE:
-                out.extend(chr(int(f)) for f in fold[cp] if f)
-            else:
-                out.append(token_text[i])
-        i += 1
-    return "".join(out)
+    and ignorables removed). Used off the hot path, to read and classify edits."""
+    norm = unicodedata.normalize("NFKC", token_text).casefold()
+    if norm.isalnum():
+        return norm
+    return "".join(c for c in norm if c.isalnum() or unicodedata.category(c) in ("Mn", "Mc"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import align_tokens
+from .align import Index, align_tokens
 from .explain import explain, flags
 from .fingerprint import fingerprints, shingles
 from .normalize import Tokens, tokenize_many
@@ -23,13 +23,20 @@ from .relate import coverage, direction, relation
 from .types import Document, Edit, Pair, Passage, Settings
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prepared:
-    """A document with its tokens and n-gram hashes."""
+    """A document with its tokens and n-gram hashes (and, once aligned, its seed index)."""
 
     doc: Document
     tokens: Tokens
     shingles: np.ndarray
+    _index: Index | None = None
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = Index.build(self.shingles)
+        return self._index
 
     @property
     def key(self) -> tuple[int, bytes]:
@@ -55,7 +62,9 @@ def _r(x: float) -> float:
 
 
 def _passages(pa: Prepared, pb: Prepared, s: Settings) -> tuple[Passage, ...]:
-    blocks = align_tokens(pa.tokens, pa.shingles, pb.tokens, pb.shingles, s.ngram, s.max_gap, s.min_words)
+    blocks = align_tokens(
+        pa.tokens, pa.shingles, pa.index, pb.tokens, pb.shingles, pb.index, s.ngram, s.max_gap, s.min_words
+    )
     out = []
     ta, tb = pa.tokens, pb.tokens
     for blk in blocks:
