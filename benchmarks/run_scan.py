@@ -365,7 +365,7 @@ def render_run(results: dict[str, Any]) -> str:
         "",
     ]
     with_pss = any(t["measurement"] and t["measurement"]["peak_pss_tree_mib"] is not None for t in tools)
-    header = ["tool", "wall s", "× rensa", "peak RSS MiB"] + (["peak PSS MiB"] if with_pss else [])
+    header = ["tool", "wall s", "× rensa", "CPU s", "peak RSS MiB"] + (["peak PSS MiB"] if with_pss else [])
     header += ["recall J≥0.5", "recall partial", "recall partial_family", "recall all", "precision"]
     header += ["pairs reported"]
     lines += ["| " + " | ".join(header) + " |", "|---" + "|--:" * (len(header) - 1) + "|"]
@@ -377,7 +377,8 @@ def render_run(results: dict[str, Any]) -> str:
             continue
         ratio = _fmt(m["wall_s"] / rensa_wall, 2) if rensa_wall else "n/a"
         for label, s in t["scores"].items():
-            cells = [label, f"{m['wall_s']:.2f}", ratio, f"{m['peak_rss_tree_mib']:,.0f}"]
+            cpu = m["cpu_user_s"] + m["cpu_sys_s"]
+            cells = [label, f"{m['wall_s']:.2f}", ratio, f"{cpu:.2f}", f"{m['peak_rss_tree_mib']:,.0f}"]
             if with_pss:
                 pss = m["peak_pss_tree_mib"]
                 cells.append("n/a" if pss is None else f"{pss:,.0f}")
@@ -404,7 +405,8 @@ SECTION_HEADER = """## Corpus scale: copytrace scan vs rensa and datasketch
 
 Made by `benchmarks/run_scan.py` (see `benchmarks/README.md`) on the synthetic corpus of the
 shared `make_corpus.py`. Each tool runs as its own process tree, one after another, on the same
-machine. *wall s*: start to exit, reading the corpus and writing the pairs included. *peak RSS*:
+machine. *wall s*: start to exit, reading the corpus and writing the pairs included. *CPU s*:
+user + system seconds of the whole tree (steadier than wall time when the machine is busy). *peak RSS*:
 the process tree's summed RSS, polled every 0.1 s (`scan_results.json` also has the kernel's
 per-process maximum). The peers use word 5-grams, 128 permutations, LSH threshold 0.5 and 2
 hashing processes; their first row is every LSH candidate pair (what those tools report), the
