@@ -92,7 +92,17 @@ def test_cli_json_matches_api(ghouta_texts, capsys):
     assert main(["compare", str(GHOUTA_A), str(GHOUTA_B), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["relation"] == "partial"
-    assert set(out) >= {"a", "b", "relation", "direction", "containment_a", "containment_b", "similarity", "passages", "flags"}
+    assert set(out) >= {
+        "a",
+        "b",
+        "relation",
+        "direction",
+        "containment_a",
+        "containment_b",
+        "similarity",
+        "passages",
+        "flags",
+    }
     p0 = out["passages"][0]
     assert set(p0) == {"a_start", "a_end", "b_start", "b_end", "words", "similarity", "edits"}
 

@@ -1,8 +1,8 @@
 """copytrace: find where news text was reused.
 
-    >>> from copytrace import Document, compare
-    >>> pair = compare(Document("a", text_a), Document("b", text_b))   # doctest: +SKIP
-    >>> pair.relation, [p.to_dict() for p in pair.passages]            # doctest: +SKIP
+>>> from copytrace import Document, compare
+>>> pair = compare(Document("a", text_a), Document("b", text_b))   # doctest: +SKIP
+>>> pair.relation, [p.to_dict() for p in pair.passages]            # doctest: +SKIP
 """
 
 from __future__ import annotations

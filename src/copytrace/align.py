@@ -7,8 +7,9 @@
    BLAST-style aligners; passim's "alignment of reprinted passages", Smith, Cordell & Mullen
    2015, does the same with a banded aligner) when the gap between them is at most ``max_gap``
    words on both sides; the best chain is taken, runs overlapping it are dropped, repeat.
-4. Each chain becomes a passage; a word-level Levenshtein alignment (RapidFuzz, compiled)
-   inside it gives the edit script; passages with fewer than ``min_words`` shared words go.
+4. Each chain is extended at both ends (X-drop), chains within ``max_gap`` words merge, and a
+   word-level Levenshtein alignment (RapidFuzz, compiled) inside gives the edit script. A passage
+   needs ``min_words`` words inside exact n-gram runs and ``min_words`` matched words in all.
 
 Runs and chaining are compiled with numba; the edit alignment is RapidFuzz's C++.
 """
@@ -199,8 +200,12 @@ def align_tokens(
     a1 = np.minimum(ri + rl + span, na)
     b0 = rj
     b1 = np.minimum(rj + rl + span, nb)
+    cover = np.minimum(a1 - a0, b1 - b0)
+    if int(cover.sum()) < min_words:
+        # a passage needs min_words words inside exact n-gram runs: none can form here
+        return []
     order = np.lexsort((b0, a0))
-    a0, a1, b0, b1 = a0[order], a1[order], b0[order], b1[order]
+    a0, a1, b0, b1, cover = a0[order], a1[order], b0[order], b1[order], cover[order]
     chain = _chains(a0, a1, b0, b1, max_gap, span)
     ha, hb = ta.hashes, tb.hashes
     spans = []
@@ -210,6 +215,9 @@ def align_tokens(
         spans.append(_extend(ha, hb, span4, max_gap + ngram))
     blocks: list[Block] = []
     for lo_a, hi_a, lo_b, hi_b in _merge_close(spans, max_gap):
+        inside = (a0 >= lo_a) & (a1 <= hi_a) & (b0 >= lo_b) & (b1 <= hi_b)
+        if int(cover[inside].sum()) < min_words:
+            continue
         block = _refine(ha, hb, lo_a, hi_a, lo_b, hi_b)
         if block is not None and block.matched >= min_words:
             blocks.append(block)
@@ -254,7 +262,12 @@ def _merge_close(spans: list[list[int]], max_gap: int) -> list[list[int]]:
         if out:
             prev = out[-1]
             ga, gb = sp[0] - prev[1], sp[2] - prev[3]
-            if -max_gap <= ga <= max_gap and -max_gap <= gb <= max_gap and sp[1] > prev[1] and sp[3] > prev[3]:
+            if (
+                -max_gap <= ga <= max_gap
+                and -max_gap <= gb <= max_gap
+                and sp[1] > prev[1]
+                and sp[3] > prev[3]
+            ):
                 prev[1], prev[3] = sp[1], sp[3]
                 prev[0], prev[2] = min(prev[0], sp[0]), min(prev[2], sp[2])
                 continue

@@ -25,15 +25,27 @@ def warn(message: str) -> None:
 def add_settings(p: argparse.ArgumentParser) -> None:
     """Options that map to ``Settings``."""
     g = p.add_argument_group("matching")
-    g.add_argument("--min-words", type=int, default=15, help="shortest shared passage reported, in words (15)")
+    g.add_argument(
+        "--min-words", type=int, default=15, help="shortest shared passage reported, in words (15)"
+    )
     g.add_argument("--ngram", type=int, default=5, help="words per fingerprint n-gram (5)")
     g.add_argument("--min-shared", type=int, default=2, help="fingerprints a candidate pair must share (2)")
-    g.add_argument("--max-df", type=int, default=200, help="a fingerprint in more documents is boilerplate (200)")
-    g.add_argument("--max-gap", type=int, default=20, help="largest edit bridged inside a passage, in words (20)")
-    g.add_argument("--near-duplicate", type=float, default=0.8, help="containment of both sides for near_duplicate")
-    g.add_argument("--contains", type=float, default=0.8, help="containment of one side for a_contains_b / b_contains_a")
+    g.add_argument(
+        "--max-df", type=int, default=200, help="a fingerprint in more documents is boilerplate (200)"
+    )
+    g.add_argument(
+        "--max-gap", type=int, default=20, help="largest edit bridged inside a passage, in words (20)"
+    )
+    g.add_argument(
+        "--near-duplicate", type=float, default=0.8, help="containment of both sides for near_duplicate"
+    )
+    g.add_argument(
+        "--contains", type=float, default=0.8, help="containment of one side for a_contains_b / b_contains_a"
+    )
     g.add_argument("--date-window", type=int, default=None, help="only pair documents at most N days apart")
-    g.add_argument("--exclude-same-source", action="store_true", help="never pair two documents of one source")
+    g.add_argument(
+        "--exclude-same-source", action="store_true", help="never pair two documents of one source"
+    )
     r = p.add_argument_group("resources")
     r.add_argument("--workers", type=int, default=0, help="processes (0 = all cores)")
     r.add_argument("--batch-size", type=int, default=2000, help="documents per batch")
@@ -142,7 +154,9 @@ def add_scan(sub: Any) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--engine", default="local", help="local (default) or spark")
     p.add_argument("--spark-master", default=None, help="Spark master URL (default local[*])")
-    p.add_argument("--stats", default=None, help="also write run statistics (seconds per stage) to this JSON file")
+    p.add_argument(
+        "--stats", default=None, help="also write run statistics (seconds per stage) to this JSON file"
+    )
     add_settings(p)
     p.set_defaults(func=cmd_scan)
 

@@ -85,6 +85,42 @@ def fingerprints(shingle_hashes: np.ndarray, w: int) -> np.ndarray:
     return np.unique(shingle_hashes[winnow(shingle_hashes, w)])
 
 
+@numba.njit(cache=True)
+def _batch_fingerprints(
+    hashes: np.ndarray, counts: np.ndarray, n: int, w: int
+) -> tuple[np.ndarray, np.ndarray]:
+    out_h = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.uint64)
+    out_d = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.int32)
+    k = 0
+    offset = 0
+    for d in range(counts.shape[0]):
+        c = counts[d]
+        sh = _shingles(hashes[offset : offset + c], n)
+        offset += c
+        if sh.shape[0] == 0:
+            continue
+        sel = np.unique(sh[_winnow(sh, w)])
+        for x in sel:
+            out_h[k] = x
+            out_d[k] = d
+            k += 1
+    return out_h[:k].copy(), out_d[:k].copy()
+
+
+def batch_fingerprints(
+    token_hashes: np.ndarray, counts: np.ndarray, n: int, w: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fingerprint sets of a batch of documents from their concatenated token hashes and token
+    counts: (hashes, document number within the batch), each document's hashes unique and sorted.
+    Same result as ``fingerprints(shingles(...), w)`` per document, in one compiled call."""
+    return _batch_fingerprints(
+        np.ascontiguousarray(token_hashes, dtype=np.uint64),
+        np.ascontiguousarray(counts, dtype=np.int64),
+        n,
+        max(1, w),
+    )
+
+
 _MERSENNE = np.uint64((1 << 61) - 1)
 
 

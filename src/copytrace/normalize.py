@@ -207,10 +207,9 @@ def _codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return cps, bounds
 
 
-def tokenize_many(texts: list[str]) -> list[Tokens]:
-    """Tokenize a batch of texts in one compiled pass (two scans: count, then fill)."""
-    if not texts:
-        return []
+def tokenize_batch(texts: list[str]) -> tuple[Tokens, np.ndarray]:
+    """Tokens of a batch of texts concatenated (offsets relative to each text) and the token
+    count of each text: one compiled pass (two scans: count, then fill)."""
     cls_table, fold = tables()
     cps, bounds = _codepoints(texts)
     empty_i = np.empty(0, dtype=np.int32)
@@ -222,6 +221,15 @@ def tokenize_many(texts: list[str]) -> list[Tokens]:
     hashes = np.empty(n, dtype=np.uint64)
     seps = np.empty(n, dtype=np.uint64)
     _scan(cps, bounds, cls_table, fold, starts, ends, hashes, seps, counts, True)
+    return Tokens(starts, ends, hashes, seps), counts
+
+
+def tokenize_many(texts: list[str]) -> list[Tokens]:
+    """Tokens of each text of a batch."""
+    if not texts:
+        return []
+    tok, counts = tokenize_batch(texts)
+    starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
     out = []
     offset = 0
     for c in counts.tolist():

@@ -99,9 +99,18 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings) -> Pair:
         passages = (Passage(
             int(pa.tokens.starts[0]), int(pa.tokens.ends[-1]), int(pb.tokens.starts[0]), int(pb.tokens.ends[-1]),
             na, 1.0, (), (0, na), (0, nb)),)
+    same_event = False
+    if s.semantic:  # rewording and same_event (extra [semantic]); the lexical path never gets here
+        from .semantic import see_through
+
+        passages, same_event = see_through(pa, pb, passages, s)
+    if not passages and not same_event:
+        return Pair(pa.doc.id, pb.doc.id, "unrelated", "unknown", 0.0, 0.0, 0.0, ())
     cont_a = coverage(na, [p.a_tokens for p in passages])
     cont_b = coverage(nb, [p.b_tokens for p in passages])
     rel = relation(same, cont_a, cont_b, passages, s)
+    if same_event and rel == "unrelated":
+        rel = "same_event"
     direc, reason = direction(pa.doc, pb.doc, cont_a, cont_b)
     matched = sum(p.words for p in passages)
     spans = sum((p.a_tokens[1] - p.a_tokens[0]) + (p.b_tokens[1] - p.b_tokens[0]) for p in passages)

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from .types import Document
@@ -37,7 +38,10 @@ def _columns(docs: list[Document]) -> dict[str, list[Any]]:
         "title": [d.title for d in docs],
         "url": [d.url for d in docs],
         "path": [d.path for d in docs],
-        "meta": [json.dumps(d.meta, sort_keys=True, ensure_ascii=False, default=str) if d.meta else None for d in docs],
+        "meta": [
+            json.dumps(d.meta, sort_keys=True, ensure_ascii=False, default=str) if d.meta else None
+            for d in docs
+        ],
     }
 
 
@@ -70,39 +74,58 @@ def _doc(row: dict[str, Any]) -> Document:
     )
 
 
-class StoreReader:
-    """Random access to documents by input index."""
+def write_chunk(path: str, docs: list[Document]) -> None:
+    """One chunk of documents as one Arrow IPC file (written under a temporary name, then renamed)."""
+    import os
 
-    def __init__(self, path: str) -> None:
-        self._source = pa.memory_map(path, "r")
-        self._reader = pa.ipc.open_file(self._source)
-        self.num_batches = self._reader.num_record_batches
-        self._rows = self._reader.get_batch(0).num_rows if self.num_batches else 1
+    tmp = path + ".part"
+    with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+        writer.write_batch(pa.RecordBatch.from_pydict(_columns(docs), schema=SCHEMA))
+    os.replace(tmp, path)
+
+
+class StoreReader:
+    """Random access to documents by input index over one or more Arrow IPC files, each holding
+    consecutive rows (a chunk per record batch)."""
+
+    def __init__(self, paths: str | list[str]) -> None:
+        files = [paths] if isinstance(paths, str) else list(paths)
+        self._sources = [pa.memory_map(f, "r") for f in files]
+        readers = [pa.ipc.open_file(src) for src in self._sources]
+        self._batches: list[tuple[pa.ipc.RecordBatchFileReader, int]] = [
+            (r, i) for r in readers for i in range(r.num_record_batches)
+        ]
+        self.num_batches = len(self._batches)
+        sizes = [r.get_batch(i).num_rows for r, i in self._batches]
+        self.offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
 
     def batch(self, i: int) -> pa.RecordBatch:
-        return self._reader.get_batch(i)
+        reader, k = self._batches[i]
+        return reader.get_batch(k)
 
     def batch_docs(self, i: int) -> list[Document]:
-        return [_doc(r) for r in self._reader.get_batch(i).to_pylist()]
+        return [_doc(r) for r in self.batch(i).to_pylist()]
 
     def heads(self, i: int, chars: int = 400) -> list[str]:
         """The first ``chars`` characters of every text in batch ``i``."""
         import pyarrow.compute as pc
 
-        return pc.utf8_slice_codeunits(self._reader.get_batch(i).column("text"), 0, chars).to_pylist()
+        return pc.utf8_slice_codeunits(self.batch(i).column("text"), 0, chars).to_pylist()
 
     def get(self, indices: Iterable[int]) -> dict[int, Document]:
         """Documents by input index (each batch is sliced once)."""
         out: dict[int, Document] = {}
-        by_batch: dict[int, list[int]] = {}
-        for idx in sorted(set(indices)):
-            by_batch.setdefault(idx // self._rows, []).append(idx)
-        for b, idxs in by_batch.items():
-            rb = self._reader.get_batch(b)
-            local = pa.array([i - b * self._rows for i in idxs], type=pa.int64())
-            for i, row in zip(idxs, rb.take(local).to_pylist(), strict=True):
+        idx = np.array(sorted(set(indices)), dtype=np.int64)
+        if idx.shape[0] == 0:
+            return out
+        which = np.searchsorted(self.offsets, idx, side="right") - 1
+        for b in np.unique(which).tolist():
+            sel = idx[which == b]
+            local = pa.array((sel - self.offsets[b]).tolist(), type=pa.int64())
+            for i, row in zip(sel.tolist(), self.batch(b).take(local).to_pylist(), strict=True):
                 out[i] = _doc(row)
         return out
 
     def close(self) -> None:
-        self._source.close()
+        for src in self._sources:
+            src.close()

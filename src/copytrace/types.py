@@ -12,7 +12,15 @@ from typing import Any
 from .errors import ConfigError
 
 EDIT_KINDS = ("spelling", "number", "name", "quote", "punctuation", "insert", "delete", "rewording", "moved")
-RELATIONS = ("duplicate", "near_duplicate", "a_contains_b", "b_contains_a", "partial", "same_event", "unrelated")
+RELATIONS = (
+    "duplicate",
+    "near_duplicate",
+    "a_contains_b",
+    "b_contains_a",
+    "partial",
+    "same_event",
+    "unrelated",
+)
 DIRECTIONS = ("a_to_b", "b_to_a", "unknown")
 
 
@@ -51,9 +59,11 @@ class Edit:
     a_end: int
     b_start: int
     b_end: int
+    # embedding similarity of a ``rewording`` the semantic model decided (``--semantic``); else None
+    similarity: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "a": self.a,
             "b": self.b,
@@ -62,10 +72,13 @@ class Edit:
             "b_start": self.b_start,
             "b_end": self.b_end,
         }
+        if self.similarity is not None:
+            out["similarity"] = self.similarity
+        return out
 
     def swapped(self) -> Edit:
         kind = {"insert": "delete", "delete": "insert"}.get(self.kind, self.kind)
-        return Edit(kind, self.b, self.a, self.b_start, self.b_end, self.a_start, self.a_end)
+        return Edit(kind, self.b, self.a, self.b_start, self.b_end, self.a_start, self.a_end, self.similarity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +210,10 @@ class Settings:
     memory_mb: int = 1024
     date_window_days: int | None = None
     exclude_same_source: bool = False
+    # optional embedding model (extra ``[semantic]``, see copytrace.semantic)
+    semantic: bool = False
+    rewording: float = 0.75
+    same_event: float = 0.8
 
     def __post_init__(self) -> None:
         _check_int("ngram", self.ngram, 1, 32)
@@ -213,6 +230,10 @@ class Settings:
         _check_int("memory_mb", self.memory_mb, 64)
         if self.date_window_days is not None:
             _check_int("date_window_days", self.date_window_days, 0)
+        if not isinstance(self.semantic, bool):
+            raise ConfigError("semantic", "True or False", self.semantic)
+        _check_fraction("rewording", self.rewording)
+        _check_fraction("same_event", self.same_event)
 
     @property
     def winnow_window(self) -> int:

@@ -1,13 +1,14 @@
-"""Local engine: the pipeline stages over all cores with multiprocessing, streaming in batches.
+"""Local engine: the pipeline stages over all cores with multiprocessing, streaming in chunks.
 
 Stages and where their data lives:
 
-1. read      parent, streaming; documents go to an Arrow IPC file (``docs.arrow``) in input order
-2. prepare   workers, one batch of rows each: tokenize + fingerprint; postings spilled per batch
-3. candidates parent, one hash range at a time (memory bounded by ``memory_mb``)
-4. align     workers, chunks of candidate pairs; results come back in chunk order, so the output
-             is byte-identical for any worker count
-5. cluster   parent, on compact edge arrays (not Python objects per pair)
+1. read + prepare  workers, one chunk each (a byte range of a JSONL file, or a batch of documents
+                   the parent read): parse, store the documents as an Arrow IPC file, tokenize and
+                   fingerprint; postings (hash, document) are spilled to disk sorted by hash
+2. candidates      parent, one hash range at a time (memory bounded by ``memory_mb``)
+3. align           workers, chunks of candidate pairs; results come back in chunk order, so the
+                   output is byte-identical for any worker count
+4. cluster         parent, on compact edge arrays (not Python objects per pair)
 
 Every worker function is a plain function of its inputs; the Spark engine runs the same ones.
 """
@@ -26,13 +27,17 @@ import numpy as np
 
 from .. import candidates as cand
 from ..cluster import STRONG
-from ..pipeline import Prepared, compare_prepared, doc_fingerprints, prepare_many
+from ..errors import InputError
+from ..fingerprint import batch_fingerprints
+from ..normalize import tokenize_batch
+from ..pipeline import Prepared, compare, compare_prepared, prepare_many
 from ..relate import parse_date
-from ..store import StoreReader, write_store
+from ..sources import Chunk, JsonlSlice, chunks, read_slice
+from ..store import StoreReader, write_chunk
 from ..types import Document, Pair, Settings
 from ..write import dumps
 
-PAIRS_PER_TASK = 1000
+PAIRS_PER_TASK = 500
 
 
 @dataclass
@@ -46,44 +51,21 @@ class ScanState:
     relations: dict[str, int] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- worker state (per process)
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(store_path: str, settings: Settings) -> None:
-    _WORKER["store"] = StoreReader(store_path)
-    _WORKER["settings"] = settings
+# ---------------------------------------------------------------- stage functions (engine-free)
 
 
 def fingerprint_batch(docs: list[Document], first_index: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Postings (hash, doc index) of a batch of documents, one row per distinct fingerprint."""
-    prepared = prepare_many(docs, s)
-    hs, ds = [], []
-    for k, p in enumerate(prepared):
-        fp = doc_fingerprints(p, s)
-        hs.append(fp)
-        ds.append(np.full(fp.shape[0], first_index + k, dtype=np.int32))
-    if not hs:
+    if not docs:
         return np.empty(0, np.uint64), np.empty(0, np.int32)
-    return np.concatenate(hs), np.concatenate(ds)
+    tok, counts = tokenize_batch([d.text for d in docs])
+    h, d = batch_fingerprints(tok.hashes, counts, s.ngram, s.winnow_window)
+    return h, d + np.int32(first_index)
 
 
-def _fingerprint_task(args: tuple[int, str]) -> tuple[int, str, int]:
-    batch_no, spill_dir = args
-    store: StoreReader = _WORKER["store"]
-    s: Settings = _WORKER["settings"]
-    rb = store.batch(batch_no)
-    first = batch_no * s.batch_size
-    docs = store.batch_docs(batch_no)
-    h, d = fingerprint_batch(docs, first, s)
-    order = np.argsort(h, kind="stable")
-    path = os.path.join(spill_dir, f"fp-{batch_no:06d}.npz")
-    np.savez(path, h=h[order], d=d[order])
-    return batch_no, path, rb.num_rows
-
-
-def compare_chunk(pairs: list[tuple[int, int]], docs: dict[int, Document], s: Settings) -> list[tuple[int, int, Pair]]:
+def compare_chunk(
+    pairs: list[tuple[int, int]], docs: dict[int, Document], s: Settings
+) -> list[tuple[int, int, Pair]]:
     """Compare candidate pairs; keeps only related ones (at least one passage)."""
     cache: dict[int, Prepared] = {}
     need = sorted({i for p in pairs for i in p})
@@ -97,17 +79,73 @@ def compare_chunk(pairs: list[tuple[int, int]], docs: dict[int, Document], s: Se
     return out
 
 
-def _align_task(pairs: list[tuple[int, int]]) -> list[tuple[int, int, str, str, int, bool]]:
-    store: StoreReader = _WORKER["store"]
-    s: Settings = _WORKER["settings"]
-    docs = store.get({i for p in pairs for i in p})
-    return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
-
-
 def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bool]:
     """(a index, b index, JSON line, relation, shared words, strong link) for the parent."""
     words = sum(p.words for p in pair.passages)
     return a, b, dumps(pair.to_dict()), pair.relation, words, pair.relation in STRONG
+
+
+# ---------------------------------------------------------------- worker tasks
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(settings: Settings) -> None:
+    _WORKER["settings"] = settings
+    _WORKER["store"] = None
+    _WORKER["store_key"] = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    """What a prepared chunk tells the parent."""
+
+    chunk: int
+    ids: list[str]
+    dates: list[str | None]
+    sources: list[str | None]
+    where: str
+    docs_file: str
+    postings_file: str
+
+
+def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> ChunkResult:
+    """Read (if a JSONL slice), store and fingerprint one chunk. Postings use chunk-local indices."""
+    docs = read_slice(source) if isinstance(source, JsonlSlice) else source
+    docs_file = os.path.join(workdir, f"docs-{chunk_no:06d}.arrow")
+    write_chunk(docs_file, docs)
+    h, d = fingerprint_batch(docs, 0, s)
+    order = np.argsort(h, kind="stable")
+    postings_file = os.path.join(workdir, f"fp-{chunk_no:06d}.npz")
+    np.savez(postings_file, h=h[order], d=d[order])
+    where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
+    return ChunkResult(
+        chunk_no,
+        [x.id for x in docs],
+        [x.date for x in docs],
+        [x.source for x in docs],
+        where,
+        docs_file,
+        postings_file,
+    )
+
+
+def _prepare_task(args: tuple[int, Chunk, str]) -> ChunkResult:
+    chunk_no, source, workdir = args
+    return prepare_chunk(chunk_no, source, workdir, _WORKER["settings"])
+
+
+def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int, int, str, str, int, bool]]:
+    files, pairs = args
+    key = tuple(files)
+    if _WORKER.get("store_key") != key:
+        if _WORKER.get("store") is not None:
+            _WORKER["store"].close()
+        _WORKER["store"] = StoreReader(files)
+        _WORKER["store_key"] = key
+    s: Settings = _WORKER["settings"]
+    docs = _WORKER["store"].get({i for p in pairs for i in p})
+    return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
 
 
 # ---------------------------------------------------------------- parent side
@@ -116,13 +154,12 @@ def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bo
 class Pool:
     """A process pool, or the current process when one worker is asked for."""
 
-    def __init__(self, workers: int, store_path: str, s: Settings) -> None:
-        self.workers = workers
+    def __init__(self, workers: int, s: Settings) -> None:
+        _init_worker(s)
         if workers > 1:
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            self._pool = ctx.Pool(workers, initializer=_init_worker, initargs=(store_path, s))
+            self._pool: Any = ctx.Pool(workers, initializer=_init_worker, initargs=(s,))
         else:
-            _init_worker(store_path, s)
             self._pool = None
 
     def imap(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
@@ -141,14 +178,24 @@ class Pool:
             self._pool.join()
 
 
+def warm_up(s: Settings) -> None:
+    """Load every compiled function once, so forked workers start with them loaded."""
+    text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+    compare(Document("w1", text), Document("w2", text + " more"), s)
+    fingerprint_batch([Document("w", text)], 0, s)
+
+
 def _worker_count(s: Settings) -> int:
     return s.workers if s.workers > 0 else (os.cpu_count() or 1)
 
 
-def _candidates(spill_files: list[str], s: Settings, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs from spilled postings, one hash range at a time."""
+def candidates_from_postings(
+    files: list[str], offsets: list[int], s: Settings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs from spilled postings (chunk-local doc numbers + chunk offsets), one hash
+    range at a time so that memory stays within ``memory_mb``."""
     total = 0
-    for f in spill_files:
+    for f in files:
         with np.load(f) as z:
             total += z["h"].shape[0]
     # postings + sort buffers + pair keys take roughly 48 bytes a posting
@@ -156,17 +203,17 @@ def _candidates(spill_files: list[str], s: Settings, n_docs: int) -> tuple[np.nd
     parts = max(1, -(-total * 48 // budget))
     bounds = cand.partition_bounds(parts)
     keys_all, counts_all = [], []
-    loaded = [np.load(f) for f in spill_files]
+    loaded = [np.load(f) for f in files]
     try:
         arrays = [(z["h"], z["d"]) for z in loaded]
         for p in range(parts):
             lo, hi = bounds[p], bounds[p + 1]
             hs, ds = [], []
-            for h, d in arrays:
+            for (h, d), off in zip(arrays, offsets, strict=True):
                 i0 = np.searchsorted(h, lo, side="left")
                 i1 = h.shape[0] if p == parts - 1 else np.searchsorted(h, hi, side="left")
                 hs.append(h[i0:i1])
-                ds.append(d[i0:i1])
+                ds.append(d[i0:i1].astype(np.int64) + off)
             k, c = cand.pair_counts(np.concatenate(hs), np.concatenate(ds), s.max_df)
             keys_all.append(k)
             counts_all.append(c)
@@ -177,80 +224,102 @@ def _candidates(spill_files: list[str], s: Settings, n_docs: int) -> tuple[np.nd
     return cand.select(keys, counts, s.min_shared)
 
 
-def _filter_candidates(
+def filter_candidates(
     a: np.ndarray, b: np.ndarray, dates: list[str | None], sources: list[str | None], s: Settings
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the optional date window and same-source exclusion to candidate pairs."""
     keep = np.ones(a.shape[0], dtype=np.bool_)
     if s.date_window_days is not None:
+        missing = -(1 << 40)
         days = np.array(
-            [(d.toordinal() if (d := parse_date(x)) is not None else -(1 << 40)) for x in dates], dtype=np.int64
+            [(d.toordinal() if (d := parse_date(x)) is not None else missing) for x in dates], np.int64
         )
         da, db = days[a], days[b]
-        known = (da > -(1 << 40)) & (db > -(1 << 40))
+        known = (da > missing) & (db > missing)
         keep &= ~known | (np.abs(da - db) <= s.date_window_days)
     if s.exclude_same_source:
         codes: dict[str, int] = {}
-        src = np.array([codes.setdefault(x, len(codes)) if x is not None else -1 - i for i, x in enumerate(sources)])
+        src = np.array(
+            [codes.setdefault(x, len(codes)) if x is not None else -1 - i for i, x in enumerate(sources)]
+        )
         keep &= src[a] != src[b]
     return a[keep], b[keep]
 
 
 def scan_local(
-    docs: Iterable[Document],
+    inputs: list[str] | list[Document],
     workdir: Path,
     pairs_out: Path,
     s: Settings,
     progress: Any,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[ScanState, dict[str, Any]]:
     """Run read → prepare → candidates → align; write ``pairs_out``; return state and doc columns."""
     state = ScanState()
-    store_path = str(workdir / "_docs.arrow")
-    spill = workdir / "_spill"
-    spill.mkdir()
-    t0 = time.perf_counter()
-    ids: list[str] = []
-    dates: list[str | None] = []
-    sources: list[str | None] = []
-    task = progress.add_task("read", total=None)
-    for batch in write_store(store_path, docs, s.batch_size):
-        for d in batch:
-            ids.append(d.id)
-            dates.append(d.date)
-            sources.append(d.source)
-        progress.advance(task, len(batch))
-    state.n_docs = len(ids)
-    state.stages["read"] = time.perf_counter() - t0
-
-    workers = _worker_count(s)
-    pool = Pool(workers, store_path, s)
+    work = str(workdir)
+    warm_up(s)
+    pool = Pool(_worker_count(s), s)
     try:
         t0 = time.perf_counter()
-        n_batches = -(-state.n_docs // s.batch_size)
-        task = progress.add_task("fingerprint", total=state.n_docs)
-        files: list[str] = []
-        for _no, path, rows in pool.imap(_fingerprint_task, [(i, str(spill)) for i in range(n_batches)]):
-            files.append(path)
-            progress.advance(task, rows)
-        state.stages["fingerprint"] = time.perf_counter() - t0
+        if inputs and isinstance(inputs[0], Document):
+            docs = list(inputs)  # type: ignore[arg-type]
+            source: Iterable[Chunk] = [docs[i : i + s.batch_size] for i in range(0, len(docs), s.batch_size)]
+        else:
+            source = chunks([str(x) for x in inputs], s.batch_size, warn)
+        ids: list[str] = []
+        dates: list[str | None] = []
+        sources: list[str | None] = []
+        first_seen: dict[str, str] = {}
+        doc_files: list[str] = []
+        fp_files: list[str] = []
+        offsets: list[int] = []
+        task = progress.add_task("read+prepare", total=None)
+        for res in pool.imap(_prepare_task, ((k, c, work) for k, c in enumerate(source))):
+            offsets.append(len(ids))
+            for k, doc_id in enumerate(res.ids):
+                if doc_id in first_seen:
+                    raise InputError(
+                        res.where,
+                        f"duplicate id {doc_id!r} (first seen in {first_seen[doc_id]})",
+                        f"record {k + 1} of chunk {res.chunk + 1}",
+                    )
+                first_seen[doc_id] = res.where
+            ids.extend(res.ids)
+            dates.extend(res.dates)
+            sources.extend(res.sources)
+            doc_files.append(res.docs_file)
+            fp_files.append(res.postings_file)
+            progress.advance(task, len(res.ids))
+        state.n_docs = len(ids)
+        state.stages["read+fingerprint"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        ca, cb = _candidates(files, s, state.n_docs) if files else (np.empty(0, np.int64), np.empty(0, np.int64))
-        ca, cb = _filter_candidates(ca, cb, dates, sources, s)
+        if fp_files:
+            ca, cb = candidates_from_postings(fp_files, offsets, s)
+        else:
+            ca, cb = np.empty(0, np.int64), np.empty(0, np.int64)
+        ca, cb = filter_candidates(ca, cb, dates, sources, s)
         state.n_candidates = int(ca.shape[0])
         state.stages["candidates"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         task = progress.add_task("align", total=state.n_candidates)
-        chunks = [
-            list(zip(ca[i : i + PAIRS_PER_TASK].tolist(), cb[i : i + PAIRS_PER_TASK].tolist(), strict=True))
+        tasks = (
+            (
+                doc_files,
+                list(
+                    zip(ca[i : i + PAIRS_PER_TASK].tolist(), cb[i : i + PAIRS_PER_TASK].tolist(), strict=True)
+                ),
+            )
             for i in range(0, state.n_candidates, PAIRS_PER_TASK)
-        ]
+        )
         edge_a: list[np.ndarray] = []
         edge_b: list[np.ndarray] = []
         edge_w: list[np.ndarray] = []
         edge_s: list[np.ndarray] = []
+        done = 0
         with open(pairs_out, "w", encoding="utf-8") as fh:
-            for chunk, results in zip(chunks, pool.imap(_align_task, chunks), strict=True):
+            for results in pool.imap(_align_task, tasks):
                 if results:
                     fh.write("".join(r[2] + "\n" for r in results))
                     edge_a.append(np.array([r[0] for r in results], dtype=np.int64))
@@ -259,7 +328,9 @@ def scan_local(
                     edge_s.append(np.array([r[5] for r in results], dtype=np.bool_))
                     for r in results:
                         state.relations[r[3]] = state.relations.get(r[3], 0) + 1
-                progress.advance(task, len(chunk))
+                step = min(PAIRS_PER_TASK, state.n_candidates - done)
+                done += step
+                progress.advance(task, step)
         state.n_pairs = sum(state.relations.values())
         state.stages["align"] = time.perf_counter() - t0
         pool.close()
@@ -273,7 +344,7 @@ def scan_local(
     columns = {
         "ids": ids,
         "dates": dates,
-        "store": store_path,
+        "store": doc_files,
         "edges": (cat(edge_a, np.int64), cat(edge_b, np.int64), cat(edge_s, np.bool_), cat(edge_w, np.int64)),
     }
     return state, columns
