@@ -3,23 +3,33 @@
 Plain connected components over all pairs chain unrelated stories through one shared
 boilerplate line. Here every document links only to
 
-* every neighbour it is a (near-)duplicate of, contains or is contained in, and
-* the neighbour it shares the most words with (its strongest partial link),
+* every neighbour it is a duplicate or near-duplicate of, contains or is contained in, and
+* the neighbour it shares the most words with (its strongest partial link; ties go to the
+  neighbour earliest in input order),
 
 and families are the connected components of those links. A wire story quoted paragraph by
 paragraph by several papers gathers them all (each paper's strongest link is the wire), while
 two papers that share one boilerplate sentence stay apart (each one's strongest link is its own
-source). The representative is the member sharing the most words with the rest; the earliest
-source comes from dates, then wire datelines.
+source). Partial links shorter than ``min_family_words`` never link.
+
+The representative is the member sharing the most words with the other members (ties: earliest
+in input order). The inferred earliest source follows the evidence order of pair direction
+(``relate.direction``): the earliest date; among members tied on it (or when dates are missing),
+the only wire agency by ``source``, then the only member opening with a wire dateline; otherwise
+``None`` with the reason "no evidence".
+
+Everything runs on compact arrays (one entry per pair, no Python object per pair); union-find is
+compiled with numba.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from .relate import parse_date
+from .relate import is_agency_source, parse_date
 from .types import Family
 
 STRONG = ("duplicate", "near_duplicate", "a_contains_b", "b_contains_a")
@@ -27,7 +37,7 @@ STRONG = ("duplicate", "near_duplicate", "a_contains_b", "b_contains_a")
 
 @dataclass(frozen=True, slots=True)
 class Edges:
-    """Compact pair summaries: document indices, relation, shared words."""
+    """Compact pair summaries: document indices, strong link (duplicate or containment), shared words."""
 
     a: np.ndarray  # int64
     b: np.ndarray  # int64
@@ -35,40 +45,57 @@ class Edges:
     words: np.ndarray  # int64
 
 
-def _find(parent: np.ndarray, x: int) -> int:
-    root = x
-    while parent[root] != root:
-        root = parent[root]
-    while parent[x] != root:
-        parent[x], x = root, parent[x]
-    return root
+@numba.njit(cache=True)
+def _union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Component label (smallest member index) of every node, linking a[k] with b[k]."""
+    parent = np.arange(n)
+    for k in range(a.shape[0]):
+        x, y = a[k], b[k]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x < y:
+            parent[y] = x
+        elif y < x:
+            parent[x] = y
+    for i in range(n):
+        r = i
+        while parent[r] != r:
+            r = parent[r]
+        parent[i] = r
+    return parent
+
+
+def strongest_links(n_docs: int, edges: Edges, min_family_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """The links families are built from: every strong edge plus each document's strongest partial edge."""
+    strong = edges.strong.astype(np.bool_)
+    la, lb = [edges.a[strong]], [edges.b[strong]]
+    weak = (~strong) & (edges.words >= min_family_words)
+    if weak.any():
+        wa, wb, ww = edges.a[weak], edges.b[weak], edges.words[weak]
+        ends = np.concatenate((wa, wb))
+        other = np.concatenate((wb, wa))
+        weight = np.concatenate((ww, ww))
+        # per document: most shared words first, then the neighbour earliest in input order
+        order = np.lexsort((other, -weight, ends))
+        ends, other = ends[order], other[order]
+        first = np.concatenate(([True], ends[1:] != ends[:-1]))
+        la.append(ends[first])
+        lb.append(other[first])
+    return np.concatenate(la).astype(np.int64), np.concatenate(lb).astype(np.int64)
 
 
 def components(n_docs: int, edges: Edges, min_family_words: int) -> np.ndarray:
     """Family label (smallest member index) per document; -1 for documents in no family."""
-    parent = np.arange(n_docs, dtype=np.int64)
-    has_edge = np.zeros(n_docs, dtype=np.bool_)
-    links: list[tuple[int, int]] = []
-    for a, b in zip(edges.a[edges.strong].tolist(), edges.b[edges.strong].tolist(), strict=True):
-        links.append((a, b))
-    weak = (~edges.strong) & (edges.words >= min_family_words)
-    if weak.any():
-        wa, wb, ww = edges.a[weak], edges.b[weak], edges.words[weak]
-        # strongest link per document: most words, then smallest neighbour index
-        ends = np.concatenate((wa, wb))
-        other = np.concatenate((wb, wa))
-        weight = np.concatenate((ww, ww))
-        order = np.lexsort((other, -weight, ends))
-        first = np.concatenate(([True], ends[order][1:] != ends[order][:-1]))
-        for x, y in zip(ends[order][first].tolist(), other[order][first].tolist(), strict=True):
-            links.append((x, y))
-    for a, b in links:
-        has_edge[a] = has_edge[b] = True
-        ra, rb = _find(parent, a), _find(parent, b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    labels = np.array([_find(parent, i) for i in range(n_docs)], dtype=np.int64)
-    labels[~has_edge] = -1
+    la, lb = strongest_links(n_docs, edges, min_family_words)
+    labels = _union_find(n_docs, la, lb).astype(np.int64)
+    has_link = np.zeros(n_docs, dtype=np.bool_)
+    has_link[la] = True
+    has_link[lb] = True
+    labels[~has_link] = -1
     return labels
 
 
@@ -78,24 +105,32 @@ def families(
     dates: list[str | None],
     wire: list[bool],
     edges: Edges,
+    sources: list[str | None] | None = None,
 ) -> list[Family]:
     """Family records for every label >= 0, in order of their first member."""
     n = len(ids)
+    labels = np.asarray(labels, dtype=np.int64)
+    inside = (
+        (labels[edges.a] >= 0) & (labels[edges.a] == labels[edges.b]) if edges.a.size else np.zeros(0, bool)
+    )
     share = np.zeros(n, dtype=np.int64)
-    np.add.at(share, edges.a, edges.words)
-    np.add.at(share, edges.b, edges.words)
+    np.add.at(share, edges.a[inside], edges.words[inside])
+    np.add.at(share, edges.b[inside], edges.words[inside])
+    member = np.nonzero(labels >= 0)[0]
+    if member.size == 0:
+        return []
+    # members grouped by label, each group ordered by input index
+    order = member[np.lexsort((member, labels[member]))]
+    cuts = np.nonzero(np.diff(labels[order]))[0] + 1
     out: list[Family] = []
-    members_of: dict[int, list[int]] = {}
-    for i, lab in enumerate(labels.tolist()):
-        if lab >= 0:
-            members_of.setdefault(lab, []).append(i)
-    for k, (_lab, members) in enumerate(sorted(members_of.items())):
-        rep = max(members, key=lambda m: (share[m], -m))
-        earliest, reason = _earliest(members, ids, dates, wire)
+    for k, group in enumerate(np.split(order, cuts)):
+        ms = group.tolist()
+        rep = ms[int(np.lexsort((group, -share[group]))[0])]
+        earliest, reason = earliest_member(ms, ids, dates, wire, sources)
         out.append(
             Family(
                 id=f"f{k:06d}",
-                members=tuple(ids[m] for m in members),
+                members=tuple(ids[m] for m in ms),
                 representative=ids[rep],
                 earliest=earliest,
                 earliest_reason=reason,
@@ -104,13 +139,27 @@ def families(
     return out
 
 
-def _earliest(members: list[int], ids: list[str], dates: list[str | None], wire: list[bool]) -> tuple[str | None, str]:
-    dated = [(d, m) for m in members if (d := parse_date(dates[m])) is not None]
+def earliest_member(
+    members: list[int],
+    ids: list[str],
+    dates: list[str | None],
+    wire: list[bool],
+    sources: list[str | None] | None = None,
+) -> tuple[str | None, str]:
+    """(earliest member id or None, the evidence that decided)."""
+    pool = members
+    dated = sorted((d, m) for m in members if (d := parse_date(dates[m])) is not None)
+    date_note = ""
     if dated:
-        dated.sort()
-        if len(dated) == 1 or dated[0][0] < dated[1][0]:
-            return ids[dated[0][1]], f"earliest date {dates[dated[0][1]]}"
-    wires = [m for m in members if wire[m]]
+        first = [m for d, m in dated if d == dated[0][0]]
+        if len(first) == 1:
+            return ids[first[0]], f"earliest date {dates[first[0]]}"
+        pool, date_note = first, f"; {len(first)} members share the earliest date {dates[first[0]]}"
+    if sources is not None:
+        agencies = [m for m in pool if is_agency_source(sources[m])]
+        if len(agencies) == 1:
+            return ids[agencies[0]], f"the only wire agency by source ({sources[agencies[0]]}){date_note}"
+    wires = [m for m in pool if wire[m]]
     if len(wires) == 1:
-        return ids[wires[0]], "the only member with a wire dateline"
-    return None, "no evidence"
+        return ids[wires[0]], f"the only member with a wire dateline{date_note}"
+    return None, "no evidence" + date_note

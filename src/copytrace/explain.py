@@ -1,12 +1,24 @@
 """Explain each passage: classify every edit between the two copies.
 
-Kinds: ``spelling`` (Centre/Center, defence/defense), ``number`` (780 -> 68, "more than a third"
--> "40 percent"), ``name`` (a capitalised token changed), ``quote`` (straight vs curly quotes),
-``punctuation``, ``insert``, ``delete``, ``rewording`` (other wording, including local reorders
-like "Defense Ministry" -> "Ministry of Defense").
+Kinds (``types.EDIT_KINDS``):
 
-Neighbouring word-level operations separated by at most ``MERGE_GAP`` equal words are merged
-into one edit when they reorder the same words, so a swapped phrase reads as one rewording.
+* ``spelling``: the same words spelled another way (Centre/Center, defence/defense,
+  organise/organize, a one-letter typo in a long word);
+* ``number``: a changed number, written in digits or words (780 -> 68, "more than a third" ->
+  "40 percent");
+* ``name``: a capitalised name replaced by another (Smith -> Jones);
+* ``quote`` / ``punctuation``: straight vs curly quotes, other punctuation between shared words;
+* ``insert`` / ``delete``: words only ``b`` / only ``a`` has inside the passage;
+* ``rewording``: other wording, including local reorders ("Defense Ministry" -> "Ministry of
+  Defense");
+* ``moved``: words deleted here that appear elsewhere in the other text (a sentence moved); the
+  edit's ``a`` offsets are where it stands in ``a``, its ``b`` offsets where it stands in ``b``.
+
+Neighbouring word-level operations are merged into one edit when nothing separates them, or when
+at most ``MERGE_GAP`` equal words separate them and they reorder the same words, so a swapped
+phrase or "more than a third" -> "40 percent" reads as one edit.
+
+Passages whose order differs between the two sides are found by ``moved_passages``.
 """
 
 from __future__ import annotations
@@ -15,31 +27,73 @@ import re
 from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from .align import Block
 from .normalize import Tokens, normal_form
-from .types import Edit
+from .types import Edit, Passage
 
 MERGE_GAP = 2
-SPELLING_RATIO = 70.0
+MOVED_MIN_WORDS = 4
 
 NUMBER_WORDS = frozenset(
     """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
     sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
-    thousand million billion trillion half halves third thirds quarter quarters dozen dozens percent
-    cent pct first second fifth tenth mln bln""".split()
+    hundreds thousand thousands million millions billion billions trillion half halves third thirds
+    quarter quarters dozen dozens percent per cent pct fifth fifths tenth tenths twice double triple
+    mln bln""".split()
+)
+# function words: a capitalised one is a sentence start, not a name
+STOPWORDS = frozenset(
+    """a an the and or but if of in on at to for from by with as is are was were be been it its this
+    that these those he she they we you i his her their our my your there here not no""".split()
 )
 QUOTES = frozenset("\"'“”‘’«»„‚‹›`´")
 _DIGIT = re.compile(r"\d")
 
+# British / American spelling patterns: both forms map to one key
+_VARIANTS = (
+    (re.compile(r"our(?=s?$|ed$|ing$|ite|able|ful)"), "or"),  # colour, favourite, honourable
+    (re.compile(r"tre(?=s?$|d$)"), "ter"),  # centre, theatres
+    (re.compile(r"is(?=e$|es$|ed$|ing$|ation)"), "iz"),  # organise, organisation
+    (re.compile(r"ys(?=e$|es$|ed$|ing$)"), "yz"),  # analyse
+    (re.compile(r"ence$"), "ense"),  # defence, licence, offence
+    (re.compile(r"ogue$"), "og"),  # catalogue
+    (re.compile(r"ae"), "e"),  # paediatric
+    (re.compile(r"oe(?=[a-z])"), "e"),  # manoeuvre
+    (re.compile(r"ll(?=ed$|ing$|er$|ers$)"), "l"),  # travelled, cancelling
+    (re.compile(r"mme$"), "m"),  # programme
+)
+
+
+def _variant_key(word: str) -> str:
+    for pattern, repl in _VARIANTS:
+        word = pattern.sub(repl, word)
+    return word
+
+
+def is_spelling_variant(x: str, y: str) -> bool:
+    """Two normalized words that are one word spelled two ways (regional variant or typo)."""
+    if x == y:
+        return True
+    if _variant_key(x) == _variant_key(y):
+        return True
+    # a typo: one edit in a word of at least six letters, same first letter, no digits
+    return (
+        min(len(x), len(y)) >= 6
+        and x[0] == y[0]
+        and not (_DIGIT.search(x) or _DIGIT.search(y))
+        and Levenshtein.distance(x, y) <= 1
+    )
+
 
 def _is_number(word: str) -> bool:
-    return bool(_DIGIT.search(word)) or word in NUMBER_WORDS
+    """A normalized token (letters and digits only) holding a digit, or a number word."""
+    return not word.isalpha() or word in NUMBER_WORDS
 
 
-def _capitalised(surface: str) -> bool:
-    return surface[:1].isupper()
+def _name_like(word: str, surface: str) -> bool:
+    return surface[:1].isupper() and word not in STOPWORDS
 
 
 def classify(a_words: list[str], b_words: list[str], a_surface: list[str], b_surface: list[str]) -> str:
@@ -51,25 +105,35 @@ def classify(a_words: list[str], b_words: list[str], a_surface: list[str], b_sur
     if any(_is_number(w) for w in a_words) or any(_is_number(w) for w in b_words):
         return "number"
     if len(a_words) == len(b_words) and all(
-        fuzz.ratio(x, y) >= SPELLING_RATIO for x, y in zip(a_words, b_words, strict=True)
+        is_spelling_variant(x, y) for x, y in zip(a_words, b_words, strict=True)
     ):
         return "spelling"
-    if (set(a_words) & set(b_words)) or (set(b_words) & set(a_words)):
+    if set(a_words) & set(b_words):
         return "rewording"
-    if all(_capitalised(s) for s in a_surface) and all(_capitalised(s) for s in b_surface):
+    names_a = [w for w, s in zip(a_words, a_surface, strict=True) if _name_like(w, s)]
+    names_b = [w for w, s in zip(b_words, b_surface, strict=True) if _name_like(w, s)]
+    content_a = [w for w in a_words if w not in STOPWORDS]
+    content_b = [w for w in b_words if w not in STOPWORDS]
+    if names_a and names_b and len(names_a) == len(content_a) and len(names_b) == len(content_b):
         return "name"
     return "rewording"
 
 
-def _merge(ops: tuple[tuple[str, int, int, int, int], ...], ha: np.ndarray, hb: np.ndarray) -> list[list[int]]:
-    """Non-equal regions [i1, i2, j1, j2], merging neighbours that reorder the same words."""
+def _merge(
+    ops: tuple[tuple[str, int, int, int, int], ...], ha: np.ndarray, hb: np.ndarray
+) -> list[list[int]]:
+    """Non-equal regions [i1, i2, j1, j2]: adjacent ones merged, and close ones that reorder the same words."""
     regions: list[list[int]] = []
-    last_equal = 0
+    last_equal = -1  # words of the last equal run; -1 before the first region
     for tag, i1, i2, j1, j2 in ops:
         if tag == "equal":
             last_equal = i2 - i1
             continue
-        if regions and last_equal <= MERGE_GAP:
+        if regions and last_equal == 0:
+            prev = regions[-1]
+            prev[1], prev[3] = i2, j2
+            continue
+        if regions and 0 < last_equal <= MERGE_GAP:
             prev = regions[-1]
             a_set = set(ha[prev[0] : prev[1]].tolist()) | set(ha[i1:i2].tolist())
             b_set = set(hb[prev[2] : prev[3]].tolist()) | set(hb[j1:j2].tolist())
@@ -103,14 +167,55 @@ def _sep_span(text: str, tok: Tokens, i: int) -> tuple[int, int]:
     return lo, hi
 
 
+def find_run(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int] = (0, 0)) -> int:
+    """Start of an occurrence of the token-hash sequence ``run`` in ``hashes`` (-1 if none),
+    preferring one that does not overlap the token range ``avoid``."""
+    n = run.shape[0]
+    if n == 0 or hashes.shape[0] < n:
+        return -1
+    starts = np.nonzero(hashes[: hashes.shape[0] - n + 1] == run[0])[0]
+    found = -1
+    for s in starts.tolist():
+        if np.array_equal(hashes[s : s + n], run):
+            if s + n <= avoid[0] or s >= avoid[1]:
+                return int(s)
+            if found < 0:
+                found = int(s)
+    return found
+
+
+def _surfaces(text: str, tok: Tokens, i1: int, i2: int) -> list[str]:
+    return [text[tok.starts[k] : tok.ends[k]] for k in range(i1, i2)]
+
+
 def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> list[Edit]:
     """Every edit inside one passage, in order of position in ``a``."""
     edits: list[Edit] = []
-    for i1, i2, j1, j2 in _merge(block.ops, ta.hashes, tb.hashes):
+    regions = _merge(block.ops, ta.hashes, tb.hashes)
+    used: set[int] = set()
+    for r, (i1, i2, j1, j2) in enumerate(regions):
+        if r in used:
+            continue
         a0, a1 = _span(ta, i1, i2)
         b0, b1 = _span(tb, j1, j2)
-        a_surface = [text_a[ta.starts[k] : ta.ends[k]] for k in range(i1, i2)]
-        b_surface = [text_b[tb.starts[k] : tb.ends[k]] for k in range(j1, j2)]
+        # a run of words only one side has here, found elsewhere in the other text: moved
+        if (j1 == j2 and i2 - i1 >= MOVED_MIN_WORDS) or (i1 == i2 and j2 - j1 >= MOVED_MIN_WORDS):
+            if j1 == j2:
+                at = find_run(tb.hashes, ta.hashes[i1:i2], (block.b0, block.b1))
+                if at >= 0:
+                    c0, c1 = _span(tb, at, at + i2 - i1)
+                    edits.append(Edit("moved", text_a[a0:a1], text_b[c0:c1], a0, a1, c0, c1))
+                    used |= _counterpart(regions, r, at, at + i2 - i1, side="b")
+                    continue
+            else:
+                at = find_run(ta.hashes, tb.hashes[j1:j2], (block.a0, block.a1))
+                if at >= 0:
+                    c0, c1 = _span(ta, at, at + j2 - j1)
+                    edits.append(Edit("moved", text_a[c0:c1], text_b[b0:b1], c0, c1, b0, b1))
+                    used |= _counterpart(regions, r, at, at + j2 - j1, side="a")
+                    continue
+        a_surface = _surfaces(text_a, ta, i1, i2)
+        b_surface = _surfaces(text_b, tb, j1, j2)
         kind = classify(
             [normal_form(s) for s in a_surface], [normal_form(s) for s in b_surface], a_surface, b_surface
         )
@@ -135,6 +240,42 @@ def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> l
             edits.append(Edit(kind, sa, sb, a0, a1, b0, b1))
     edits.sort(key=lambda e: (e.a_start, e.a_end, e.b_start, e.b_end, e.kind))
     return edits
+
+
+def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) -> set[int]:
+    """Regions of the other kind (insert for a delete) that are the moved copy at tokens [lo, hi)."""
+    out = set()
+    for k, (i1, i2, j1, j2) in enumerate(regions):
+        if k == r:
+            continue
+        if side == "b" and i1 == i2 and j1 <= lo and hi <= j2 and j2 - j1 == hi - lo:
+            out.add(k)
+        if side == "a" and j1 == j2 and i1 <= lo and hi <= i2 and i2 - i1 == hi - lo:
+            out.add(k)
+    return out
+
+
+def moved_passages(passages: tuple[Passage, ...] | list[Passage]) -> set[int]:
+    """Indices of passages standing in another order in ``b`` than in ``a``: the passages outside
+    the longest run whose order agrees on both sides (ties go to the earlier passages)."""
+    n = len(passages)
+    if n < 2:
+        return set()
+    order = sorted(range(n), key=lambda k: (passages[k].a_start, passages[k].b_start))
+    bs = [passages[k].b_start for k in order]
+    # longest increasing subsequence of b starts, O(n^2) (passages per pair are few)
+    best = [1] * n
+    prev = [-1] * n
+    for i in range(n):
+        for j in range(i):
+            if bs[j] < bs[i] and best[j] + 1 > best[i]:
+                best[i], prev[i] = best[j] + 1, j
+    end = max(range(n), key=lambda i: (best[i], -i))
+    keep = set()
+    while end >= 0:
+        keep.add(order[end])
+        end = prev[end]
+    return set(range(n)) - keep
 
 
 def flags(edits: list[Edit]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -4,9 +4,10 @@
 * ``duplicate``: the same normalized word sequence; ``near_duplicate``: both sides >= the
   near-duplicate threshold; ``a_contains_b`` / ``b_contains_a``: one side >= the contains
   threshold, the other below; ``partial``: at least one passage; ``unrelated`` otherwise.
-* direction: dates first; then a wire dateline credit ("CITY (Reuters) -") on exactly one side
-  marks that side as the wire original when the other side carries less of the shared text
-  or credits the same agency; otherwise ``unknown`` (never guessed without evidence).
+* direction: dates first; then agency ``source`` metadata, a wire dateline ("CITY (Reuters) -")
+  on exactly one side, then an agency credit ("Reuters reported", "(AP)") on exactly one side
+  weighed against containment; otherwise ``unknown`` (never guessed without evidence). The
+  reason names the evidence that decided.
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ import numpy as np
 
 from .types import Document, Passage, Settings
 
+CONTAINS_ALL = 0.95
+
 AGENCIES = r"Reuters|AFP|AP|Associated Press|Agence France-Presse|Bloomberg|dpa|UPI|Xinhua|Interfax|TASS|ANSA|EFE|PTI"
-_WIRE_DATELINE = re.compile(r"\((?:" + AGENCIES + r")\)\s*[-\u2013\u2014]", re.IGNORECASE)
+# "MOSCOW (Reuters) -", "PARIS, March 7 (AFP) -": the agency's own dateline near the top
+_WIRE_DATELINE = re.compile(r"\((" + AGENCIES + r")\)\s*[-\u2013\u2014:]")
+# a credit anywhere: "(AP)", "Reuters reported", "according to AFP", "told Reuters", "- AFP"
 _CREDIT = re.compile(
-    r"(?:\((?:" + AGENCIES + r")\)|\b(?:" + AGENCIES + r")\s+(?:reported|said|reports|quoted)\b"
-    r"|\baccording to (?:" + AGENCIES + r")\b)"
+    r"\((" + AGENCIES + r")\)"
+    r"|\b(" + AGENCIES + r")\s+(?:news agency\s+)?(?:reported|said|reports|quoted|contributed|reporting)\b"
+    r"|\b(?:according to|told|by|via|source:|reporting by)\s+(?:the\s+)?(" + AGENCIES + r")\b"
+    r"|[-\u2013\u2014]\s*(" + AGENCIES + r")\s*$",
+    re.MULTILINE,
 )
+_AGENCY_SOURCE = re.compile(r"^\s*(?:" + AGENCIES + r")(?:\s+news)?\s*$", re.IGNORECASE)
 
 
 def coverage(n_tokens: int, ranges: list[tuple[int, int]]) -> float:
@@ -67,27 +76,70 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
+def wire_dateline(text: str) -> str | None:
+    """The agency of a wire dateline in the first 400 characters ("MOSCOW (Reuters) -"), or None."""
+    m = _WIRE_DATELINE.search(text[:400])
+    return m.group(1) if m else None
+
+
 def is_wire_original(text: str) -> bool:
-    return bool(_WIRE_DATELINE.search(text[:400]))
+    return wire_dateline(text) is not None
+
+
+def credits(text: str) -> list[str]:
+    """Agencies the text credits anywhere ("(AP)", "Reuters reported", "according to AFP")."""
+    return sorted({next(g for g in m.groups() if g) for m in _CREDIT.finditer(text)})
+
+
+def is_agency_source(source: str | None) -> bool:
+    """Is the ``source`` metadata a wire agency ("Reuters", "AFP", "Associated Press")?"""
+    return bool(source) and bool(_AGENCY_SOURCE.match(source or ""))
 
 
 def direction(a: Document, b: Document, containment_a: float, containment_b: float) -> tuple[str, str]:
-    """(direction, reason). Evidence in order: dates, wire datelines, else unknown."""
+    """(direction, reason). Evidence, first that decides wins:
+
+    1. dates: the earlier document is the source;
+    2. source metadata: exactly one side is a wire agency;
+    3. wire dateline: exactly one side opens with an agency dateline ("MOSCOW (Reuters) -");
+    4. credits and containment: exactly one side credits an agency in its text ("Reuters
+       reported", "(AP)"), and the other side does not hold that side whole (a text carrying a
+       credit copied it; one that holds all of the other's text is more likely the longer original);
+    5. otherwise ``unknown``.
+    """
     da, db = parse_date(a.date), parse_date(b.date)
     if da is not None and db is not None:
         if da < db:
             return "a_to_b", f"date: {a.date} before {b.date}"
         if db < da:
             return "b_to_a", f"date: {b.date} before {a.date}"
-    wa, wb = is_wire_original(a.text), is_wire_original(b.text)
-    if wa != wb:
-        wire, other, wire_cont, other_cont, d = (
-            (a, b, containment_a, containment_b, "a_to_b") if wa else (b, a, containment_b, containment_a, "b_to_a")
+    sa, sb = is_agency_source(a.source), is_agency_source(b.source)
+    if sa != sb:
+        return (
+            ("a_to_b", f"source: {a.id} is the agency {a.source}")
+            if sa
+            else (
+                "b_to_a",
+                f"source: {b.id} is the agency {b.source}",
+            )
         )
-        credited = bool(_CREDIT.search(other.text))
-        if credited or other_cont < wire_cont:
-            why = "the other credits a wire agency" if credited else "the other carries less of the shared text"
-            return d, f"wire dateline in {wire.id}; {why}"
+    wa, wb = wire_dateline(a.text), wire_dateline(b.text)
+    if (wa is None) != (wb is None):
+        return (
+            ("a_to_b", f"wire dateline ({wa}) in {a.id}, none in {b.id}")
+            if wa
+            else (
+                "b_to_a",
+                f"wire dateline ({wb}) in {b.id}, none in {a.id}",
+            )
+        )
+    ca, cb = credits(a.text), credits(b.text)
+    if bool(ca) != bool(cb):
+        # the crediting side is the copy, unless it holds all of the other's shared text
+        if cb and not (containment_a >= CONTAINS_ALL and containment_b < CONTAINS_ALL):
+            return "a_to_b", f"credit: {b.id} credits {', '.join(cb)}, {a.id} credits no agency"
+        if ca and not (containment_b >= CONTAINS_ALL and containment_a < CONTAINS_ALL):
+            return "b_to_a", f"credit: {a.id} credits {', '.join(ca)}, {b.id} credits no agency"
     if da is not None and db is not None:
         return "unknown", "same date and no other evidence"
     return "unknown", "no evidence"

@@ -1,0 +1,372 @@
+"""``report.html``: one self-contained file (inline CSS and JS, no network) to read a scan.
+
+It lists the families and the pairs (sortable by relation, size, containment), and shows any pair
+side by side: both texts whole, the shared passages marked, every edit highlighted by kind, and
+changed numbers and names outlined. Passages standing in another order on the two sides
+(``explain.moved_passages``) are marked as moved.
+
+Data is embedded as JSON inside ``<script type="application/json">`` (``<``, ``>``, ``&`` and the
+line separators escaped) and put on the page with ``textContent`` only, so nothing in a document
+can become markup.
+
+Scale: the report holds the ``max_pairs`` pairs with the most shared words (default 1000) and the
+``max_families`` largest families, with the texts of the documents in those pairs; the JSONL
+outputs stay the complete record. Texts come from a callable (the scan's document store, or
+``texts_from_output`` when ``copytrace report DIR`` rebuilds the file).
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .explain import moved_passages
+from .read import TABLE_SUFFIXES, decode
+from .types import Passage
+
+MAX_PAIRS = 1000
+MAX_FAMILIES = 5000
+TEXTS_FILE = "texts.parquet"
+
+TextLookup = Callable[[set[str]], dict[str, str]]
+
+
+def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(str(path), f"not valid JSON ({exc.msg})", f"line {lineno}") from None
+
+
+def _pair_words(p: dict[str, Any]) -> int:
+    return int(sum(int(x.get("words", 0)) for x in p.get("passages", [])))
+
+
+def top_pairs(pairs_path: Path, max_pairs: int) -> tuple[list[dict[str, Any]], int]:
+    """The ``max_pairs`` pairs with the most shared words (ties: file order) and the total count."""
+    heap: list[tuple[int, int, str]] = []
+    total = 0
+    if pairs_path.exists():
+        with open(pairs_path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh):
+                if not line.strip():
+                    continue
+                total += 1
+                words = _pair_words(json.loads(line))
+                item = (words, -lineno, line)
+                if len(heap) < max_pairs:
+                    heapq.heappush(heap, item)
+                elif item > heap[0]:
+                    heapq.heapreplace(heap, item)
+    rows = [json.loads(line) for _, _, line in sorted(heap, key=lambda t: (-t[0], -t[1]))]
+    return rows, total
+
+
+def _passage(d: dict[str, Any]) -> Passage:
+    return Passage(d["a_start"], d["a_end"], d["b_start"], d["b_end"], d["words"], d["similarity"])
+
+
+def build_report(
+    out_dir: Path,
+    texts: TextLookup,
+    *,
+    max_pairs: int = MAX_PAIRS,
+    max_families: int = MAX_FAMILIES,
+    title: str = "copytrace report",
+) -> str:
+    """The HTML of the report for the outputs in ``out_dir`` (pairs, documents, clusters JSONL)."""
+    pairs, n_pairs = top_pairs(out_dir / "pairs.jsonl", max_pairs)
+    fams = list(_read_jsonl(out_dir / "clusters.jsonl"))
+    n_fams = len(fams)
+    fams.sort(key=lambda f: (-int(f.get("size", len(f.get("members", [])))), str(f.get("cluster"))))
+    fams = fams[:max_families]
+    docs: dict[str, dict[str, Any]] = {}
+    n_docs = 0
+    for d in _read_jsonl(out_dir / "documents.jsonl"):
+        n_docs += 1
+        docs[str(d["id"])] = d
+    need = {str(p["a"]) for p in pairs} | {str(p["b"]) for p in pairs}
+    found = texts(need)
+    words_of: dict[str, int] = {}
+    for p in pairs:
+        p["words"] = _pair_words(p)
+        p["moved"] = sorted(moved_passages([_passage(x) for x in p["passages"]]))
+        for side in ("a", "b"):
+            words_of[p[side]] = words_of.get(p[side], 0) + p["words"]
+    doc_rows = {
+        i: {
+            "id": i,
+            "text": found.get(i, ""),
+            "cluster": docs.get(i, {}).get("cluster"),
+            "date": docs.get(i, {}).get("date"),
+            "source": docs.get(i, {}).get("source"),
+            "title": docs.get(i, {}).get("title"),
+        }
+        for i in sorted(need)
+    }
+    data = {
+        "title": title,
+        "counts": {"documents": n_docs, "pairs": n_pairs, "families": n_fams},
+        "shown": {"pairs": len(pairs), "families": len(fams)},
+        "families": fams,
+        "pairs": pairs,
+        "docs": doc_rows,
+    }
+    return _PAGE.replace("@@TITLE@@", html.escape(title)).replace("@@DATA@@", embed_json(data))
+
+
+def embed_json(obj: Any) -> str:
+    """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML-significant characters."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def write_report(out_dir: Path, texts: TextLookup, dest: Path | None = None, **kw: Any) -> Path:
+    """Write ``report.html`` (or ``dest``) for the outputs in ``out_dir``; returns its path."""
+    page = build_report(out_dir, texts, **kw)
+    path = dest or out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def needs_stored_text(path: str | None) -> bool:
+    """Is a document's text absent from a file of its own (a table record, or given as a Document)?"""
+    return path is None or Path(path).suffix.lower() in TABLE_SUFFIXES
+
+
+def texts_from_output(out_dir: Path, warn: Callable[[str], None] | None = None) -> TextLookup:
+    """Texts of an output folder: ``texts.parquet`` (table inputs) or the original files (by ``path``).
+
+    A text file that changed since the scan (its length differs from ``documents.jsonl``) is an
+    error naming the file: offsets in the outputs would no longer point at the right words."""
+
+    def lookup(ids: set[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not ids:
+            return out
+        stored = out_dir / TEXTS_FILE
+        if stored.exists():
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(stored, columns=["id", "text"])
+            table = table.filter(pc.is_in(table.column("id"), value_set=pa.array(sorted(ids), pa.string())))
+            out.update(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
+        for d in _read_jsonl(out_dir / "documents.jsonl"):
+            i = str(d["id"])
+            if i not in ids or i in out:
+                continue
+            path = d.get("path")
+            if path is None or needs_stored_text(path):
+                raise InputError(str(out_dir / TEXTS_FILE), f"no stored text for document {i!r}; rerun scan")
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise InputError(
+                    str(path), f"cannot read the text of {i!r} ({exc.strerror}); rerun scan"
+                ) from None
+            text = decode(data, str(path), warn)
+            if len(text) != d.get("length"):
+                raise InputError(
+                    str(path), f"changed since the scan (length {len(text)}, was {d.get('length')})"
+                )
+            out[i] = text
+        return out
+
+    return lookup
+
+
+_PAGE = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>@@TITLE@@</title>
+<style>
+:root{--bg:#fff;--fg:#1d1d1f;--mute:#6b6b70;--line:#dcdce0;--pass:#eef5ff;--sel:#fff6cc}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{padding:10px 18px;border-bottom:1px solid var(--line);display:flex;gap:18px;align-items:baseline;flex-wrap:wrap}
+header h1{font-size:18px;margin:0}
+.counts{color:var(--mute)}
+main{display:grid;grid-template-columns:minmax(320px,38%) 1fr;height:calc(100vh - 48px)}
+#lists{border-right:1px solid var(--line);overflow:auto;padding:0 10px 20px}
+#detail{overflow:auto;padding:12px 18px}
+h2{font-size:15px;margin:14px 0 6px}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{position:sticky;top:0;background:#f6f6f8;cursor:pointer;user-select:none;white-space:nowrap}
+th.sorted-asc::after{content:" \25B2"}th.sorted-desc::after{content:" \25BC"}
+tbody tr{cursor:pointer}tbody tr:hover{background:#f3f3f6}tr.active{background:var(--sel)!important}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.rel{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;background:#ececf0}
+.rel-duplicate{background:#ffd6d6}.rel-near_duplicate{background:#ffe3c2}.rel-a_contains_b,.rel-b_contains_a{background:#fff0b3}.rel-partial{background:#d9ecff}
+.filter{color:var(--mute);font-size:12px;margin:4px 0}
+.filter button{font-size:12px}
+.head{display:grid;grid-template-columns:auto 1fr;gap:2px 14px;margin-bottom:10px}
+.head b{font-weight:600}
+.flag{color:#b00020}
+.sides{display:grid;grid-template-columns:1fr 1fr;gap:14px}
+.side{border:1px solid var(--line);border-radius:6px;padding:8px 10px;white-space:pre-wrap;overflow-wrap:anywhere;font:13px/1.5 Georgia,serif;max-height:70vh;overflow:auto}
+.side h3{font:600 13px system-ui,sans-serif;margin:0 0 6px;white-space:normal}
+.passage{background:var(--pass);border-radius:2px}
+.passage.moved{background:#e6e0ff}
+.e-spelling{background:#fff0a0}.e-number{background:#ffb3b3;outline:2px solid #c00;font-weight:700}
+.e-name{background:#f3c4ff;outline:2px solid #8a00a8;font-weight:700}.e-rewording{background:#b8f0f0}
+.e-insert{background:#c8f7c5}.e-delete{background:#ffd0c8;text-decoration:line-through}
+.e-quote,.e-punctuation{text-decoration:underline wavy #999}.e-moved{background:#d6ccff}
+.legend span{padding:0 5px;margin-right:6px;border-radius:3px;font-size:12px}
+.edits{font-size:13px;margin-top:12px}
+.edits td:first-child{white-space:nowrap}
+.note{color:var(--mute);font-size:12px}
+</style></head>
+<body>
+<header><h1 id="title"></h1><span class="counts" id="counts"></span>
+<span class="legend" id="legend"></span></header>
+<main>
+<section id="lists">
+<h2>Families</h2><div class="filter" id="fam-note"></div>
+<table id="families"><thead><tr><th data-k="cluster">family</th><th data-k="size" class="num">size</th>
+<th data-k="representative">representative</th><th data-k="earliest">earliest</th></tr></thead><tbody></tbody></table>
+<h2>Pairs</h2><div class="filter" id="pair-note"></div>
+<table id="pairs"><thead><tr><th data-k="a">a</th><th data-k="b">b</th><th data-k="relation">relation</th>
+<th data-k="words" class="num">words</th><th data-k="cmax" class="num">contain.</th><th data-k="direction">direction</th>
+<th data-k="nflags" class="num">flags</th></tr></thead><tbody></tbody></table>
+</section>
+<section id="detail"><p class="note">Click a pair to see it side by side; click a family to list its pairs.</p></section>
+</main>
+<script type="application/json" id="data">@@DATA@@</script>
+<script>
+(function(){
+"use strict";
+var D=JSON.parse(document.getElementById("data").textContent);
+var KINDS=["spelling","number","name","rewording","insert","delete","quote","punctuation","moved"];
+function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!==undefined&&text!==null)e.textContent=String(text);return e;}
+function pct(x){return Math.round(100*x)+"%";}
+document.title=D.title;
+document.getElementById("title").textContent=D.title;
+document.getElementById("counts").textContent=D.counts.documents+" documents, "+D.counts.pairs+" pairs, "+D.counts.families+" families";
+var lg=document.getElementById("legend");
+KINDS.forEach(function(k){lg.appendChild(el("span","e-"+k,k));});
+D.pairs.forEach(function(p,i){p.idx=i;p.cmax=Math.max(p.containment_a,p.containment_b);
+  p.nflags=p.flags.numbers_changed.length+p.flags.names_changed.length;});
+var famFilter=null;
+function sortable(table,rows,render){
+  var state={k:null,dir:1};
+  table.querySelectorAll("th").forEach(function(th){th.addEventListener("click",function(){
+    var k=th.getAttribute("data-k");state.dir=(state.k===k)?-state.dir:(th.classList.contains("num")?-1:1);state.k=k;
+    table.querySelectorAll("th").forEach(function(h){h.classList.remove("sorted-asc","sorted-desc");});
+    th.classList.add(state.dir>0?"sorted-asc":"sorted-desc");
+    rows.sort(function(x,y){var a=x[k],b=y[k];if(a===null||a===undefined)a="";if(b===null||b===undefined)b="";
+      return (a<b?-1:a>b?1:0)*state.dir;});
+    render();});});
+}
+var famBody=document.querySelector("#families tbody");
+function renderFamilies(){
+  famBody.textContent="";
+  D.families.forEach(function(f){var tr=el("tr");tr.dataset.cluster=f.cluster;
+    if(famFilter===f.cluster)tr.className="active";
+    tr.appendChild(el("td",null,f.cluster));tr.appendChild(el("td","num",f.size));
+    tr.appendChild(el("td",null,f.representative));
+    var td=el("td",null,f.earliest===null?"unknown":f.earliest);td.title=f.earliest_reason||"";tr.appendChild(td);
+    tr.addEventListener("click",function(){famFilter=(famFilter===f.cluster)?null:f.cluster;renderFamilies();renderPairs();});
+    famBody.appendChild(tr);});
+  document.getElementById("fam-note").textContent=(D.shown.families<D.counts.families?"largest "+D.shown.families+" of "+D.counts.families+" families. ":"")+"Click a family to filter the pairs; click a header to sort.";
+}
+var pairBody=document.querySelector("#pairs tbody");
+var current=null;
+function inFamily(p){if(famFilter===null)return true;var da=D.docs[p.a],db=D.docs[p.b];
+  return (da&&da.cluster===famFilter)||(db&&db.cluster===famFilter);}
+function renderPairs(){
+  pairBody.textContent="";var n=0;
+  D.pairs.forEach(function(p){if(!inFamily(p))return;n++;
+    var tr=el("tr");tr.dataset.idx=p.idx;if(current===p.idx)tr.className="active";
+    tr.appendChild(el("td",null,p.a));tr.appendChild(el("td",null,p.b));
+    var td=el("td");td.appendChild(el("span","rel rel-"+p.relation,p.relation));tr.appendChild(td);
+    tr.appendChild(el("td","num",p.words));tr.appendChild(el("td","num",pct(p.cmax)));
+    var dtd=el("td",null,p.direction);dtd.title=p.direction_reason||"";tr.appendChild(dtd);
+    tr.appendChild(el("td","num"+(p.nflags?" flag":""),p.nflags||""));
+    tr.addEventListener("click",function(){showPair(p.idx);});
+    pairBody.appendChild(tr);});
+  var note=(D.shown.pairs<D.counts.pairs?"the "+D.shown.pairs+" pairs sharing the most words, of "+D.counts.pairs+". ":"")+n+" shown"+(famFilter?" in family "+famFilter+" ":"")+".";
+  var pn=document.getElementById("pair-note");pn.textContent=note;
+  if(famFilter){var b=el("button",null,"show all");b.addEventListener("click",function(){famFilter=null;renderFamilies();renderPairs();});pn.appendChild(document.createTextNode(" "));pn.appendChild(b);}
+}
+function marked(text,spans){
+  // spans: [start,end,cls,title,layer]; layer 0 passages, 1 edits. Split the text at every boundary.
+  var cuts={0:1};cuts[text.length]=1;
+  spans.forEach(function(s){cuts[s[0]]=1;cuts[s[1]]=1;});
+  var pts=Object.keys(cuts).map(Number).filter(function(x){return x>=0&&x<=text.length;}).sort(function(a,b){return a-b;});
+  var frag=document.createDocumentFragment();
+  for(var i=0;i+1<pts.length;i++){var lo=pts[i],hi=pts[i+1];if(hi<=lo)continue;
+    var cls=[],title=[];
+    spans.forEach(function(s){if(s[0]<=lo&&hi<=s[1]){cls.push(s[2]);if(s[3])title.push(s[3]);}});
+    if(!cls.length){frag.appendChild(document.createTextNode(text.slice(lo,hi)));continue;}
+    var sp=el("span",cls.join(" "),text.slice(lo,hi));if(title.length)sp.title=title.join("\n");frag.appendChild(sp);}
+  return frag;
+}
+function showPair(i){
+  current=i;var p=D.pairs[i];
+  pairBody.querySelectorAll("tr").forEach(function(tr){tr.classList.toggle("active",Number(tr.dataset.idx)===i);});
+  var det=document.getElementById("detail");det.textContent="";
+  var box=el("div","pair");box.id="pair-view";box.dataset.a=p.a;box.dataset.b=p.b;
+  var head=el("div","head");
+  function row(k,v,cls){head.appendChild(el("b",null,k));head.appendChild(el("span",cls||null,v));}
+  row("pair",p.a+"  \u21c4  "+p.b);
+  row("relation",p.relation);
+  row("direction",p.direction+" ("+(p.direction_reason||"")+")");
+  row("containment","a "+pct(p.containment_a)+" of "+p.a+",  b "+pct(p.containment_b)+" of "+p.b);
+  row("similarity",p.similarity.toFixed(2)+" over "+p.passages.length+" passage(s), "+p.words+" shared words");
+  function fl(xs){return xs.map(function(d){return "\u201c"+d.a+"\u201d \u2192 \u201c"+d.b+"\u201d";}).join(";  ");}
+  if(p.flags.numbers_changed.length)row("numbers changed",fl(p.flags.numbers_changed),"flag");
+  if(p.flags.names_changed.length)row("names changed",fl(p.flags.names_changed),"flag");
+  box.appendChild(head);
+  var sides=el("div","sides");
+  ["a","b"].forEach(function(s){
+    var doc=D.docs[p[s]]||{text:""};var col=el("div","side side-"+s);
+    var h=el("h3",null,s+": "+p[s]+(doc.title?" \u2014 "+doc.title:"")+(doc.date?"  ("+doc.date+")":"")+(doc.source?"  ["+doc.source+"]":""));
+    col.appendChild(h);
+    var spans=[];
+    p.passages.forEach(function(x,k){var mv=p.moved.indexOf(k)>=0;
+      spans.push([x[s+"_start"],x[s+"_end"],"passage passage-"+k+(mv?" moved":""),"passage "+(k+1)+(mv?" (moved: another order on the other side)":"")]);
+      x.edits.forEach(function(e){if(e[s+"_end"]>e[s+"_start"])spans.push([e[s+"_start"],e[s+"_end"],"edit e-"+e.kind,e.kind+": \u201c"+e.a+"\u201d \u2192 \u201c"+e.b+"\u201d"]);});});
+    col.appendChild(marked(doc.text||"",spans));sides.appendChild(col);});
+  box.appendChild(sides);
+  var tbl=el("table","edits");var th=el("thead");var hr=el("tr");
+  ["passage","a","b","words","edits"].forEach(function(x){hr.appendChild(el("th",null,x));});th.appendChild(hr);tbl.appendChild(th);
+  var tb=el("tbody");
+  p.passages.forEach(function(x,k){var tr=el("tr");
+    tr.appendChild(el("td",null,(k+1)+(p.moved.indexOf(k)>=0?" (moved)":"")));
+    tr.appendChild(el("td",null,"["+x.a_start+":"+x.a_end+"]"));tr.appendChild(el("td",null,"["+x.b_start+":"+x.b_end+"]"));
+    tr.appendChild(el("td","num",x.words));
+    var td=el("td");x.edits.forEach(function(e){var line=el("div");line.appendChild(el("span","e-"+e.kind,e.kind));
+      line.appendChild(document.createTextNode(" \u201c"+e.a+"\u201d \u2192 \u201c"+e.b+"\u201d"));td.appendChild(line);});
+    tr.appendChild(td);
+    tr.addEventListener("click",function(){["a","b"].forEach(function(s){var t=box.querySelector(".side-"+s+" .passage-"+k);if(t)t.scrollIntoView({block:"center"});});});
+    tb.appendChild(tr);});
+  tbl.appendChild(tb);box.appendChild(tbl);det.appendChild(box);
+}
+sortable(document.getElementById("families"),D.families,renderFamilies);
+sortable(document.getElementById("pairs"),D.pairs,renderPairs);
+renderFamilies();renderPairs();
+if(D.pairs.length===0)document.getElementById("detail").appendChild(el("p","note","No pairs share a passage."));
+})();
+</script>
+</body></html>
+"""

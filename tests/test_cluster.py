@@ -1,0 +1,114 @@
+"""Families (issue 6): wire stories gather the papers quoting them; boilerplate does not chain families."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+
+from copytrace import Document
+from copytrace.cluster import Edges, components, earliest_member, families
+from copytrace.scan import scan
+
+SYLLABLES = "ka lo mi ne su ta ri po ve da bu ze fo gi hu ja".split()
+
+
+def words(seed: int, n: int) -> str:
+    """``n`` made-up words, different for every seed (no accidental overlap between texts)."""
+    rng = random.Random(seed)
+    return " ".join("".join(rng.choice(SYLLABLES) for _ in range(3)) for _ in range(n))
+
+
+def para(seed: int, n: int = 40) -> str:
+    return words(seed, n).capitalize() + "."
+
+
+BOILERPLATE = para(999, 20)
+
+
+def corpus() -> list[Document]:
+    w1 = [para(1), para(2), para(3)]
+    w2 = [para(11), para(12)]
+    return [
+        Document("w1", "MOSCOW (Reuters) - " + "\n\n".join(w1)),
+        Document("p1", para(21, 30) + "\n\n" + w1[0] + "\n\n" + para(22, 30) + "\n\n" + BOILERPLATE),
+        Document("p2", para(31, 30) + "\n\n" + w1[2] + "\n\n" + para(32, 30)),
+        Document("w2", "PARIS (AFP) - " + "\n\n".join(w2)),
+        Document("q1", para(41, 30) + "\n\n" + w2[1] + "\n\n" + BOILERPLATE),
+        Document("lone", para(51, 60)),
+    ]
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_wire_family_and_boilerplate_does_not_chain(tmp_path):
+    scan(corpus(), str(tmp_path))
+    pairs = {(p["a"], p["b"]): p for p in read_jsonl(tmp_path / "pairs.jsonl")}
+    # the boilerplate sentence is a real shared passage between two families...
+    assert ("p1", "q1") in pairs and pairs[("p1", "q1")]["relation"] == "partial"
+    # ...and the two papers quoting different paragraphs share nothing with each other
+    assert ("p1", "p2") not in pairs
+    fams = read_jsonl(tmp_path / "clusters.jsonl")
+    by_members = {tuple(f["members"]): f for f in fams}
+    assert set(by_members) == {("w1", "p1", "p2"), ("w2", "q1")}
+    wire = by_members[("w1", "p1", "p2")]
+    assert wire["representative"] == "w1"
+    assert wire["earliest"] == "w1" and "wire dateline" in wire["earliest_reason"]
+    assert by_members[("w2", "q1")]["earliest"] == "w2"
+    docs = {d["id"]: d for d in read_jsonl(tmp_path / "documents.jsonl")}
+    assert docs["p2"]["cluster"] == wire["cluster"] and docs["lone"]["cluster"] is None
+    assert docs["q1"]["cluster"] != wire["cluster"]
+
+
+def test_boilerplate_link_is_not_a_strongest_link():
+    # the link graph of the corpus above: plain connected components would put all five together
+    edges = Edges(
+        a=np.array([0, 0, 3, 1], dtype=np.int64),
+        b=np.array([1, 2, 4, 4], dtype=np.int64),
+        strong=np.zeros(4, dtype=np.bool_),
+        words=np.array([40, 40, 40, 20], dtype=np.int64),
+    )
+    labels = components(6, edges, 15)
+    assert labels.tolist() == [0, 0, 0, 3, 3, -1]
+    # a link shorter than min_family_words never links
+    assert components(6, edges, 41).tolist() == [-1] * 6
+
+
+def test_strong_links_always_join():
+    edges = Edges(
+        a=np.array([0, 2], dtype=np.int64),
+        b=np.array([1, 1], dtype=np.int64),
+        strong=np.array([True, True]),
+        words=np.array([10, 10], dtype=np.int64),
+    )
+    assert components(3, edges, 15).tolist() == [0, 0, 0]
+
+
+def test_earliest_by_date_then_agency_then_dateline():
+    ids = ["a", "b", "c"]
+    assert earliest_member([0, 1, 2], ids, ["2018-03-08", "2018-03-07", None], [False] * 3) == (
+        "b",
+        "earliest date 2018-03-07",
+    )
+    # tied dates: the agency by source decides among the tied members
+    got = earliest_member(
+        [0, 1, 2], ids, ["2018-03-07", "2018-03-07", None], [False, False, True], ["x", "Reuters", None]
+    )
+    assert got[0] == "b" and "agency" in got[1]
+    assert earliest_member([0, 1, 2], ids, [None] * 3, [False, True, False])[0] == "b"
+    assert earliest_member([0, 1, 2], ids, [None] * 3, [True, True, False]) == (None, "no evidence")
+
+
+def test_families_representative_uses_links_inside_the_family():
+    edges = Edges(
+        a=np.array([0, 1, 2], dtype=np.int64),
+        b=np.array([1, 2, 3], dtype=np.int64),
+        strong=np.array([True, True, False]),
+        words=np.array([50, 60, 500], dtype=np.int64),
+    )
+    labels = np.array([0, 0, 0, -1], dtype=np.int64)
+    (fam,) = families(labels, ["a", "b", "c", "d"], [None] * 4, [False] * 4, edges)
+    assert fam.members == ("a", "b", "c") and fam.representative == "b"
