@@ -1,0 +1,214 @@
+"""The FastAPI app: pages to search and browse an index, and a JSON API beside them."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import CopytraceError, InputError
+from ..index import Index, mirror
+from ..read import decode
+from ..types import Document, Pair
+from . import html as H
+
+DEFAULT_MAX_BODY = 2_000_000
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_body`` bytes gets 413 before the app reads it."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", []):
+            if key == b"content-length" and value.isdigit() and int(value) > self.max_body:
+                await self._reject(send)
+                return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        body = f"request body over {self.max_body} bytes".encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class QueryRequest(BaseModel):
+    text: str = Field(description="the article text to look up")
+    limit: int = Field(20, ge=1, le=200, description="most matches returned")
+
+
+def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The ASGI app serving the index at ``index_path`` (opened read-only once, shared by all requests)."""
+    ix = Index(index_path, read_only=True)
+    app = FastAPI(
+        title="copytrace",
+        description="Where else did this text appear? Matches with relation, passages (character offsets) and edits.",
+        version="1",
+    )
+    app.state.index = ix
+    css = H.stylesheet()
+
+    def html_page(title: str, body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(H.page(title, body), status_code=status)
+
+    def other_side(doc_id: str, pair: Pair) -> tuple[Document, Pair] | None:
+        p = pair if pair.a == doc_id else mirror(pair)
+        other = ix.get(p.b)
+        return (other, p) if other is not None else None
+
+    # ---------------------------------------------------------------- pages
+
+    @app.get("/static/style.css", include_in_schema=False)
+    def style() -> PlainTextResponse:
+        return PlainTextResponse(css, media_type="text/css")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> HTMLResponse:
+        return html_page("search", H.search_form(counts=ix.count()))
+
+    @app.post("/query", response_class=HTMLResponse, include_in_schema=False)
+    def query_page(
+        text: Annotated[str, Form()] = "", file: Annotated[UploadFile | None, File()] = None
+    ) -> HTMLResponse:
+        warnings: list[str] = []
+        name = "pasted text"
+        if file is not None and file.filename:
+            data = file.file.read()
+            try:
+                text = decode(data, file.filename, warnings.append)
+            except InputError as exc:
+                return html_page("search", H.search_form() + f"<p class=error>{H.esc(exc)}</p>", 400)
+            name = file.filename
+        if not text.strip():
+            return html_page(
+                "search", H.search_form(counts=ix.count()) + "<p class=error>Paste some text first.</p>"
+            )
+        query = Document(name, text)
+        found = [(m.doc, m.pair) for m in ix.query(query)]
+        return html_page("matches", H.results(query, found, warnings))
+
+    @app.get("/documents", response_class=HTMLResponse, include_in_schema=False)
+    def documents_page(offset: int = Query(0, ge=0), prefix: str | None = None) -> HTMLResponse:
+        rows = ix.documents(offset, 50, prefix or None)
+        return html_page("documents", H.documents_list(rows, offset, 50, prefix))
+
+    @app.get("/documents/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
+    def document_page(doc_id: str) -> HTMLResponse:
+        doc = ix.get(doc_id)
+        if doc is None:
+            return html_page("not found", H.error_page(f"no document with id {doc_id!r}"), 404)
+        pairs = [x for p in ix.pairs(doc_id=doc_id, limit=500) if (x := other_side(doc_id, p)) is not None]
+        return html_page(doc.id, H.document_page(doc, pairs, ix.family_of(doc_id)))
+
+    @app.get("/pairs", response_class=HTMLResponse, include_in_schema=False)
+    def pairs_page(offset: int = Query(0, ge=0), relation: str | None = None) -> HTMLResponse:
+        pairs = ix.pairs(relation=relation or None, offset=offset, limit=50)
+        return html_page("pairs", H.pairs_list(pairs, offset, 50, relation, ix.relation_counts()))
+
+    @app.get("/pair", response_class=HTMLResponse, include_in_schema=False)
+    def pair_page(a: str, b: str) -> HTMLResponse:
+        pair = ix.pair(a, b)
+        da, db = ix.get(a), ix.get(b)
+        if pair is None or da is None or db is None:
+            return html_page("not found", H.error_page(f"no stored pair of {a!r} and {b!r}"), 404)
+        if pair.a != a:
+            pair = mirror(pair)
+        return html_page(f"{a} ⇄ {b}", H.legend() + H.pair_card(pair, da, db))
+
+    @app.get("/families", response_class=HTMLResponse, include_in_schema=False)
+    def families_page(offset: int = Query(0, ge=0)) -> HTMLResponse:
+        return html_page("families", H.families_list(ix.families(), offset, 50))
+
+    @app.get("/families/{fid}", response_class=HTMLResponse, include_in_schema=False)
+    def family_page(fid: str) -> HTMLResponse:
+        for fam in ix.families():
+            if fam.id == fid:
+                return html_page(fam.id, H.family_page(fam))
+        return html_page("not found", H.error_page(f"no family {fid!r}"), 404)
+
+    # ---------------------------------------------------------------- JSON API
+
+    @app.post("/api/query", summary="Stored documents sharing a passage with a text")
+    def api_query(req: QueryRequest) -> dict[str, Any]:
+        """The text is ``a`` in every pair; offsets index the text as sent."""
+        matches = ix.query(Document("query", req.text), limit=req.limit)
+        return {"matches": [m.to_dict() for m in matches]}
+
+    @app.get("/api/documents/{doc_id:path}", summary="A stored document with its text and pairs")
+    def api_document(doc_id: str) -> dict[str, Any]:
+        doc = ix.get(doc_id)
+        if doc is None:
+            raise HTTPException(404, f"no document with id {doc_id!r}")
+        fam = ix.family_of(doc_id)
+        return {
+            **doc.to_dict(),
+            "text": doc.text,
+            "cluster": fam.id if fam else None,
+            "pairs": [p.to_dict() for p in ix.pairs(doc_id=doc_id, limit=10_000)],
+        }
+
+    @app.get("/api/pairs", summary="Stored pairs, most shared words first")
+    def api_pairs(
+        doc: str | None = Query(None, description="only pairs of this document id"),
+        relation: str | None = Query(None, description="only this relation"),
+        limit: int = Query(50, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        pairs = ix.pairs(doc_id=doc, relation=relation, offset=offset, limit=limit)
+        return {"pairs": [p.to_dict() for p in pairs], "offset": offset, "limit": limit}
+
+    @app.get("/api/families", summary="Families of documents linked by shared passages")
+    def api_families() -> dict[str, Any]:
+        return {"families": [f.to_dict() for f in ix.families()]}
+
+    @app.exception_handler(CopytraceError)
+    def copytrace_error(_request: Any, exc: CopytraceError) -> PlainTextResponse:
+        return PlainTextResponse(str(exc), status_code=400)
+
+    app.add_middleware(BodyLimit, max_body=max_body)
+    return app

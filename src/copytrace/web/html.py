@@ -1,0 +1,263 @@
+"""HTML for the web pages. Every value from a document, a query or a URL goes through ``esc``
+(``html.escape`` with quotes); markup is only ever built from constants and escaped values."""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from ..types import Document, Family, Pair, Passage
+
+EDIT_KINDS = ("spelling", "number", "name", "rewording", "insert", "delete", "quote", "punctuation", "moved")
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def url(path: str, **params: Any) -> str:
+    """A URL with escaped query parameters (returned HTML-escaped, ready for an attribute)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return esc(path + ("?" + query if query else ""))
+
+
+def doc_url(doc_id: str) -> str:
+    return esc("/documents/" + quote(doc_id, safe=""))
+
+
+def stylesheet() -> str:
+    return resources.files("copytrace.web").joinpath("static/style.css").read_text(encoding="utf-8")
+
+
+def page(title: str, body: str) -> str:
+    """The page layout; ``body`` is HTML built by the functions below."""
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} · copytrace</title><link rel=stylesheet href=/static/style.css></head><body>"
+        "<header><a class=brand href=/>copytrace</a><a href=/>search</a><a href=/documents>documents</a>"
+        "<a href=/pairs>pairs</a><a href=/families>families</a><a href=/docs>API</a></header>"
+        f"<main>{body}</main></body></html>"
+    )
+
+
+def marked(text: str, passage: Passage, side: str) -> str:
+    """The passage's text on one side, escaped, with its edits wrapped in ``<mark>``."""
+    start = passage.a_start if side == "a" else passage.b_start
+    end = passage.a_end if side == "a" else passage.b_end
+    spans = []
+    for e in passage.edits:
+        lo = e.a_start if side == "a" else e.b_start
+        hi = e.a_end if side == "a" else e.b_end
+        if start <= lo < hi <= end:
+            other = e.b if side == "a" else e.a
+            spans.append((lo, hi, e.kind, other))
+    spans.sort()
+    out, pos = [], start
+    for lo, hi, kind, other in spans:
+        if lo < pos:
+            continue  # overlapping edits: keep the first
+        out.append(esc(text[pos:lo]))
+        kind_class = kind if kind in EDIT_KINDS else "other"
+        out.append(
+            f'<mark class="edit k-{kind_class}" title="{esc(kind)}: other side {esc(repr(other))}">'
+            f"{esc(text[lo:hi])}</mark>"
+        )
+        pos = hi
+    out.append(esc(text[pos:end]))
+    return "".join(out)
+
+
+def legend() -> str:
+    return (
+        "<p class=legend>edits: "
+        + "".join(f'<mark class="edit k-{k}">{k}</mark>' for k in EDIT_KINDS)
+        + "</p>"
+    )
+
+
+def relation_badge(relation: str) -> str:
+    return f'<span class="rel {esc(relation)}">{esc(relation)}</span>'
+
+
+def pair_card(pair: Pair, a: Document, b: Document, *, a_link: bool = True, b_link: bool = True) -> str:
+    """One pair: facts, then every passage side by side with its edits highlighted."""
+
+    def name(d: Document, link: bool) -> str:
+        label = esc(d.title or d.id)
+        return f'<a href="{doc_url(d.id)}">{label}</a>' if link else f"<b>{label}</b>"
+
+    words = sum(p.words for p in pair.passages)
+    parts = [
+        f"<section class=card data-doc='{esc(b.id)}'><h2>{name(a, a_link)} ⇄ {name(b, b_link)}</h2>",
+        "<div class=facts>",
+        f"<span>relation {relation_badge(pair.relation)}</span>",
+        f"<span>direction <b>{esc(pair.direction)}</b> <span class=muted>({esc(pair.direction_reason)})</span></span>",
+        f"<span>containment <b>{pair.containment_a:.0%}</b> of {esc(a.id)}, <b>{pair.containment_b:.0%}</b> of "
+        f"{esc(b.id)}</span>",
+        f"<span><b>{len(pair.passages)}</b> passage(s), <b>{words}</b> shared words, similarity "
+        f"<b>{pair.similarity:.2f}</b></span>",
+        "</div>",
+    ]
+    changed = [("numbers changed", pair.numbers_changed), ("names changed", pair.names_changed)]
+    for label, items in changed:
+        if items:
+            text = ", ".join(f"{esc(d.get('a'))} → {esc(d.get('b'))}" for d in items)
+            parts.append(f"<p class=flags><b>{label}:</b> {text}</p>")
+    for k, p in enumerate(pair.passages, 1):
+        parts.append(
+            f"<div class=passage data-passage={k}>"
+            f"<div class='side a'><h4>passage {k} · {esc(a.id)} [{p.a_start}:{p.a_end}]</h4>{marked(a.text, p, 'a')}</div>"
+            f"<div class='side b'><h4>{p.words} words, similarity {p.similarity:.2f} · {esc(b.id)} "
+            f"[{p.b_start}:{p.b_end}]</h4>{marked(b.text, p, 'b')}</div></div>"
+        )
+        if p.edits:
+            edit_items = "".join(
+                f'<li><mark class="edit k-{esc(e.kind)}">{esc(e.kind)}</mark> {esc(repr(e.a))} → {esc(repr(e.b))}</li>'
+                for e in p.edits
+            )
+            parts.append(f"<details><summary>{len(p.edits)} edit(s)</summary><ul>{edit_items}</ul></details>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def search_form(text: str = "", counts: dict[str, int] | None = None) -> str:
+    info = ""
+    if counts is not None:
+        info = (
+            f"<p class=muted>The index holds {counts['documents']:,} documents and {counts['pairs']:,} pairs. "
+            "Paste an article or upload a text file to see where its text already appeared.</p>"
+        )
+    return (
+        f"<h1>Where else did this text appear?</h1>{info}"
+        "<form method=post action=/query enctype=multipart/form-data>"
+        f"<textarea name=text id=text placeholder='Paste an article here'>{esc(text)}</textarea>"
+        "<div class=row><label>or upload a file <input type=file name=file id=file></label>"
+        "<button type=submit id=search>Find matches</button></div></form>"
+    )
+
+
+def results(query: Document, matches: list[tuple[Document, Pair]], warnings: list[str]) -> str:
+    parts = [search_form(query.text)]
+    for w in warnings:
+        parts.append(f"<p class=error>{esc(w)}</p>")
+    if not matches:
+        parts.append("<h2 id=summary>No stored document shares a passage with this text.</h2>")
+    else:
+        parts.append(f"<h2 id=summary>{len(matches)} stored document(s) share text with it</h2>{legend()}")
+    for doc, pair in matches:
+        parts.append(pair_card(pair, query, doc, a_link=False))
+    return "".join(parts)
+
+
+def pager(path: str, offset: int, limit: int, shown: int, **params: Any) -> str:
+    links = []
+    if offset > 0:
+        links.append(f'<a href="{url(path, offset=max(0, offset - limit), **params)}">← previous</a>')
+    if shown == limit:
+        links.append(f'<a href="{url(path, offset=offset + limit, **params)}">next →</a>')
+    return "<div class=pager>" + "".join(links) + "</div>"
+
+
+def documents_list(rows: list[dict[str, Any]], offset: int, limit: int, prefix: str | None) -> str:
+    body = [
+        "<h1>Documents</h1><form method=get action=/documents class=row>"
+        f"<input name=prefix value='{esc(prefix or '')}' placeholder='id starts with'> <button>filter</button></form>",
+        "<table class=list><tr><th>id</th><th>title</th><th>date</th><th>source</th><th>characters</th></tr>",
+    ]
+    for r in rows:
+        body.append(
+            f'<tr><td><a href="{doc_url(r["id"])}">{esc(r["id"])}</a></td><td>{esc(r.get("title", ""))}</td>'
+            f"<td>{esc(r.get('date', ''))}</td><td>{esc(r.get('source', ''))}</td><td>{r['length']:,}</td></tr>"
+        )
+    body.append("</table>")
+    body.append(pager("/documents", offset, limit, len(rows), prefix=prefix))
+    return "".join(body)
+
+
+def pairs_list(
+    pairs: list[Pair], offset: int, limit: int, relation: str | None, counts: dict[str, int]
+) -> str:
+    filters = " ".join(
+        f'<a href="{url("/pairs", relation=r)}">{esc(r)} ({n:,})</a>' for r, n in sorted(counts.items())
+    )
+    body = [
+        f"<h1>Pairs{(' · ' + esc(relation)) if relation else ''}</h1><p>{filters} "
+        f'<a href="/pairs">all</a></p>',
+        "<table class=list><tr><th>a</th><th>b</th><th>relation</th><th>direction</th><th>shared words</th>"
+        "<th>containment a / b</th><th></th></tr>",
+    ]
+    for p in pairs:
+        words = sum(x.words for x in p.passages)
+        body.append(
+            f'<tr><td><a href="{doc_url(p.a)}">{esc(p.a)}</a></td><td><a href="{doc_url(p.b)}">{esc(p.b)}</a></td>'
+            f"<td>{relation_badge(p.relation)}</td><td>{esc(p.direction)}</td><td>{words}</td>"
+            f"<td>{p.containment_a:.0%} / {p.containment_b:.0%}</td>"
+            f'<td><a href="{url("/pair", a=p.a, b=p.b)}">side by side</a></td></tr>'
+        )
+    body.append("</table>")
+    body.append(pager("/pairs", offset, limit, len(pairs), relation=relation))
+    return "".join(body)
+
+
+def document_page(doc: Document, pairs: list[tuple[Document, Pair]], family: Family | None) -> str:
+    facts = "".join(
+        f"<span>{k} <b>{esc(v)}</b></span>"
+        for k, v in (("date", doc.date), ("source", doc.source), ("url", doc.url), ("path", doc.path))
+        if v
+    )
+    fam = (
+        f'<p>family <a href="/families/{esc(quote(family.id))}">{esc(family.id)}</a> ({len(family.members)} members)</p>'
+        if family
+        else "<p class=muted>in no family</p>"
+    )
+    body = [
+        f"<h1>{esc(doc.title or doc.id)}</h1><div class=facts><span>id <b>{esc(doc.id)}</b></span>{facts}</div>"
+    ]
+    body.append(fam)
+    body.append(f"<h2>{len(pairs)} pair(s)</h2>")
+    if pairs:
+        body.append(
+            "<table class=list><tr><th>other document</th><th>relation</th><th>shared words</th><th></th></tr>"
+        )
+        for other, p in pairs:
+            body.append(
+                f'<tr><td><a href="{doc_url(other.id)}">{esc(other.id)}</a></td><td>{relation_badge(p.relation)}</td>'
+                f"<td>{sum(x.words for x in p.passages)}</td>"
+                f'<td><a href="{url("/pair", a=doc.id, b=other.id)}">side by side</a></td></tr>'
+            )
+        body.append("</table>")
+    body.append(f"<h2>Text</h2><div class=doctext>{esc(doc.text)}</div>")
+    return "".join(body)
+
+
+def families_list(fams: list[Family], offset: int, limit: int) -> str:
+    body = [
+        f"<h1>Families ({len(fams):,})</h1><table class=list><tr><th>family</th><th>members</th>"
+        "<th>representative</th><th>earliest</th></tr>"
+    ]
+    for f in fams[offset : offset + limit]:
+        body.append(
+            f'<tr><td><a href="/families/{esc(quote(f.id))}">{esc(f.id)}</a></td><td>{len(f.members)}</td>'
+            f'<td><a href="{doc_url(f.representative)}">{esc(f.representative)}</a></td>'
+            f"<td>{esc(f.earliest or '')} <span class=muted>{esc(f.earliest_reason)}</span></td></tr>"
+        )
+    body.append("</table>")
+    body.append(pager("/families", offset, limit, len(fams[offset : offset + limit])))
+    return "".join(body)
+
+
+def family_page(fam: Family) -> str:
+    members = "".join(f'<li><a href="{doc_url(m)}">{esc(m)}</a></li>' for m in fam.members)
+    return (
+        f"<h1>Family {esc(fam.id)}</h1><div class=facts><span>representative "
+        f'<a href="{doc_url(fam.representative)}">{esc(fam.representative)}</a></span>'
+        f"<span>earliest <b>{esc(fam.earliest or 'unknown')}</b> ({esc(fam.earliest_reason)})</span></div>"
+        f"<h2>{len(fam.members)} members</h2><ul>{members}</ul>"
+    )
+
+
+def error_page(message: str) -> str:
+    return f"<h1>Not found</h1><p class=error>{esc(message)}</p>"
