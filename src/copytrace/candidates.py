@@ -1,14 +1,19 @@
 """Candidate pairs from an inverted index of fingerprints.
 
-Postings are (fingerprint hash, document index) rows sorted by hash. A fingerprint held by more
-than ``max_df`` documents is boilerplate (datelines, "Reporting by", agency footers): its
-postings are dropped before any pair is formed, so it can neither create pairs nor blow up this
-stage (the document-frequency cap of passim and of Broder's shingling). Every other posting list
-of size ``c`` emits its ``c(c-1)/2`` document pairs; a pair needs at least ``min_shared`` shared
-fingerprints.
+Postings are (fingerprint hash, document index, n-gram position). A fingerprint held by more than
+``max_df`` documents is boilerplate (datelines, "Reporting by", agency footers): its postings are
+dropped before any pair is formed, so it can neither create pairs nor blow up this stage (the
+document-frequency cap of passim and of Broder's shingling). Every other posting list of size
+``c`` emits its ``c(c-1)/2`` hits: (pair, position in a, position in b).
 
-The hash space is split into ranges (``partition_bounds``) so that memory is bounded by a
-setting: each range is sorted and counted on its own, and the per-range pair counts are summed.
+A pair is a candidate when at least ``min_shared`` of its hits lie close together in *both*
+documents, within ``window`` n-grams, as the fingerprints of one shared passage do. Two common
+phrases far apart in each document (the bulk of chance matches in a large corpus) make no
+candidate. This is the "local density" test of seed-based aligners (BLAST's two-hit rule,
+Altschul et al. 1997) applied to winnowed fingerprints.
+
+Hits are produced one hash range at a time and routed to pair-key buckets, so memory is bounded
+by a setting (``partition_bounds`` / ``bucket_of``); each bucket is checked on its own.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _count_pairs(sizes: np.ndarray, max_df: int) -> int:
+def _count_hits(sizes: np.ndarray, max_df: int) -> int:
     total = 0
     for c in sizes:
         if 2 <= c <= max_df:
@@ -27,7 +32,16 @@ def _count_pairs(sizes: np.ndarray, max_df: int) -> int:
 
 
 @numba.njit(cache=True)
-def _emit(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_df: int, out: np.ndarray) -> None:
+def _emit(
+    docs: np.ndarray,
+    pos: np.ndarray,
+    starts: np.ndarray,
+    sizes: np.ndarray,
+    max_df: int,
+    keys: np.ndarray,
+    pa: np.ndarray,
+    pb: np.ndarray,
+) -> None:
     k = 0
     for g in range(starts.shape[0]):
         c = sizes[g]
@@ -36,53 +50,89 @@ def _emit(docs: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_df: int, 
         s = starts[g]
         for x in range(s, s + c):
             for y in range(x + 1, s + c):
-                a = docs[x]
-                b = docs[y]
+                a, b = docs[x], docs[y]
+                qa, qb = pos[x], pos[y]
                 if a > b:
                     a, b = b, a
-                out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+                    qa, qb = qb, qa
+                keys[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+                pa[k] = qa
+                pb[k] = qb
                 k += 1
 
 
-def pair_counts(hashes: np.ndarray, docs: np.ndarray, max_df: int) -> tuple[np.ndarray, np.ndarray]:
-    """Shared-fingerprint counts of document pairs from postings (hash, doc).
+def pair_hits(
+    hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, max_df: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits (pair key, position in a, position in b) from postings (hash, doc, position).
 
-    Returns (keys, counts): key = a << 32 | b with a < b, sorted by key. Each (hash, doc) posting
-    must be unique (one fingerprint counts once per document)."""
+    key = a << 32 | b with a < b (input order). Each (hash, doc) posting must be unique."""
     if hashes.shape[0] == 0:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
     order = np.lexsort((docs, hashes))
     h = hashes[order]
     d = docs[order].astype(np.int64)
-    boundaries = np.flatnonzero(np.diff(h)) + 1
+    p = pos[order].astype(np.int32)
+    boundaries = np.flatnonzero(h[1:] != h[:-1]) + 1
     starts = np.concatenate(([0], boundaries)).astype(np.int64)
     sizes = np.diff(np.concatenate((starts, [h.shape[0]]))).astype(np.int64)
-    n = _count_pairs(sizes, max_df)
+    n = _count_hits(sizes, max_df)
     keys = np.empty(n, dtype=np.uint64)
-    _emit(d, starts, sizes, max_df, keys)
-    return reduce_counts(keys, np.ones(n, dtype=np.int64))
+    pa = np.empty(n, dtype=np.int32)
+    pb = np.empty(n, dtype=np.int32)
+    _emit(d, p, starts, sizes, max_df, keys, pa, pb)
+    return keys, pa, pb
 
 
-def reduce_counts(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum counts of equal keys; returns keys sorted ascending."""
+@numba.njit(cache=True)
+def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int, window: int) -> np.ndarray:
+    """keys sorted, then pa within a key. True at the first hit of every supported pair."""
+    n = keys.shape[0]
+    out = np.zeros(n, dtype=np.bool_)
+    g = 0
+    while g < n:
+        e = g
+        while e < n and keys[e] == keys[g]:
+            e += 1
+        if e - g >= min_shared:
+            for i in range(g, e - min_shared + 1):
+                j = i + min_shared - 1
+                if pa[j] - pa[i] > window:
+                    continue
+                lo = pb[i]
+                hi = pb[i]
+                for t in range(i + 1, j + 1):
+                    lo = min(lo, pb[t])
+                    hi = max(hi, pb[t])
+                if hi - lo <= window:
+                    out[g] = True
+                    break
+        g = e
+    return out
+
+
+def supported_pairs(
+    keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate (a, b) index arrays, sorted: pairs with ``min_shared`` hits within ``window``
+    n-grams of each other in both documents (consecutive hits in order of position in a).
+    All hits of a pair must be present."""
     if keys.shape[0] == 0:
-        return keys.astype(np.uint64), counts.astype(np.int64)
-    order = np.argsort(keys, kind="stable")
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.lexsort((pb, pa, keys))
     k = keys[order]
-    c = counts[order]
-    first = np.concatenate(([True], k[1:] != k[:-1]))
-    idx = np.flatnonzero(first)
-    return k[idx], np.add.reduceat(c, idx).astype(np.int64)
-
-
-def select(keys: np.ndarray, counts: np.ndarray, min_shared: int) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate (a, b) index arrays with at least ``min_shared`` shared fingerprints, sorted."""
-    keep = counts >= min_shared
-    k = keys[keep]
-    return (k >> np.uint64(32)).astype(np.int64), (k & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    ok = _supported(k, pa[order], pb[order], max(1, min_shared), window)
+    sel = k[ok]
+    return (sel >> np.uint64(32)).astype(np.int64), (sel & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 def partition_bounds(parts: int) -> np.ndarray:
     """``parts + 1`` boundaries splitting the uint64 hash space into equal ranges."""
     edges = [(i * (1 << 64)) // parts for i in range(parts)]
     return np.array(edges + [(1 << 64) - 1], dtype=np.uint64)
+
+
+def bucket_of(keys: np.ndarray, n_docs: int, buckets: int) -> np.ndarray:
+    """Bucket of each pair key by its first document, so that all hits of a pair meet."""
+    a = (keys >> np.uint64(32)).astype(np.int64)
+    return (a * buckets // max(1, n_docs)).astype(np.int64)

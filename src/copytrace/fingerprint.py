@@ -88,9 +88,10 @@ def fingerprints(shingle_hashes: np.ndarray, w: int) -> np.ndarray:
 @numba.njit(cache=True)
 def _batch_fingerprints(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     out_h = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.uint64)
     out_d = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.int32)
+    out_p = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.int32)
     k = 0
     offset = 0
     for d in range(counts.shape[0]):
@@ -99,20 +100,29 @@ def _batch_fingerprints(
         offset += c
         if sh.shape[0] == 0:
             continue
-        sel = np.unique(sh[_winnow(sh, w)])
-        for x in sel:
-            out_h[k] = x
+        pos = _winnow(sh, w)
+        vals = sh[pos]
+        order = np.argsort(vals, kind="mergesort")  # stable: the first position of a value wins
+        last = np.uint64(0)
+        for t in range(order.shape[0]):
+            v = vals[order[t]]
+            if t > 0 and v == last:
+                continue
+            last = v
+            out_h[k] = v
             out_d[k] = d
+            out_p[k] = pos[order[t]]
             k += 1
-    return out_h[:k].copy(), out_d[:k].copy()
+    return out_h[:k].copy(), out_d[:k].copy(), out_p[:k].copy()
 
 
 def batch_fingerprints(
     token_hashes: np.ndarray, counts: np.ndarray, n: int, w: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fingerprint sets of a batch of documents from their concatenated token hashes and token
-    counts: (hashes, document number within the batch), each document's hashes unique and sorted.
-    Same result as ``fingerprints(shingles(...), w)`` per document, in one compiled call."""
+    counts: (hashes, document number within the batch, n-gram position of the first occurrence),
+    each document's hashes unique and sorted. Same hashes as ``fingerprints(shingles(...), w)``
+    per document, in one compiled call."""
     return _batch_fingerprints(
         np.ascontiguousarray(token_hashes, dtype=np.uint64),
         np.ascontiguousarray(counts, dtype=np.int64),

@@ -244,6 +244,12 @@ class Settings:
         shingles = max(1, self.min_words - self.ngram + 1)
         return max(1, shingles // self.min_shared)
 
+    @property
+    def support_window(self) -> int:
+        """Candidate rule: ``min_shared`` fingerprints within this many n-grams in both documents
+        (a passage of ``min_words`` words with edits of up to ``max_gap`` words fits)."""
+        return self.min_words + self.max_gap
+
     def replace(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 

@@ -15,6 +15,8 @@ Every worker function is a plain function of its inputs; the Spark engine runs t
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import multiprocessing as mp
 import os
 import time
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import candidates as cand
+from .. import checkpoint
 from ..cluster import STRONG
 from ..errors import InputError
 from ..fingerprint import batch_fingerprints
@@ -54,13 +57,22 @@ class ScanState:
 # ---------------------------------------------------------------- stage functions (engine-free)
 
 
+def fingerprint_postings(
+    docs: list[Document], first_index: int, s: Settings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Postings (hash, doc index, n-gram position) of a batch of documents, one row per
+    distinct fingerprint of a document."""
+    if not docs:
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
+    tok, counts = tokenize_batch([d.text for d in docs])
+    h, d, pos = batch_fingerprints(tok.hashes, counts, s.ngram, s.winnow_window)
+    return h, d + np.int32(first_index), pos
+
+
 def fingerprint_batch(docs: list[Document], first_index: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Postings (hash, doc index) of a batch of documents, one row per distinct fingerprint."""
-    if not docs:
-        return np.empty(0, np.uint64), np.empty(0, np.int32)
-    tok, counts = tokenize_batch([d.text for d in docs])
-    h, d = batch_fingerprints(tok.hashes, counts, s.ngram, s.winnow_window)
-    return h, d + np.int32(first_index)
+    h, d, _ = fingerprint_postings(docs, first_index, s)
+    return h, d
 
 
 def compare_chunk(
@@ -114,10 +126,10 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     docs = read_slice(source) if isinstance(source, JsonlSlice) else source
     docs_file = os.path.join(workdir, f"docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
-    h, d = fingerprint_batch(docs, 0, s)
+    h, d, pos = fingerprint_postings(docs, 0, s)
     order = np.argsort(h, kind="stable")
     postings_file = os.path.join(workdir, f"fp-{chunk_no:06d}.npz")
-    np.savez(postings_file, h=h[order], d=d[order])
+    np.savez(postings_file, h=h[order], d=d[order], p=pos[order])
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
         chunk_no,
@@ -132,7 +144,13 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
 
 def _prepare_task(args: tuple[int, Chunk, str]) -> ChunkResult:
     chunk_no, source, workdir = args
-    return prepare_chunk(chunk_no, source, workdir, _WORKER["settings"])
+    files = ("docs_file", "postings_file")
+    done = checkpoint.load_chunk(workdir, chunk_no, files)  # finished before an interruption
+    if done is not None:
+        return ChunkResult(**done)
+    res = prepare_chunk(chunk_no, source, workdir, _WORKER["settings"])
+    checkpoint.save_chunk(workdir, chunk_no, dataclasses.asdict(res), files)
+    return res
 
 
 def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int, int, str, str, int, bool]]:
@@ -190,38 +208,68 @@ def _worker_count(s: Settings) -> int:
 
 
 def candidates_from_postings(
-    files: list[str], offsets: list[int], s: Settings
+    files: list[str], offsets: list[int], n_docs: int, s: Settings, workdir: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs from spilled postings (chunk-local doc numbers + chunk offsets), one hash
-    range at a time so that memory stays within ``memory_mb``."""
+    """Candidate pairs from spilled postings (chunk-local doc numbers + chunk offsets).
+
+    Hits are made one hash range at a time and, when they do not fit ``memory_mb``, spilled to
+    pair-key buckets on disk; each bucket is then checked for local support on its own."""
     total = 0
     for f in files:
         with np.load(f) as z:
             total += z["h"].shape[0]
-    # postings + sort buffers + pair keys take roughly 48 bytes a posting
+    # postings, sort buffers and hits take roughly 64 bytes a posting
     budget = max(16, s.memory_mb // 2) * 1024 * 1024
-    parts = max(1, -(-total * 48 // budget))
+    parts = max(1, -(-total * 64 // budget))
     bounds = cand.partition_bounds(parts)
-    keys_all, counts_all = [], []
     loaded = [np.load(f) for f in files]
+    buckets = parts
+    spill: list[list[str]] = [[] for _ in range(buckets)]
+    in_memory: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     try:
-        arrays = [(z["h"], z["d"]) for z in loaded]
+        arrays = [(z["h"], z["d"], z["p"]) for z in loaded]
         for p in range(parts):
             lo, hi = bounds[p], bounds[p + 1]
-            hs, ds = [], []
-            for (h, d), off in zip(arrays, offsets, strict=True):
+            hs, ds, ps = [], [], []
+            for (h, d, q), off in zip(arrays, offsets, strict=True):
                 i0 = np.searchsorted(h, lo, side="left")
                 i1 = h.shape[0] if p == parts - 1 else np.searchsorted(h, hi, side="left")
                 hs.append(h[i0:i1])
                 ds.append(d[i0:i1].astype(np.int64) + off)
-            k, c = cand.pair_counts(np.concatenate(hs), np.concatenate(ds), s.max_df)
-            keys_all.append(k)
-            counts_all.append(c)
+                ps.append(q[i0:i1])
+            keys, pa, pb = cand.pair_hits(
+                np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), s.max_df
+            )
+            if parts == 1:
+                in_memory.append((keys, pa, pb))
+                continue
+            which = cand.bucket_of(keys, n_docs, buckets)
+            for b in range(buckets):
+                sel = which == b
+                path = os.path.join(workdir or ".", f"_hits-{p:04d}-{b:04d}.npz")
+                np.savez(path, k=keys[sel], a=pa[sel], b=pb[sel])
+                spill[b].append(path)
     finally:
         for z in loaded:
             z.close()
-    keys, counts = cand.reduce_counts(np.concatenate(keys_all), np.concatenate(counts_all))
-    return cand.select(keys, counts, s.min_shared)
+    out_a, out_b = [], []
+    if parts == 1:
+        keys, pa, pb = in_memory[0]
+        return cand.supported_pairs(keys, pa, pb, s.min_shared, s.support_window)
+    for b in range(buckets):
+        ks, pas, pbs = [], [], []
+        for path in spill[b]:
+            with np.load(path) as z:
+                ks.append(z["k"])
+                pas.append(z["a"])
+                pbs.append(z["b"])
+            os.unlink(path)
+        ca, cb = cand.supported_pairs(
+            np.concatenate(ks), np.concatenate(pas), np.concatenate(pbs), s.min_shared, s.support_window
+        )
+        out_a.append(ca)
+        out_b.append(cb)
+    return np.concatenate(out_a), np.concatenate(out_b)
 
 
 def filter_candidates(
@@ -295,7 +343,7 @@ def scan_local(
 
         t0 = time.perf_counter()
         if fp_files:
-            ca, cb = candidates_from_postings(fp_files, offsets, s)
+            ca, cb = candidates_from_postings(fp_files, offsets, len(ids), s, work)
         else:
             ca, cb = np.empty(0, np.int64), np.empty(0, np.int64)
         ca, cb = filter_candidates(ca, cb, dates, sources, s)
@@ -313,24 +361,18 @@ def scan_local(
             )
             for i in range(0, state.n_candidates, PAIRS_PER_TASK)
         )
-        edge_a: list[np.ndarray] = []
-        edge_b: list[np.ndarray] = []
-        edge_w: list[np.ndarray] = []
-        edge_s: list[np.ndarray] = []
-        done = 0
-        with open(pairs_out, "w", encoding="utf-8") as fh:
-            for results in pool.imap(_align_task, tasks):
-                if results:
-                    fh.write("".join(r[2] + "\n" for r in results))
-                    edge_a.append(np.array([r[0] for r in results], dtype=np.int64))
-                    edge_b.append(np.array([r[1] for r in results], dtype=np.int64))
-                    edge_w.append(np.array([r[4] for r in results], dtype=np.int64))
-                    edge_s.append(np.array([r[5] for r in results], dtype=np.bool_))
-                    for r in results:
-                        state.relations[r[3]] = state.relations.get(r[3], 0) + 1
+        # pairs.jsonl and the edges are appended task by task; a resumed run skips finished tasks
+        key = checkpoint.PairLog.key_for(ca, cb, PAIRS_PER_TASK)
+        with checkpoint.PairLog(workdir, pairs_out, key) as log:
+            done = min(log.tasks_done * PAIRS_PER_TASK, state.n_candidates)
+            progress.advance(task, done)
+            for results in pool.imap(_align_task, itertools.islice(tasks, log.tasks_done, None)):
+                log.add(results)
                 step = min(PAIRS_PER_TASK, state.n_candidates - done)
                 done += step
                 progress.advance(task, step)
+            edges = log.edges()
+            state.relations = log.relations()
         state.n_pairs = sum(state.relations.values())
         state.stages["align"] = time.perf_counter() - t0
         pool.close()
@@ -338,13 +380,10 @@ def scan_local(
         pool.terminate()
         raise
 
-    def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(xs) if xs else np.empty(0, dtype=dtype)
-
     columns = {
         "ids": ids,
         "dates": dates,
         "store": doc_files,
-        "edges": (cat(edge_a, np.int64), cat(edge_b, np.int64), cat(edge_s, np.bool_), cat(edge_w, np.int64)),
+        "edges": edges,
     }
     return state, columns
