@@ -132,6 +132,8 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add.add_argument("inputs", nargs="+", help="files, folders or tables")
+    add.add_argument("--quiet", action="store_true", help="no progress bars")
+    add.add_argument("--debug", action="store_true", help="show tracebacks")
     _index_option(add)
     add.add_argument("--replace", action="store_true", help="replace documents whose id is already stored")
     add.add_argument("--json", action="store_true", help="print what was done as JSON")

@@ -38,7 +38,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import candidates as cand
 from .cluster import STRONG, Edges, components, families
 from .errors import StoreError
 from .pipeline import Prepared, compare_prepared, doc_fingerprints, prepare_many
@@ -760,8 +759,9 @@ def _new_candidates(
     me, other = me[ok], other[ok]
     lo, hi = np.minimum(me, other), np.maximum(me, other)
     keys = (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
-    keys, counts = cand.reduce_counts(keys, np.ones(keys.shape[0], dtype=np.int64))
-    return cand.select(keys, counts, min_shared)
+    keys, counts = np.unique(keys, return_counts=True)
+    keys = keys[counts >= min_shared]
+    return (keys >> np.uint64(32)).astype(np.int64), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 def _filter_pairs(
