@@ -11,7 +11,8 @@ Kinds (``types.EDIT_KINDS``):
 * ``insert`` / ``delete``: words only ``b`` / only ``a`` has inside the passage;
 * ``rewording``: other wording, including local reorders ("Defense Ministry" -> "Ministry of
   Defense");
-* ``moved``: words deleted here that appear elsewhere in the other text (a sentence moved); the
+* ``moved``: words deleted here (at least ``MOVED_MIN_WORDS``) whose first ``MOVED_SHARE`` or
+  more stand elsewhere in the other text, in order (a sentence moved, perhaps trimmed); the
   edit's ``a`` offsets are where it stands in ``a``, its ``b`` offsets where it stands in ``b``.
 
 Neighbouring word-level operations are merged into one edit when nothing separates them, or when
@@ -35,6 +36,7 @@ from .types import Edit, Passage
 
 MERGE_GAP = 2
 MOVED_MIN_WORDS = 4
+MOVED_SHARE = 0.6
 
 NUMBER_WORDS = frozenset(
     """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
@@ -167,21 +169,31 @@ def _sep_span(text: str, tok: Tokens, i: int) -> tuple[int, int]:
     return lo, hi
 
 
-def find_run(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int] = (0, 0)) -> int:
-    """Start of an occurrence of the token-hash sequence ``run`` in ``hashes`` (-1 if none),
-    preferring one that does not overlap the token range ``avoid``."""
+def find_run(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+    """(start, length) of the longest occurrence in ``hashes`` of a prefix of the token-hash
+    sequence ``run``; occurrences outside the token range ``avoid`` win ties. (-1, 0) if none."""
     n = run.shape[0]
-    if n == 0 or hashes.shape[0] < n:
-        return -1
-    starts = np.nonzero(hashes[: hashes.shape[0] - n + 1] == run[0])[0]
-    found = -1
-    for s in starts.tolist():
-        if np.array_equal(hashes[s : s + n], run):
-            if s + n <= avoid[0] or s >= avoid[1]:
-                return int(s)
-            if found < 0:
-                found = int(s)
-    return found
+    if n == 0 or hashes.shape[0] == 0:
+        return -1, 0
+    best = (0, False, -1)  # (length, outside avoid, -start)
+    for s in np.nonzero(hashes == run[0])[0].tolist():
+        seg = hashes[s : s + n]
+        diff = np.nonzero(seg != run[: seg.shape[0]])[0]
+        length = int(diff[0]) if diff.shape[0] else int(seg.shape[0])
+        outside = s + length <= avoid[0] or s >= avoid[1]
+        cand = (length, outside, -s)
+        if cand > best:
+            best = cand
+    return (-best[2], best[0]) if best[0] > 0 else (-1, 0)
+
+
+def _moved_copy(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int]) -> tuple[int, int]:
+    """Where a run of words deleted on one side stands on the other: (start, length) when at least
+    ``MOVED_MIN_WORDS`` and ``MOVED_SHARE`` of it appear there in order from its first word."""
+    at, length = find_run(hashes, run, avoid)
+    if at >= 0 and length >= max(MOVED_MIN_WORDS, MOVED_SHARE * run.shape[0]):
+        return at, length
+    return -1, 0
 
 
 def _surfaces(text: str, tok: Tokens, i1: int, i2: int) -> list[str]:
@@ -201,18 +213,18 @@ def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> l
         # a run of words only one side has here, found elsewhere in the other text: moved
         if (j1 == j2 and i2 - i1 >= MOVED_MIN_WORDS) or (i1 == i2 and j2 - j1 >= MOVED_MIN_WORDS):
             if j1 == j2:
-                at = find_run(tb.hashes, ta.hashes[i1:i2], (block.b0, block.b1))
+                at, n = _moved_copy(tb.hashes, ta.hashes[i1:i2], (block.b0, block.b1))
                 if at >= 0:
-                    c0, c1 = _span(tb, at, at + i2 - i1)
+                    c0, c1 = _span(tb, at, at + n)
                     edits.append(Edit("moved", text_a[a0:a1], text_b[c0:c1], a0, a1, c0, c1))
-                    used |= _counterpart(regions, r, at, at + i2 - i1, side="b")
+                    used |= _counterpart(regions, r, at, at + n, side="b")
                     continue
             else:
-                at = find_run(ta.hashes, tb.hashes[j1:j2], (block.a0, block.a1))
+                at, n = _moved_copy(ta.hashes, tb.hashes[j1:j2], (block.a0, block.a1))
                 if at >= 0:
-                    c0, c1 = _span(ta, at, at + j2 - j1)
+                    c0, c1 = _span(ta, at, at + n)
                     edits.append(Edit("moved", text_a[c0:c1], text_b[b0:b1], c0, c1, b0, b1))
-                    used |= _counterpart(regions, r, at, at + j2 - j1, side="a")
+                    used |= _counterpart(regions, r, at, at + n, side="a")
                     continue
         a_surface = _surfaces(text_a, ta, i1, i2)
         b_surface = _surfaces(text_b, tb, j1, j2)
@@ -248,9 +260,9 @@ def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) 
     for k, (i1, i2, j1, j2) in enumerate(regions):
         if k == r:
             continue
-        if side == "b" and i1 == i2 and j1 <= lo and hi <= j2 and j2 - j1 == hi - lo:
+        if side == "b" and i1 == i2 and j1 == lo and hi <= j2:
             out.add(k)
-        if side == "a" and j1 == j2 and i1 <= lo and hi <= i2 and i2 - i1 == hi - lo:
+        if side == "a" and j1 == j2 and i1 == lo and hi <= i2:
             out.add(k)
     return out
 

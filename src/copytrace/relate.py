@@ -5,14 +5,15 @@
   near-duplicate threshold; ``a_contains_b`` / ``b_contains_a``: one side >= the contains
   threshold, the other below; ``partial``: at least one passage; ``unrelated`` otherwise.
 * direction: dates first; then agency ``source`` metadata, a wire dateline ("CITY (Reuters) -")
-  on exactly one side, then an agency credit ("Reuters reported", "(AP)") on exactly one side
-  weighed against containment; otherwise ``unknown`` (never guessed without evidence). The
+  on exactly one side, an agency credit ("Reuters reported", "(AP)") on exactly one side, then
+  containment (of two texts crediting one agency, the excerpt held whole is the copy); otherwise ``unknown`` (never guessed without evidence). The
   reason names the evidence that decided.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import date, datetime
 
 import numpy as np
@@ -32,6 +33,7 @@ _CREDIT = re.compile(
     r"|[-\u2013\u2014]\s*(" + AGENCIES + r")\s*$",
     re.MULTILINE,
 )
+_ANY_AGENCY = re.compile(AGENCIES)
 _AGENCY_SOURCE = re.compile(r"^\s*(?:" + AGENCIES + r")(?:\s+news)?\s*$", re.IGNORECASE)
 
 
@@ -88,7 +90,15 @@ def is_wire_original(text: str) -> bool:
 
 def credits(text: str) -> list[str]:
     """Agencies the text credits anywhere ("(AP)", "Reuters reported", "according to AFP")."""
-    return sorted({next(g for g in m.groups() if g) for m in _CREDIT.finditer(text)})
+    return list(_credits(text))
+
+
+@lru_cache(maxsize=4096)
+def _credits(text: str) -> tuple[str, ...]:
+    # cached: a document meets many partners in a scan, its credits are read once
+    if not _ANY_AGENCY.search(text):
+        return ()
+    return tuple(sorted({next(g for g in m.groups() if g) for m in _CREDIT.finditer(text)}))
 
 
 def is_agency_source(source: str | None) -> bool:
@@ -102,10 +112,11 @@ def direction(a: Document, b: Document, containment_a: float, containment_b: flo
     1. dates: the earlier document is the source;
     2. source metadata: exactly one side is a wire agency;
     3. wire dateline: exactly one side opens with an agency dateline ("MOSCOW (Reuters) -");
-    4. credits and containment: exactly one side credits an agency in its text ("Reuters
-       reported", "(AP)"), and the other side does not hold that side whole (a text carrying a
-       credit copied it; one that holds all of the other's text is more likely the longer original);
-    5. otherwise ``unknown``.
+    4. credit: exactly one side credits an agency in its text ("Reuters reported", "(AP)",
+       "according to AFP"): that side copied, the other is the source;
+    5. containment: both credit the same agency and exactly one side is held whole
+       (containment >= ``CONTAINS_ALL``) in the other: it is an excerpt, the other the source;
+    6. otherwise ``unknown``.
     """
     da, db = parse_date(a.date), parse_date(b.date)
     if da is not None and db is not None:
@@ -134,12 +145,16 @@ def direction(a: Document, b: Document, containment_a: float, containment_b: flo
             )
         )
     ca, cb = credits(a.text), credits(b.text)
-    if bool(ca) != bool(cb):
-        # the crediting side is the copy, unless it holds all of the other's shared text
-        if cb and not (containment_a >= CONTAINS_ALL and containment_b < CONTAINS_ALL):
-            return "a_to_b", f"credit: {b.id} credits {', '.join(cb)}, {a.id} credits no agency"
-        if ca and not (containment_b >= CONTAINS_ALL and containment_a < CONTAINS_ALL):
-            return "b_to_a", f"credit: {a.id} credits {', '.join(ca)}, {b.id} credits no agency"
+    if cb and not ca:
+        return "a_to_b", f"credit: {b.id} credits {', '.join(cb)}, {a.id} credits no agency"
+    if ca and not cb:
+        return "b_to_a", f"credit: {a.id} credits {', '.join(ca)}, {b.id} credits no agency"
+    both = sorted(set(ca) & set(cb))
+    if both and (containment_a >= CONTAINS_ALL) != (containment_b >= CONTAINS_ALL):
+        # both credit the agency; the one held whole in the other is an excerpt of it
+        if containment_b >= CONTAINS_ALL:
+            return "a_to_b", f"containment: both credit {', '.join(both)}; {b.id} is held whole in {a.id}"
+        return "b_to_a", f"containment: both credit {', '.join(both)}; {a.id} is held whole in {b.id}"
     if da is not None and db is not None:
         return "unknown", "same date and no other evidence"
     return "unknown", "no evidence"

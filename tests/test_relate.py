@@ -1,0 +1,77 @@
+"""Direction and its reason (issue 6): dates, agency source, wire datelines, credits, containment."""
+
+from __future__ import annotations
+
+from copytrace import Document, compare
+from copytrace.relate import credits, direction, is_agency_source, wire_dateline
+
+STORY = (
+    "The Russian military has offered Syrian rebels safe passage out of eastern Ghouta, setting out a deal by "
+    "which the opposition would surrender its last major stronghold near Damascus. Rebels could leave with "
+    "their families and personal weapons through a secure corridor, the defence ministry said on Wednesday."
+)
+EXTRA = " Local residents told our correspondent that the shelling went on through the night and into the morning."
+
+
+def doc(i, text, **kw):
+    return Document(i, text, **kw)
+
+
+def test_dates_decide_first():
+    a = doc("a", "MOSCOW (Reuters) - " + STORY, date="2018-03-08")
+    b = doc("b", STORY + EXTRA, date="2018-03-07")
+    p = compare(a, b)
+    assert (p.direction, p.direction_reason) == ("b_to_a", "date: 2018-03-07 before 2018-03-08")
+
+
+def test_agency_source_then_dateline():
+    p = compare(doc("a", STORY + EXTRA, source="Daily Post"), doc("b", STORY, source="Reuters"))
+    assert p.direction == "b_to_a" and p.direction_reason.startswith("source:")
+    p = compare(doc("a", "MOSCOW (Reuters) - " + STORY), doc("b", STORY + EXTRA))
+    assert p.direction == "a_to_b" and p.direction_reason.startswith("wire dateline (Reuters) in a")
+    # the same dateline on both sides: only containment can decide (the excerpt held whole copied)
+    p = compare(doc("a", "MOSCOW (Reuters) - " + STORY), doc("b", "MOSCOW (Reuters) - " + STORY + EXTRA))
+    assert p.direction == "b_to_a" and p.direction_reason.startswith("containment:")
+    other = (
+        " Aid agencies said a convoy of trucks was waiting at the crossing for permission to enter the town."
+    )
+    p = compare(
+        doc("a", "MOSCOW (Reuters) - " + STORY + other), doc("b", "MOSCOW (Reuters) - " + STORY + EXTRA)
+    )
+    assert (p.relation, p.direction, p.direction_reason) == ("partial", "unknown", "no evidence")
+
+
+def test_credit_weighed_against_containment():
+    # b adds a credit and text of its own: b copied
+    p = compare(doc("a", STORY), doc("b", STORY + " Reuters reported the offer first." + EXTRA))
+    assert p.direction == "a_to_b" and "b credits Reuters" in p.direction_reason
+    # both credit the agency: the excerpt held whole in the other is the copy
+    full = "MOSCOW, March 7 (AP) " + STORY + EXTRA
+    short = "(AP) " + STORY
+    p = compare(doc("a", short), doc("b", full))
+    assert p.relation == "b_contains_a"
+    assert p.direction == "b_to_a" and p.direction_reason.startswith("containment: both credit AP")
+    assert direction(doc("a", short), doc("b", full), 0.6, 0.6) == ("unknown", "no evidence")
+
+
+def test_same_date_without_other_evidence():
+    p = compare(doc("a", STORY, date="2018-03-07"), doc("b", STORY + EXTRA, date="2018-03-07"))
+    assert (p.direction, p.direction_reason) == ("unknown", "same date and no other evidence")
+
+
+def test_evidence_readers():
+    assert wire_dateline("BEIRUT (Reuters) - Syrian ...") == "Reuters"
+    assert wire_dateline("PARIS (AFP) \u2014 ...") == "AFP"
+    assert wire_dateline("x" * 500 + " (Reuters) - late") is None
+    assert credits("Russia said so, Reuters reported. Others told AFP the same. (AP)") == [
+        "AFP",
+        "AP",
+        "Reuters",
+    ]
+    assert credits("A mapping of the area shows the app is popular.") == []
+    assert (
+        is_agency_source("Reuters")
+        and is_agency_source("Associated Press")
+        and not is_agency_source("The Times")
+    )
+    assert not is_agency_source(None)

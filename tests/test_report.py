@@ -1,0 +1,150 @@
+"""report.html (issue 6): one self-contained file, rebuilt by `copytrace report`, driven in Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import GHOUTA
+
+from copytrace import Document
+from copytrace.cli import main
+from copytrace.report import embed_json
+from copytrace.scan import scan
+
+CHROMIUM = "/usr/bin/chromium"
+HOSTILE = '<script>alert(1)</script><img src=x onerror="window.__pwned=1">'
+
+
+def _hostile_corpus() -> list[Document]:
+    shared = (
+        "The convoy of 46 trucks reached Douma on Monday carrying food and medicine for some 27,500 people, "
+        "the United Nations said, before shelling forced it to leave early. "
+    )
+    return [
+        Document("x<b>1</b>", HOSTILE + " " + shared + "Officials in Geneva welcomed the delivery."),
+        Document("y&2", "Breaking: " + shared + "Residents said more aid was needed. " + HOSTILE),
+    ]
+
+
+def test_report_is_self_contained_and_escaped(tmp_path):
+    scan(_hostile_corpus(), str(tmp_path))
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    # no network: no external scripts, styles, images or fonts
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
+    assert "@import" not in page and "url(" not in page
+    # document text and ids never become markup
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>1</b>" not in page
+    data = page.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0]
+    doc = json.loads(data)
+    assert doc["docs"]["x<b>1</b>"]["text"].startswith(HOSTILE)
+    assert [p["relation"] for p in doc["pairs"]] == ["partial"]
+
+
+def test_embed_json_cannot_close_the_script():
+    text = embed_json({"t": "</script><!-- \u2028 &amp;"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"t": "</script><!-- \u2028 &amp;"}
+
+
+def _jsonl_corpus(path: Path) -> None:
+    texts = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(GHOUTA.glob("*.txt"))]
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, t in texts:
+            fh.write(json.dumps({"id": i, "text": t, "date": "2018-03-07"}) + "\n")
+
+
+def test_report_rebuilds_from_table_input(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    _jsonl_corpus(corpus)
+    out = tmp_path / "out"
+    assert main(["scan", str(corpus), "--out", str(out), "--quiet"]) == 0
+    first = (out / "report.html").read_text(encoding="utf-8")
+    corpus.unlink()  # the report needs only the output folder
+    (out / "report.html").unlink()
+    assert main(["report", str(out), "--quiet"]) == 0
+    assert (out / "report.html").read_text(encoding="utf-8") == first
+
+
+def test_report_rebuild_from_files_notices_a_changed_file(tmp_path, capsys):
+    src = tmp_path / "src"
+    shutil.copytree(GHOUTA, src)
+    out = tmp_path / "out"
+    assert main(["scan", str(src), "--out", str(out), "--quiet"]) == 0
+    assert main(["report", str(out), "--output", str(tmp_path / "again.html"), "--quiet"]) == 0
+    assert (tmp_path / "again.html").read_text(encoding="utf-8") == (out / "report.html").read_text(
+        encoding="utf-8"
+    )
+    victim = next(src.glob("000_*.txt"))
+    victim.write_text(victim.read_text(encoding="utf-8") + " extra", encoding="utf-8")
+    assert main(["report", str(out), "--quiet"]) == 2
+    assert "changed since the scan" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+
+
+def _chromium_or_skip() -> None:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing in CI")
+        pytest.skip(f"{CHROMIUM} not installed")
+
+
+@pytest.mark.browser
+def test_report_in_chromium(tmp_path):
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "out"
+    docs = [Document(p.name, p.read_text(encoding="utf-8")) for p in sorted(GHOUTA.glob("*.txt"))]
+    scan(docs + _hostile_corpus(), str(out))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((out / "report.html").as_uri())
+            assert page.locator("#pairs tbody tr").count() == 2
+            assert page.locator("#families tbody tr").count() == 2
+            # sort pairs by relation, then click the ghouta pair
+            page.click("#pairs th[data-k=relation]")
+            page.locator("#pairs tbody tr", has_text="000_e51377812b574cd4.txt").click()
+            view = page.locator("#pair-view")
+            assert view.is_visible()
+            assert "partial" in view.locator(".head").inner_text()
+            a_passages = view.locator(".side-a .passage")
+            b_passages = view.locator(".side-b .passage")
+            assert a_passages.count() >= 3 and b_passages.count() >= 3
+            assert "Reconciliation" in view.locator(".side-a").inner_text()
+            assert view.locator(".side-a .e-spelling", has_text="Centre").count() == 1
+            assert view.locator(".side-b .e-spelling", has_text="Center").count() == 1
+            assert view.locator(".side-b .e-rewording", has_text="Ministry").count() >= 1
+            page.screenshot(path=str(tmp_path / "pair.png"), full_page=False)
+            shot = os.environ.get("COPYTRACE_SCREENSHOT")
+            if shot:
+                shutil.copy(tmp_path / "pair.png", shot)
+            # the hostile pair renders as text, runs nothing
+            page.locator("#pairs tbody tr", has_text="y&2").click()
+            assert HOSTILE in page.locator("#pair-view .side-a").inner_text()
+            assert page.evaluate("window.__pwned === undefined")
+            # one family filters the pairs list
+            page.locator("#families tbody tr").first.click()
+            assert page.locator("#pairs tbody tr").count() == 1
+            assert all(u.startswith("file://") for u in requests)
+        finally:
+            browser.close()
+    assert (tmp_path / "pair.png").stat().st_size > 10_000
