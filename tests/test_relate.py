@@ -75,3 +75,39 @@ def test_evidence_readers():
         and not is_agency_source("The Times")
     )
     assert not is_agency_source(None)
+
+
+def test_clough_stevenson_floor():
+    """The 4-class reading documented in docs/relations.md keeps its accuracy (a quality floor)."""
+    import csv
+    import warnings
+
+    from conftest import shared_data
+
+    from copytrace.read import decode
+    from copytrace.types import Settings
+
+    root = shared_data("clough-stevenson-short-answers")
+    corp = root / "corpus-20090418"
+
+    def read(p):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a few answers are cp1252
+            return decode(p.read_bytes(), str(p))
+
+    orig = {t: read(corp / f"orig_task{t}.txt") for t in "abcde"}
+    s = Settings(min_words=8)
+    right = reused_right = 0
+    rows = list(csv.DictReader(open(root / "_derived" / "file_list.csv", encoding="utf-8")))
+    for r in rows:
+        p = compare(Document("orig", orig[r["Task"]]), Document(r["File"], read(corp / r["File"])), s)
+        if p.relation == "unrelated":
+            got = "non"
+        elif p.containment_b < 0.5:
+            got = "heavy"
+        else:
+            got = "cut" if p.similarity >= 0.93 else "light"
+        right += got == r["Category"]
+        reused_right += (p.relation != "unrelated") == (r["Category"] != "non")
+    assert len(rows) == 95
+    assert right >= 66 and reused_right >= 87
