@@ -35,28 +35,30 @@ class BodyLimit:
                 await self._reject(send)
                 return
         seen = 0
-        started = False
+        rejected = False
 
         async def limited() -> Message:
-            nonlocal seen
+            # a body without Content-Length (chunked) is counted as it is read
+            nonlocal seen, rejected
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    raise _TooLarge
+                    if not rejected:
+                        rejected = True
+                        await self._reject(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not rejected:  # after a 413 the app's own answer is dropped
+                await send(message)
 
         try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(send)
+            await self.app(scope, limited, guarded_send)
+        except Exception:
+            if not rejected:
+                raise
 
     async def _reject(self, send: Send) -> None:
         body = f"request body over {self.max_body} bytes".encode()
@@ -71,10 +73,6 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class QueryRequest(BaseModel):
