@@ -205,7 +205,7 @@ body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-seri
 header{padding:10px 18px;border-bottom:1px solid var(--line);display:flex;gap:18px;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:18px;margin:0}
 .counts{color:var(--mute)}
-main{display:grid;grid-template-columns:minmax(320px,38%) 1fr;height:calc(100vh - 48px)}
+main{display:grid;grid-template-columns:minmax(380px,44%) 1fr;height:calc(100vh - 48px)}
 #lists{border-right:1px solid var(--line);overflow:auto;padding:0 10px 20px}
 #detail{overflow:auto;padding:12px 18px}
 h2{font-size:15px;margin:14px 0 6px}
