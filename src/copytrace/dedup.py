@@ -50,7 +50,6 @@ from typing import Any
 
 import numpy as np
 
-from . import candidates as cand
 from .engines import local as eng
 from .errors import ConfigError, InputError
 from .progress import make_progress
@@ -401,25 +400,41 @@ def read_corpus(paths: list[str], s: Settings, warn: Callable[[str], None] | Non
 
 
 def _fingerprint_task(args: tuple[int, str]) -> str:
-    """Worker: postings (hash, doc) of one chunk, sorted by hash, spilled to an ``.npz`` file."""
+    """Worker: postings (hash, chunk-local doc, position) of one chunk, sorted by hash, spilled."""
     c, spill = args
     corpus: Corpus = _STATE["corpus"]
     s: Settings = _STATE["settings"]
     first = c * corpus.batch_size
     n = len(corpus.texts[c])
-    h, d = eng.fingerprint_batch([corpus.doc(i) for i in range(first, first + n)], first, s)
+    h, d, pos = eng.fingerprint_postings([corpus.doc(i) for i in range(first, first + n)], 0, s)
     order = np.argsort(h, kind="stable")
     path = f"{spill}/fp-{c:06d}.npz"
-    np.savez(path, h=h[order], d=d[order])
+    np.savez(path, h=h[order], d=d[order], p=pos[order])
     return path
 
 
-def _align_task(args: tuple[list[tuple[int, int]], bool]) -> list[Link]:
-    """Worker: align a chunk of candidate pairs with the scan's own functions."""
-    pairs, with_spans = args
+def _align_task(args: tuple[list[tuple[int, int]], str, float]) -> list[Link]:
+    """Worker: align a chunk of candidate pairs with the scan's own functions, after the prefilter."""
+    pairs, mode, ratio = args
     corpus: Corpus = _STATE["corpus"]
     s: Settings = _STATE["settings"]
     docs = corpus.docs(i for p in pairs for i in p)
+    if ratio > 0.0 and mode != "passage":
+        need = sorted(docs)
+        h, d, _ = eng.fingerprint_postings([docs[i] for i in need], 0, s)
+        order = np.lexsort((h, d))
+        h, d = h[order], d[order]
+        cuts = np.searchsorted(d, np.arange(len(need) + 1))
+        fp = {i: h[cuts[k] : cuts[k + 1]] for k, i in enumerate(need)}
+        kept = []
+        for a, b in pairs:
+            fa, fb = fp[a], fp[b]
+            shared = np.intersect1d(fa, fb, assume_unique=True).shape[0]
+            side = max(fa.shape[0], fb.shape[0]) if mode == "near" else min(fa.shape[0], fb.shape[0])
+            if shared >= ratio * side:
+                kept.append((a, b))
+        pairs = kept
+    with_spans = mode == "passage"
     return [_link_of(a, b, pair, with_spans, s.min_words) for a, b, pair in eng.compare_chunk(pairs, docs, s)]
 
 
@@ -459,65 +474,6 @@ def _warm_up(s: Settings) -> None:
     eng.fingerprint_batch([Document("w", text)], 0, s)
 
 
-def candidate_counts(
-    spill_files: list[str], s: Settings, n_docs: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs (a, b, shared fingerprints) and fingerprints per document, from the
-    spilled postings, one hash range at a time (the rules of ``candidates.py``)."""
-    per_doc = np.zeros(n_docs, dtype=np.int64)
-    total = 0
-    for f in spill_files:
-        with np.load(f) as z:
-            d = z["d"]
-            per_doc += np.bincount(d, minlength=n_docs)[:n_docs]
-            total += d.shape[0]
-    budget = max(16, s.memory_mb // 2) * 1024 * 1024
-    parts = max(1, -(-total * 48 // budget))
-    bounds = cand.partition_bounds(parts)
-    keys_all, counts_all = [], []
-    loaded = [np.load(f) for f in spill_files]
-    try:
-        arrays = [(z["h"], z["d"]) for z in loaded]
-        for p in range(parts):
-            lo, hi = bounds[p], bounds[p + 1]
-            hs, ds = [], []
-            for h, d in arrays:
-                i0 = np.searchsorted(h, lo, side="left")
-                i1 = h.shape[0] if p == parts - 1 else np.searchsorted(h, hi, side="left")
-                hs.append(h[i0:i1])
-                ds.append(d[i0:i1])
-            k, c = cand.pair_counts(np.concatenate(hs), np.concatenate(ds), s.max_df)
-            keys_all.append(k)
-            counts_all.append(c)
-    finally:
-        for z in loaded:
-            z.close()
-    if not keys_all:
-        e = np.empty(0, np.int64)
-        return e, e, e, per_doc
-    keys, counts = cand.reduce_counts(np.concatenate(keys_all), np.concatenate(counts_all))
-    keep = counts >= s.min_shared
-    keys, counts = keys[keep], counts[keep]
-    a = (keys >> np.uint64(32)).astype(np.int64)
-    b = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    return a, b, counts, per_doc
-
-
-def prefilter_mask(
-    a: np.ndarray, b: np.ndarray, shared: np.ndarray, per_doc: np.ndarray, mode: str, ratio: float
-) -> np.ndarray:
-    """Pairs that may still reach the threshold: shared >= ratio x the fingerprints of the side
-    that must be covered (the larger in near mode, the smaller in contained mode)."""
-    if ratio <= 0.0 or mode == "passage":
-        return np.ones(a.shape[0], dtype=np.bool_)
-    fa, fb = per_doc[a], per_doc[b]
-    need = np.maximum(fa, fb) if mode == "near" else np.minimum(fa, fb)
-    return shared >= ratio * need
-
-
-# ---------------------------------------------------------------- the command
-
-
 def dedup(
     inputs: Iterable[str],
     out_dir: str,
@@ -543,9 +499,7 @@ def dedup(
     started = time.perf_counter()
     stages: dict[str, float] = {}
     with staging(out_dir) as tmp, make_progress(quiet) as progress:
-        corpus, links, n_candidates, n_aligned = _scan_links(
-            paths, tmp, s, mode, prefilter, progress, stages, warn
-        )
+        corpus, links, n_candidates = _scan_links(paths, tmp, s, mode, prefilter, progress, stages, warn)
         info = corpus.info
         t0 = time.perf_counter()
         ranks = priority(info, keep, prefer)
@@ -580,7 +534,6 @@ def dedup(
             "removed_by": dict(sorted(by_relation.items())),
             "against_index": sum(1 for r in result.removals.values() if r.against),
             "candidates": n_candidates,
-            "aligned": n_aligned,
             "links": len(links),
             "kept_file": kept_name,
             "mode": mode,
@@ -605,7 +558,7 @@ def _scan_links(
     progress: Any,
     stages: dict[str, float],
     warn: Callable[[str], None] | None,
-) -> tuple[Corpus, list[Link], int, int]:
+) -> tuple[Corpus, list[Link], int]:
     """read -> fingerprint -> candidates -> align, with the scan's stage functions."""
     t0 = time.perf_counter()
     corpus = read_corpus(paths, s, warn, progress)
@@ -629,29 +582,27 @@ def _scan_links(
         stages["fingerprint"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        ca, cb, shared, per_doc = candidate_counts(files, s, n)
+        if files:
+            offsets = [c * corpus.batch_size for c in range(len(files))]
+            ca, cb = eng.candidates_from_postings(files, offsets, n, s, str(spill))
+        else:
+            ca = cb = np.empty(0, np.int64)
         if s.date_window_days is not None or s.exclude_same_source:
-            fa, fb = _filter(ca, cb, info, s)
-            keys = (ca.astype(np.uint64) << np.uint64(32)) | cb.astype(np.uint64)
-            m = np.isin(keys, (fa.astype(np.uint64) << np.uint64(32)) | fb.astype(np.uint64))
-            ca, cb, shared = ca[m], cb[m], shared[m]
+            ca, cb = eng.filter_candidates(ca, cb, info.dates, info.sources, s)
         n_candidates = int(ca.shape[0])
-        m = prefilter_mask(ca, cb, shared, per_doc, mode, prefilter)
-        ca, cb = ca[m], cb[m]
         stages["candidates"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        n_aligned = int(ca.shape[0])
-        task = progress.add_task("align", total=n_aligned)
-        with_spans = mode == "passage"
+        task = progress.add_task("align", total=n_candidates)
         chunks = [
             (
                 list(
                     zip(ca[i : i + PAIRS_PER_TASK].tolist(), cb[i : i + PAIRS_PER_TASK].tolist(), strict=True)
                 ),
-                with_spans,
+                mode,
+                prefilter,
             )
-            for i in range(0, n_aligned, PAIRS_PER_TASK)
+            for i in range(0, n_candidates, PAIRS_PER_TASK)
         ]
         for chunk, found in zip(chunks, pool.imap(_align_task, chunks), strict=True):
             links.extend(found)
@@ -663,17 +614,7 @@ def _scan_links(
         raise
     finally:
         _STATE.clear()
-    return corpus, links, n_candidates, n_aligned
-
-
-def _filter(ca: np.ndarray, cb: np.ndarray, info: DocInfo, s: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The scan's optional date window and same-source exclusion (the engine's own function)."""
-    for name in ("filter_candidates", "_filter_candidates"):  # public name in newer engines
-        fn = getattr(eng, name, None)
-        if fn is not None:
-            out: tuple[np.ndarray, np.ndarray] = fn(ca, cb, info.dates, info.sources, s)
-            return out
-    raise ConfigError("date_window_days", "supported by the local engine", s.date_window_days)
+    return corpus, links, n_candidates
 
 
 def _apply_cuts(
