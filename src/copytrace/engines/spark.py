@@ -294,7 +294,8 @@ def candidate_pairs(spark: SparkSession, postings: DataFrame, s: Settings) -> Da
     Posting lists longer than ``max_df`` are dropped (window count per hash); a self-join on the
     hash gives the hits (a, b, position in a, position in b); a pair is a candidate when some
     ``min_shared`` consecutive hits in order of (position in a, position in b) span at most
-    ``support_window`` n-grams in both documents (window frames over each pair's hits)."""
+    ``support_window`` n-grams in both documents (window frames over each pair's hits), or when
+    they share the whole-document fingerprint (position -1)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -308,7 +309,7 @@ def candidate_pairs(spark: SparkSession, postings: DataFrame, s: Settings) -> Da
     hits = left.join(right, "h").where(F.col("a") < F.col("b")).select("a", "b", "pa", "pb")
     k = max(1, s.min_shared)
     frame = Window.partitionBy("a", "b").orderBy("pa", "pb").rowsBetween(0, k - 1)
-    ok = (
+    ok = (F.col("pa") < 0) | (  # the whole-document fingerprint (position -1): identical texts
         (F.count(F.lit(1)).over(frame) == k)
         & (F.max("pa").over(frame) - F.col("pa") <= s.support_window)
         & (F.max("pb").over(frame) - F.min("pb").over(frame) <= s.support_window)
@@ -410,7 +411,7 @@ def _scan(
 
     spark, owned = start_session(master, s, workdir)
     sc = spark.sparkContext
-    local = sc.master.startswith("local")
+    local = (sc.master or "").startswith("local")
     staging = _staging_dir(workdir, local)
     edge_a: list[np.ndarray] = []
     edge_b: list[np.ndarray] = []

@@ -1,0 +1,166 @@
+"""The Spark engine (issue 5): same outputs as the local engine, byte for byte, on a real Spark."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from conftest import GHOUTA_A, GHOUTA_B, ROOT
+
+from copytrace.cli import main
+from copytrace.engines.spark import chunk_starts
+from copytrace.errors import EngineError
+from copytrace.scan import scan
+from copytrace.types import Document, Settings
+
+MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
+OUTPUTS = ("pairs.jsonl", "documents.jsonl", "clusters.jsonl")
+
+pytestmark = [
+    pytest.mark.spark,
+    # pyspark warns on import that it does not fully support pandas >= 3 (copytrace's jobs use Arrow)
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
+
+
+def _need_spark() -> None:
+    """Skip only on a developer machine without Java; in CI (``CI`` set) the tests must run."""
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME") and not os.environ.get("CI"):
+        pytest.skip("Spark needs Java (CI installs openjdk-17-jre-headless)")
+    if not os.environ.get("CI"):
+        pytest.importorskip("pyspark")
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory):
+    """One local[2] session for the module (Spark starts slowly); scan reuses the active session."""
+    _need_spark()
+    from copytrace.engines.spark import start_session
+
+    session, owned = start_session("local[2]", Settings(), tmp_path_factory.mktemp("spark"))
+    yield session
+    if owned:
+        session.stop()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """2,000 synthetic documents with every reuse kind, then the two ghouta files as records."""
+    out = tmp_path_factory.mktemp("corpus")
+    subprocess.run(
+        [
+            sys.executable,
+            str(MAKE_CORPUS),
+            "--n",
+            "2000",
+            "--seed",
+            "3",
+            "--out",
+            str(out / "c"),
+            "--workers",
+            "2",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    path = out / "corpus.jsonl"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write((out / "c" / "corpus.jsonl").read_text(encoding="utf-8"))
+        for f, date in ((GHOUTA_A, "2018-03-07"), (GHOUTA_B, "2018-03-08")):
+            rec = {
+                "id": f"ghouta-{f.name[:3]}",
+                "text": f.read_text(encoding="utf-8"),
+                "date": date,
+                "source": f.stem,
+            }
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return path
+
+
+def _scan_both(inputs, tmp_path: Path, settings: Settings) -> tuple[Path, Path]:
+    local, spark_out = tmp_path / "local", tmp_path / "spark"
+    scan(inputs, str(local), settings)
+    scan(inputs, str(spark_out), settings, engine="spark", spark_master="local[2]")
+    return local, spark_out
+
+
+def test_engine_parity_byte_identical(spark, corpus, tmp_path):
+    local, spark_out = _scan_both([str(corpus)], tmp_path, Settings())
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+    pairs = [json.loads(line) for line in (local / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    relations = {p["relation"] for p in pairs}
+    assert {"duplicate", "near_duplicate", "partial"} <= relations
+    assert relations & {"a_contains_b", "b_contains_a"}
+    ghouta = [p for p in pairs if p["a"].startswith("ghouta") and p["b"].startswith("ghouta")]
+    assert len(ghouta) == 1 and ghouta[0]["relation"] == "partial"
+    assert len(pairs) > 500
+
+
+def test_engine_parity_with_filters(spark, corpus, tmp_path):
+    """Date window, same-source exclusion, a boilerplate cap and a stricter two-hit rule."""
+    docs = []
+    with open(corpus, encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i >= 600:
+                break
+            rec = json.loads(line)
+            date = None if i % 7 == 0 else f"2018-03-{1 + i % 28:02d}"
+            source = None if i % 5 == 0 else f"outlet{i % 3}"
+            docs.append(Document(rec["id"], rec["text"], date=date, source=source))
+    docs.append(Document("ghouta-000", GHOUTA_A.read_text(encoding="utf-8"), date="2018-03-07", source="x"))
+    docs.append(Document("ghouta-001", GHOUTA_B.read_text(encoding="utf-8"), date="2018-03-08", source="y"))
+    settings = Settings(date_window_days=6, exclude_same_source=True, max_df=3, min_shared=3)
+    local, spark_out = _scan_both(docs, tmp_path, settings)
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+    assert (local / "pairs.jsonl").read_text(encoding="utf-8").count("\n") > 10
+
+
+def test_empty_and_unrelated_inputs(spark, tmp_path):
+    docs = [
+        Document("x", "one two three four five six seven"),
+        Document("y", "nothing in common here at all"),
+    ]
+    local, spark_out = _scan_both(docs, tmp_path, Settings())
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+    assert (spark_out / "pairs.jsonl").read_text(encoding="utf-8") == ""
+
+
+def test_chunk_starts_balance_pairs():
+    per_a = pa.table({"a": np.array([9, 1, 4, 7], np.int64), "count": np.array([1, 5, 5, 1], np.int64)})
+    # 3 pairs a chunk: a=1 (5 pairs) and a=4 (5) each start one; a=7 and a=9 share the last
+    assert chunk_starts(per_a, 12, parallelism=1).tolist() == [1, 4, 7]
+    assert chunk_starts(per_a, 12, parallelism=100).tolist() == [1, 4, 7, 9]
+
+
+def test_missing_pyspark_names_the_extra(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(EngineError, match=r"pip install 'copytrace\[spark\]'"):
+        scan([str(GHOUTA_A), str(GHOUTA_B)], str(tmp_path / "out"), engine="spark")
+    assert (
+        main(
+            [
+                "scan",
+                str(GHOUTA_A),
+                str(GHOUTA_B),
+                "--out",
+                str(tmp_path / "cli"),
+                "--engine",
+                "spark",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "copytrace[spark]" in capsys.readouterr().err
+    assert not (tmp_path / "cli" / "pairs.jsonl").exists()
