@@ -8,11 +8,10 @@ Stages and where their data lives (``docs`` is the driver's stream of Documents,
 2. fingerprint executors, ``mapInArrow`` over the staged documents: ``fingerprint_postings``
                gives postings (hash, doc index, n-gram position); the uint64 hash travels as the
                int64 with the same bits
-3. candidates  a Spark job: postings grouped by hash (window count), lists longer than ``max_df``
-               dropped, a self-join on the hash emits every hit (a < b, position in a, position
-               in b), window frames over each pair's hits apply the two-hit rule; exactly
-               ``candidates.pair_hits`` + ``candidates.supported_pairs``; then the optional date
-               window and same-source filters as joins
+3. candidates  two shuffles: postings grouped by hash bucket, ``candidates.pair_hits`` per bucket
+               (posting lists longer than ``max_df`` dropped, every hit a < b with its positions);
+               hits grouped by pair bucket, ``candidates.supported_pairs`` per bucket (the
+               two-hit rule); then the optional date window and same-source filters as joins
 4. align       executors: candidate pairs in chunks of consecutive ``a`` (boundaries from the
                per-``a`` counts), each chunk cogrouped with the documents it needs (a join ships
                every text once per chunk), ``compare_chunk`` + ``encode_pair``
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from .. import candidates as cand
 from ..errors import EngineError, InputError
 from ..relate import parse_date
 from ..store import SCHEMA, StoreReader, write_store
@@ -287,34 +287,55 @@ def _remove(staging: str) -> None:
         pass
 
 
-def candidate_pairs(spark: SparkSession, postings: DataFrame, s: Settings) -> DataFrame:
-    """Candidate pairs (a, b), a < b, as ``candidates.pair_hits`` + ``candidates.supported_pairs``
-    compute them, as a Spark job.
+def hits_fn(max_df: int, n_docs: int, buckets: int) -> Callable[[pa.Table], pa.Table]:
+    """Grouped-map function: the postings of one hash bucket -> hits (pair key, position in a,
+    position in b) by ``candidates.pair_hits``, each with its pair bucket (``candidates.bucket_of``)."""
 
-    Posting lists longer than ``max_df`` are dropped (window count per hash); a self-join on the
-    hash gives the hits (a, b, position in a, position in b); a pair is a candidate when some
-    ``min_shared`` consecutive hits in order of (position in a, position in b) span at most
-    ``support_window`` n-grams in both documents (window frames over each pair's hits), or when
-    they share the whole-document fingerprint (position -1)."""
-    from pyspark.sql import Window
+    def run(t: pa.Table) -> pa.Table:
+        h = t.column("h").to_numpy().view(np.uint64)
+        keys, qa, qb = cand.pair_hits(h, t.column("d").to_numpy(), t.column("p").to_numpy(), max_df)
+        return pa.table(
+            {
+                "key": pa.array(keys.view(np.int64)),
+                "pa": pa.array(qa.astype(np.int32)),
+                "pb": pa.array(qb.astype(np.int32)),
+                "g": pa.array(cand.bucket_of(keys, n_docs, buckets)),
+            }
+        )
+
+    return run
+
+
+def support_fn(s: Settings) -> Callable[[pa.Table], pa.Table]:
+    """Grouped-map function: every hit of the pairs of one bucket -> candidate pairs (a, b) by
+    ``candidates.supported_pairs`` (the two-hit rule)."""
+
+    def run(t: pa.Table) -> pa.Table:
+        keys = t.column("key").to_numpy().view(np.uint64)
+        qa, qb = t.column("pa").to_numpy(), t.column("pb").to_numpy()
+        a, b = cand.supported_pairs(keys, qa, qb, s.min_shared, s.support_window)
+        return pa.table({"a": pa.array(a.astype(np.int64)), "b": pa.array(b.astype(np.int64))})
+
+    return run
+
+
+def candidate_pairs(
+    postings: DataFrame, n_postings: int, n_docs: int, parallelism: int, s: Settings
+) -> DataFrame:
+    """Candidate pairs (a, b), a < b: ``candidates.pair_hits`` on the postings of each hash bucket,
+    then ``candidates.supported_pairs`` on the hits of each pair bucket, the local engine's own
+    functions; Spark's shuffles bring every posting of a hash, and then every hit of a pair, together.
+    Buckets are sized as the local engine sizes its hash ranges (``memory_mb``), at least four a core."""
     from pyspark.sql import functions as F
 
-    kept = (
-        postings.withColumn("n", F.count(F.lit(1)).over(Window.partitionBy("h")))
-        .where((F.col("n") >= 2) & (F.col("n") <= s.max_df))
-        .select("h", "d", "p")
+    budget = max(16, s.memory_mb // 2) * 1024 * 1024
+    buckets = max(4 * parallelism, -(-n_postings * 64 // budget))
+    hits = (
+        postings.withColumn("g", F.pmod(F.col("h"), F.lit(buckets)))
+        .groupBy("g")
+        .applyInArrow(hits_fn(s.max_df, n_docs, buckets), "key long, pa int, pb int, g long")
     )
-    left = kept.select("h", F.col("d").cast("long").alias("a"), F.col("p").alias("pa"))
-    right = kept.select("h", F.col("d").cast("long").alias("b"), F.col("p").alias("pb"))
-    hits = left.join(right, "h").where(F.col("a") < F.col("b")).select("a", "b", "pa", "pb")
-    k = max(1, s.min_shared)
-    frame = Window.partitionBy("a", "b").orderBy("pa", "pb").rowsBetween(0, k - 1)
-    ok = (F.col("pa") < 0) | (  # the whole-document fingerprint (position -1): identical texts
-        (F.count(F.lit(1)).over(frame) == k)
-        & (F.max("pa").over(frame) - F.col("pa") <= s.support_window)
-        & (F.max("pb").over(frame) - F.min("pb").over(frame) <= s.support_window)
-    )
-    return hits.select("a", "b", ok.alias("ok")).where(F.col("ok")).select("a", "b").distinct()
+    return hits.groupBy("g").applyInArrow(support_fn(s), "a long, b long")
 
 
 def filter_candidates(
@@ -468,12 +489,13 @@ def _run(
     t0 = time.perf_counter()
     task = progress.add_task("fingerprint", total=state.n_docs)
     postings = docs_df.mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
-    postings.count()
+    n_postings = postings.count()
     progress.advance(task, state.n_docs)
     state.stages["fingerprint"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    cands = filter_candidates(spark, candidate_pairs(spark, postings, s), dates, sources, s)
+    pairs = candidate_pairs(postings, n_postings, state.n_docs, sc.defaultParallelism, s)
+    cands = filter_candidates(spark, pairs, dates, sources, s)
     cands = cands.persist(StorageLevel.MEMORY_AND_DISK)
     state.n_candidates = cands.count()
     postings.unpersist()
