@@ -5,16 +5,22 @@ id = the path relative to the folder given (or the file name). Tables (``.jsonl`
 ``.csv``, ``.parquet``) hold one document a record with ``id`` and ``text``, optional
 ``date``, ``source``, ``title``, ``url``; other fields are carried through as ``meta``.
 
-Decoding: UTF-8 (a BOM is stripped); otherwise cp1252 with a warning naming the file.
-Every problem raises ``InputError`` naming the file and line/record. The text is kept exactly as
+Decoding: UTF-8 (a BOM is stripped), UTF-16 (with a BOM, or without one when its zero bytes
+show it); otherwise cp1252 with a warning naming the file. Binary files (PDF, images, archives,
+mostly control bytes) are refused. Unpaired surrogates (``"\\ud800"`` in JSON) become U+FFFD, one
+for one, with a warning, so they can be written as UTF-8 and offsets do not move.
+Every problem raises ``InputError`` naming the file and line/record; with a ``reject`` callback
+(``--on-error skip``) the bad file or record is passed to it and reading goes on. The text is kept exactly as
 decoded: every offset in every output indexes it.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -46,19 +52,52 @@ def decode(data: bytes, path: str, warn: Callable[[str], None] | None = None) ->
             raise InputError(path, f"invalid UTF-16 at byte {exc.start}") from None
     if data.startswith(_BINARY_MAGIC):
         raise InputError(path, "binary file (not text); give text, JSONL, CSV or Parquet")
+    nuls = data.count(b"\x00")
+    if nuls > max(8, len(data) // 100):
+        utf16 = _utf16_without_bom(data, nuls)
+        if utf16 is None:
+            raise InputError(path, "binary file (not text); give text, JSONL, CSV or Parquet")
+        _warn(f"{path}: no byte-order mark but UTF-16 by its zero bytes, decoded as {utf16}", warn)
+        return data.decode(utf16, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if data.count(b"\x00") > max(8, len(data) // 100):
-        raise InputError(path, "binary file (not text); give text, JSONL, CSV or Parquet")
     text = data.decode("cp1252", errors="replace")
-    message = f"{path}: not valid UTF-8, decoded as cp1252"
+    if _control_share(text) > 0.05:
+        raise InputError(path, "binary file (not text); give text, JSONL, CSV or Parquet")
+    _warn(f"{path}: not valid UTF-8, decoded as cp1252", warn)
+    return text
+
+
+def _warn(message: str, warn: Callable[[str], None] | None) -> None:
     if warn is not None:
         warn(message)
     else:
-        warnings.warn(message, DecodeWarning, stacklevel=2)
-    return text
+        warnings.warn(message, DecodeWarning, stacklevel=3)
+
+
+def _utf16_without_bom(data: bytes, nuls: int) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when the zero bytes sit on one parity (Latin text in UTF-16)."""
+    if len(data) % 2 or nuls < len(data) // 4:
+        return None
+    odd = data[1::2].count(b"\x00")
+    even = nuls - odd
+    if odd >= 0.9 * nuls:
+        return "utf-16-le"
+    if even >= 0.9 * nuls:
+        return "utf-16-be"
+    return None
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+
+
+def _control_share(text: str) -> float:
+    """Share of control characters and undecodable bytes: high for binary data."""
+    if not text:
+        return 0.0
+    return len(_CONTROL.findall(text, 0, 65536)) / min(len(text), 65536)
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -69,7 +108,29 @@ def _str_or_none(value: Any) -> str | None:
     return str(value)
 
 
-def make_document(record: dict[str, Any], path: str, where: str) -> Document:
+Reject = Callable[[InputError], None]
+"""Called with each bad record or file under ``--on-error skip``; reading goes on after it."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(value: str) -> tuple[str, int]:
+    """``value`` with unpaired surrogates (invalid Unicode, e.g. from JSON ``"\\ud800"``) replaced by
+    U+FFFD, one for one, so lengths and offsets are unchanged; and how many were replaced."""
+    if value.isascii():
+        return value, 0
+    return _SURROGATE.subn("\ufffd", value)
+
+
+def _clean_meta(meta: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    dumped = json.dumps(meta, ensure_ascii=False, default=str)
+    fixed, n = _clean(dumped)
+    return (json.loads(fixed) if n else meta), n
+
+
+def make_document(
+    record: dict[str, Any], path: str, where: str, warn: Callable[[str], None] | None = None
+) -> Document:
     """A Document from one table record; ``where`` names the line or record for errors."""
     if not isinstance(record, dict):
         raise InputError(path, "record is not an object", where)
@@ -81,36 +142,67 @@ def make_document(record: dict[str, Any], path: str, where: str) -> Document:
     rid = record.get("id")
     if rid is None or (isinstance(rid, str) and not rid.strip()):
         raise InputError(path, "record has no 'id' field", where)
+    if isinstance(rid, (dict, list)):
+        raise InputError(path, f"'id' must be a string or number, got {type(rid).__name__}", where)
     meta = {k: v for k, v in record.items() if k not in KNOWN_FIELDS}
-    return Document(
-        id=str(rid),
-        text=text,
-        date=_str_or_none(record.get("date")),
-        source=_str_or_none(record.get("source")),
-        title=_str_or_none(record.get("title")),
-        url=_str_or_none(record.get("url")),
-        path=path,
-        meta=meta,
-    )
+    fields = {k: _str_or_none(record.get(k)) for k in ("date", "source", "title", "url")}
+    fixed = 0
+    text, n = _clean(text)
+    fixed += n
+    doc_id, n = _clean(str(rid))
+    fixed += n
+    for k, v in fields.items():
+        if v is not None:
+            fields[k], n = _clean(v)
+            fixed += n
+    if meta:
+        meta, n = _clean_meta(meta)
+        fixed += n
+    if fixed:
+        _warn(f"{path}: {where}: {fixed} unpaired surrogate(s) (invalid Unicode) replaced by U+FFFD", warn)
+    return Document(id=doc_id, text=text, path=path, meta=meta, **fields)
 
 
-def _read_jsonl(path: str, warn: Callable[[str], None] | None) -> Iterator[Document]:
+Located = tuple[Document, str]
+"""A document and where it was read (``line 3``, ``record 7``, or the file itself)."""
+
+
+def _records(
+    path: str, rows: Iterator[tuple[str, Any]], warn: Callable[[str], None] | None, reject: Reject | None
+) -> Iterator[Located]:
+    """Documents from (where, record) rows; a bad record raises, or goes to ``reject`` and is skipped."""
+    for where, record in rows:
+        try:
+            if isinstance(record, InputError):
+                raise record
+            yield make_document(record, path, where, warn), where
+        except InputError as exc:
+            if reject is None:
+                raise
+            reject(exc)
+
+
+def _jsonl_rows(path: str) -> Iterator[tuple[str, Any]]:
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
+            where = f"line {lineno}"
             if not raw.strip():
                 continue
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(path, f"invalid UTF-8 at byte {exc.start}", f"line {lineno}") from None
+                yield where, InputError(path, f"invalid UTF-8 at byte {exc.start}", where)
+                continue
             try:
-                record = json.loads(line)
+                yield where, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(path, f"not valid JSON ({exc.msg})", f"line {lineno}") from None
-            yield make_document(record, path, f"line {lineno}")
+                what = "" if raw.endswith(b"\n") else "truncated last line, "
+                yield where, InputError(path, f"{what}not valid JSON ({exc.msg})", where)
+            except RecursionError:
+                yield where, InputError(path, "JSON nested too deeply", where)
 
 
-def _read_json(path: str) -> Iterator[Document]:
+def _json_rows(path: str) -> Iterator[tuple[str, Any]]:
     try:
         with open(path, encoding="utf-8-sig") as fh:
             data = json.load(fh)
@@ -119,38 +211,57 @@ def _read_json(path: str) -> Iterator[Document]:
     if not isinstance(data, list):
         raise InputError(path, "a .json input must hold a list of records")
     for k, record in enumerate(data):
-        yield make_document(record, path, f"record {k}")
+        yield f"record {k}", record
 
 
-def _read_csv(path: str, warn: Callable[[str], None] | None) -> Iterator[Document]:
+def _csv_rows(path: str, warn: Callable[[str], None] | None) -> Iterator[tuple[str, Any]]:
     with open(path, "rb") as fh:
         text = decode(fh.read(), path, warn)
     csv.field_size_limit(sys.maxsize)
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    if reader.fieldnames is None or "text" not in reader.fieldnames:
-        raise InputError(path, "CSV has no 'text' column", "header")
+    # newline="": quoted fields keep their own line breaks (\n, \r\n, \r, U+2028 ...)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        for k, row in enumerate(reader, 1):
-            yield make_document(dict(row), path, f"record {k}")
+        names = reader.fieldnames
     except csv.Error as exc:
-        raise InputError(path, f"bad CSV ({exc})", f"line {reader.line_num}") from None
+        raise InputError(path, f"bad CSV ({exc})", "header") from None
+    if names is None or "text" not in names:
+        raise InputError(path, "CSV has no 'text' column", "header")
+    k = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(path, f"bad CSV ({exc})", f"line {reader.line_num}") from None
+        k += 1
+        if None in row:  # more fields than the header names
+            yield (
+                f"record {k}",
+                InputError(
+                    path,
+                    f"{len(names) + len(row[None])} fields, header has {len(names)}",
+                    f"record {k} (line {reader.line_num})",
+                ),
+            )
+            continue
+        yield f"record {k}", dict(row)
 
 
-def _read_parquet(path: str) -> Iterator[Document]:
+def _parquet_rows(path: str) -> Iterator[tuple[str, Any]]:
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
         raise InputError(path, f"not a readable Parquet file ({exc})") from None
-    names = pf.schema_arrow.names
-    if "text" not in names:
+    if "text" not in pf.schema_arrow.names:
         raise InputError(path, "Parquet file has no 'text' column")
     k = 0
     for batch in pf.iter_batches(batch_size=4096):
         for record in batch.to_pylist():
             k += 1
-            yield make_document(record, path, f"record {k}")
+            yield f"record {k}", record
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -176,13 +287,12 @@ def _walk(root: Path) -> Iterator[Path]:
                 continue
             p = Path(entry.path)
             try:
-                is_dir = entry.is_dir()
-            except OSError:
+                if entry.is_dir():
+                    subdirs.append(p)
+                elif entry.is_file():
+                    yield p
+            except OSError:  # a dangling or looping symlink
                 continue
-            if is_dir:
-                subdirs.append(p)
-            elif entry.is_file():
-                yield p
         stack.extend(reversed(subdirs))
 
 
@@ -194,47 +304,84 @@ def _read_text_file(path: Path, doc_id: str, warn: Callable[[str], None] | None)
     if not data.strip():
         raise InputError(str(path), "empty file")
     text = decode(data, str(path), warn)
+    if not text.strip():
+        raise InputError(str(path), "empty file (only white space)")
+    text, n = _clean(text)  # UTF-16 with unpaired surrogates
+    if n:
+        _warn(f"{path}: {n} unpaired surrogate(s) (invalid Unicode) replaced by U+FFFD", warn)
     return Document(id=doc_id, text=text, path=str(path))
 
 
-def read_path(path: str, warn: Callable[[str], None] | None = None) -> Iterator[Document]:
-    """Documents from one path: a text file, a table file, or a folder (recursive)."""
+def _located(path: str, warn: Callable[[str], None] | None, reject: Reject | None) -> Iterator[Located]:
     p = Path(path)
     if not p.exists():
         raise InputError(path, "no such file or folder")
-    suffix = p.suffix.lower()
     if p.is_dir():
         found = False
         for f in _walk(p):
             fs = f.suffix.lower()
-            if fs in TABLE_SUFFIXES:
+            if fs in TABLE_SUFFIXES or fs in TEXT_SUFFIXES:
                 found = True
-                yield from read_path(str(f), warn)
-            elif fs in TEXT_SUFFIXES:
-                found = True
-                yield _read_text_file(f, f.relative_to(p).as_posix(), warn)
+                try:
+                    if fs in TABLE_SUFFIXES:
+                        yield from _located(str(f), warn, reject)
+                    else:
+                        yield _read_text_file(f, f.relative_to(p).as_posix(), warn), str(f)
+                except InputError as exc:
+                    if reject is None:
+                        raise
+                    reject(exc)
         if not found:
             raise InputError(path, "folder holds no text files (.txt, .md, .html, .jsonl, .csv, .parquet)")
         return
+    suffix = p.suffix.lower()
     if suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(path, warn)
+        yield from _records(path, _jsonl_rows(path), warn, reject)
     elif suffix == ".json":
-        yield from _read_json(path)
+        yield from _records(path, _json_rows(path), warn, reject)
     elif suffix == ".csv":
-        yield from _read_csv(path, warn)
+        yield from _records(path, _csv_rows(path, warn), warn, reject)
     elif suffix == ".parquet":
-        yield from _read_parquet(path)
+        yield from _records(path, _parquet_rows(path), warn, reject)
     else:
-        yield _read_text_file(p, p.name, warn)
+        yield _read_text_file(p, p.name, warn), path
 
 
-def read_inputs(paths: Iterable[str], warn: Callable[[str], None] | None = None) -> Iterator[Document]:
-    """Documents from every path in order; a repeated id is an error naming both places."""
+def read_path(
+    path: str, warn: Callable[[str], None] | None = None, reject: Reject | None = None
+) -> Iterator[Document]:
+    """Documents from one path: a text file, a table file, or a folder (recursive).
+
+    A bad file or record raises ``InputError``; with ``reject`` it is passed there and skipped."""
+    for doc, _where in _located(path, warn, reject):
+        yield doc
+
+
+def read_inputs(
+    paths: Iterable[str], warn: Callable[[str], None] | None = None, reject: Reject | None = None
+) -> Iterator[Document]:
+    """Documents from every path in order; a repeated id is an error naming both places.
+
+    With ``reject``, a bad file or record (a repeated id included: the later one) is passed there
+    and skipped; without it, the first one raises ``InputError``."""
     seen: dict[str, str] = {}
     for path in paths:
-        for doc in read_path(path, warn):
-            where = doc.path or path
-            if doc.id in seen:
-                raise InputError(where, f"duplicate id {doc.id!r} (first seen in {seen[doc.id]})")
-            seen[doc.id] = where
-            yield doc
+        try:
+            for doc, where in _located(path, warn, reject):
+                place = f"{doc.path or path}: {where}" if where != doc.path else where
+                if doc.id in seen:
+                    exc = InputError(
+                        doc.path or path,
+                        f"duplicate id {doc.id!r} (first seen in {seen[doc.id]})",
+                        where if where != doc.path else None,
+                    )
+                    if reject is None:
+                        raise exc
+                    reject(exc)
+                    continue
+                seen[doc.id] = place
+                yield doc
+        except InputError as exc:
+            if reject is None:
+                raise
+            reject(exc)

@@ -61,6 +61,17 @@ def write_parquet(path: Path, jsonl_path: Path) -> None:
     with open(jsonl_path, encoding="utf-8") as fh:
         for line in fh:
             obj = json.loads(line)
-            rows.append({k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v) for k, v in obj.items()})
+            rows.append(
+                {
+                    k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
+                    for k, v in obj.items()
+                }
+            )
     table = pa.Table.from_pylist(rows) if rows else pa.table({})
     pq.write_table(table, path)
+
+
+def write_rejects(path: Path, rejected: list[Any]) -> None:
+    """``rejects.jsonl``: one line per skipped file or record (``path``, ``record``, ``reason``)."""
+    rows = [{"path": e.path, "record": e.record, "reason": e.reason} for e in rejected]
+    write_jsonl_atomic(str(path), rows)
