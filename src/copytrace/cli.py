@@ -99,15 +99,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from .scan import scan
 
-    stats = scan(
-        args.inputs,
-        args.out,
-        settings_from(args),
-        engine=args.engine,
-        quiet=args.quiet,
-        spark_master=args.spark_master,
-        warn=warn,
-    )
+    try:
+        stats = scan(
+            args.inputs,
+            args.out,
+            settings_from(args),
+            engine=args.engine,
+            quiet=args.quiet,
+            spark_master=args.spark_master,
+            warn=warn,
+            resume=args.resume,
+            on_error=args.on_error,
+        )
+    except KeyboardInterrupt:
+        print("copytrace: interrupted; run the same command with --resume to go on", file=sys.stderr)
+        return 130
     if args.stats:
         with open(args.stats, "w", encoding="utf-8") as fh:
             json.dump(stats, fh, indent=2)
@@ -156,6 +162,17 @@ def add_scan(sub: Any) -> None:
     p.add_argument("--spark-master", default=None, help="Spark master URL (default local[*])")
     p.add_argument(
         "--stats", default=None, help="also write run statistics (seconds per stage) to this JSON file"
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with an interrupted scan into the same --out (same inputs)",
+    )
+    p.add_argument(
+        "--on-error",
+        choices=("stop", "skip"),
+        default="stop",
+        help="a bad file or record: stop with an error (default), or skip it and list it in rejects.jsonl",
     )
     add_settings(p)
     p.set_defaults(func=cmd_scan)
