@@ -116,7 +116,7 @@ def run(engine: str, cmd: list[str], out: Path, timeout: float | None) -> Run:
     stats = json.loads(stats_path.read_text()) if stats_path.is_file() else {}
     return Run(
         engine,
-        shlex.join(cmd),
+        shlex.join(cmd).replace(str(REPO_ROOT) + "/", ""),
         proc.returncode,
         wall,
         peak_total / MIB,
@@ -196,7 +196,7 @@ def main() -> int:
     corpus = ensure_corpus(args.n, args.seed, args.workers)
     runs_dir = corpus / "runs-spark"
     runs_dir.mkdir(exist_ok=True)
-    exe = str(REPO_ROOT / ".venv" / "bin" / "copytrace")
+    exe = str(REPO_ROOT / ".venv" / "bin" / "copytrace")  # commands are shown relative to the repository
     runs = []
     for engine in args.engines.split(","):
         out = runs_dir / engine

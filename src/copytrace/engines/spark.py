@@ -25,12 +25,14 @@ lazily; a missing pyspark raises ``EngineError`` naming ``pip install 'copytrace
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -287,9 +289,23 @@ def _remove(staging: str) -> None:
         pass
 
 
-def hits_fn(max_df: int, n_docs: int, buckets: int) -> Callable[[pa.Table], pa.Table]:
-    """Grouped-map function: the postings of one hash bucket -> hits (pair key, position in a,
-    position in b) by ``candidates.pair_hits``, each with its pair bucket (``candidates.bucket_of``)."""
+def whole_partition(
+    fn: Callable[[pa.Table], pa.Table],
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` function applying ``fn`` once to a whole partition (all its batches as one
+    table): after ``repartition(n, key)`` every row of a key is in that one call, with no sort."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        got = [b for b in batches if b.num_rows]
+        if got:
+            yield from fn(pa.Table.from_batches(got)).to_batches()
+
+    return run
+
+
+def hits_fn(max_df: int) -> Callable[[pa.Table], pa.Table]:
+    """Postings of whole hashes -> hits (pair key a << 32 | b, position in a, position in b) by
+    ``candidates.pair_hits``."""
 
     def run(t: pa.Table) -> pa.Table:
         h = t.column("h").to_numpy().view(np.uint64)
@@ -299,7 +315,6 @@ def hits_fn(max_df: int, n_docs: int, buckets: int) -> Callable[[pa.Table], pa.T
                 "key": pa.array(keys.view(np.int64)),
                 "pa": pa.array(qa.astype(np.int32)),
                 "pb": pa.array(qb.astype(np.int32)),
-                "g": pa.array(cand.bucket_of(keys, n_docs, buckets)),
             }
         )
 
@@ -307,8 +322,8 @@ def hits_fn(max_df: int, n_docs: int, buckets: int) -> Callable[[pa.Table], pa.T
 
 
 def support_fn(s: Settings) -> Callable[[pa.Table], pa.Table]:
-    """Grouped-map function: every hit of the pairs of one bucket -> candidate pairs (a, b) by
-    ``candidates.supported_pairs`` (the two-hit rule)."""
+    """Every hit of whole pairs -> candidate pairs (a, b) by ``candidates.supported_pairs`` (the
+    two-hit rule)."""
 
     def run(t: pa.Table) -> pa.Table:
         keys = t.column("key").to_numpy().view(np.uint64)
@@ -319,23 +334,45 @@ def support_fn(s: Settings) -> Callable[[pa.Table], pa.Table]:
     return run
 
 
-def candidate_pairs(
-    postings: DataFrame, n_postings: int, n_docs: int, parallelism: int, s: Settings
-) -> DataFrame:
-    """Candidate pairs (a, b), a < b: ``candidates.pair_hits`` on the postings of each hash bucket,
-    then ``candidates.supported_pairs`` on the hits of each pair bucket, the local engine's own
-    functions; Spark's shuffles bring every posting of a hash, and then every hit of a pair, together.
-    Buckets are sized as the local engine sizes its hash ranges (``memory_mb``), at least four a core."""
-    from pyspark.sql import functions as F
-
+def candidate_pairs(postings: DataFrame, n_postings: int, parallelism: int, s: Settings) -> DataFrame:
+    """Candidate pairs (a, b), a < b, by the local engine's own functions: postings hash-partitioned
+    by fingerprint, ``candidates.pair_hits`` on each partition; hits hash-partitioned by pair,
+    ``candidates.supported_pairs`` on each partition. Partitions are sized as the local engine sizes
+    its hash ranges (``memory_mb``, about 64 bytes a posting), at least four a core."""
     budget = max(16, s.memory_mb // 2) * 1024 * 1024
-    buckets = max(4 * parallelism, -(-n_postings * 64 // budget))
-    hits = (
-        postings.withColumn("g", F.pmod(F.col("h"), F.lit(buckets)))
-        .groupBy("g")
-        .applyInArrow(hits_fn(s.max_df, n_docs, buckets), "key long, pa int, pb int, g long")
+    parts = max(4 * parallelism, -(-n_postings * 64 // budget))
+    hits = postings.repartition(parts, "h").mapInArrow(
+        whole_partition(hits_fn(s.max_df)), "key long, pa int, pb int"
     )
-    return hits.groupBy("g").applyInArrow(support_fn(s), "a long, b long")
+    return hits.repartition(parts, "key").mapInArrow(whole_partition(support_fn(s)), "a long, b long")
+
+
+def estimated_postings(store_path: str, s: Settings) -> int:
+    """Postings a corpus will give, for sizing partitions: winnowing keeps about 2 / (w + 1) of the
+    n-grams, and news text has about one word in 6 characters."""
+    import pyarrow.compute as pc
+
+    reader = StoreReader(store_path)
+    try:
+        chars = sum(
+            int(pc.sum(pc.utf8_length(reader.batch(b).column("text"))).as_py() or 0)
+            for b in range(reader.num_batches)
+        )
+    finally:
+        reader.close()
+    return int(chars / 6 * 2 / (s.winnow_window + 1)) + 1
+
+
+def warm_fn(s: Settings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` function loading copytrace's compiled functions in a Python worker."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from .local import warm_up
+
+        warm_up(s)
+        yield from batches
+
+    return run
 
 
 def filter_candidates(
@@ -412,25 +449,27 @@ def _scan(
     ids: list[str] = []
     dates: list[str | None] = []
     sources: list[str | None] = []
-    first_seen: dict[str, str] = {}
-    task = progress.add_task("read", total=None)
-    for batch in write_store(store_path, docs, s.batch_size):
-        for d in batch:
-            where = d.path or "input"
-            if d.id in first_seen:
-                raise InputError(
-                    where,
-                    f"duplicate id {d.id!r} (first seen in {first_seen[d.id]})",
-                    f"record {len(ids) + 1}",
-                )
-            first_seen[d.id] = where
-            ids.append(d.id)
-            dates.append(d.date)
-            sources.append(d.source)
-        progress.advance(task, len(batch))
+    # the driver reads the documents in a thread while the JVM starts (in this thread: a child
+    # process may be tied to the thread that started it, e.g. by PR_SET_PDEATHSIG)
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(_read, docs, store_path, s, progress, ids, dates, sources)
+        try:
+            spark, owned = start_session(master, s, workdir)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                reading.result()
+            raise
+        try:
+            # Python workers start and load the compiled stage functions while the read goes on
+            par = spark.sparkContext.defaultParallelism
+            spark.range(par, numPartitions=par).mapInArrow(warm_fn(s), "id long").count()
+            reading.result()
+        except BaseException:
+            if owned:
+                spark.stop()
+            raise
     state.n_docs = len(ids)
 
-    spark, owned = start_session(master, s, workdir)
     sc = spark.sparkContext
     local = (sc.master or "").startswith("local")
     staging = _staging_dir(workdir, local)
@@ -448,7 +487,16 @@ def _scan(
         state.stages["read"] = time.perf_counter() - t0
         if state.n_docs:
             _run(
-                spark, staged, state, s, progress, dates, sources, pairs_out, (edge_a, edge_b, edge_w, edge_s)
+                spark,
+                staged,
+                estimated_postings(store_path, s),
+                state,
+                s,
+                progress,
+                dates,
+                sources,
+                pairs_out,
+                (edge_a, edge_b, edge_w, edge_s),
             )
         else:
             pairs_out.write_text("", encoding="utf-8")
@@ -469,9 +517,38 @@ def _scan(
     return state, columns
 
 
+def _read(
+    docs: Iterable[Document],
+    store_path: str,
+    s: Settings,
+    progress: Any,
+    ids: list[str],
+    dates: list[str | None],
+    sources: list[str | None],
+) -> None:
+    """Write the run's Arrow store in input order, keeping the per-document columns."""
+    first_seen: dict[str, str] = {}
+    task = progress.add_task("read", total=None)
+    for batch in write_store(store_path, docs, s.batch_size):
+        for d in batch:
+            where = d.path or "input"
+            if d.id in first_seen:
+                raise InputError(
+                    where,
+                    f"duplicate id {d.id!r} (first seen in {first_seen[d.id]})",
+                    f"record {len(ids) + 1}",
+                )
+            first_seen[d.id] = where
+            ids.append(d.id)
+            dates.append(d.date)
+            sources.append(d.source)
+        progress.advance(task, len(batch))
+
+
 def _run(
     spark: SparkSession,
     staged: str,
+    n_postings: int,
     state: ScanState,
     s: Settings,
     progress: Any,
@@ -487,19 +564,13 @@ def _run(
     docs_df = spark.read.parquet(staged)
 
     t0 = time.perf_counter()
-    task = progress.add_task("fingerprint", total=state.n_docs)
-    postings = docs_df.mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA).persist(StorageLevel.MEMORY_AND_DISK)
-    n_postings = postings.count()
-    progress.advance(task, state.n_docs)
-    state.stages["fingerprint"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    pairs = candidate_pairs(postings, n_postings, state.n_docs, sc.defaultParallelism, s)
-    cands = filter_candidates(spark, pairs, dates, sources, s)
-    cands = cands.persist(StorageLevel.MEMORY_AND_DISK)
+    task = progress.add_task("fingerprint+candidates", total=None)
+    postings = docs_df.mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA)
+    pairs = candidate_pairs(postings, n_postings, sc.defaultParallelism, s)
+    cands = filter_candidates(spark, pairs, dates, sources, s).persist(StorageLevel.MEMORY_AND_DISK)
     state.n_candidates = cands.count()
-    postings.unpersist()
-    state.stages["candidates"] = time.perf_counter() - t0
+    progress.update(task, total=state.n_docs, completed=state.n_docs)
+    state.stages["fingerprint+candidates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     task = progress.add_task("align", total=state.n_candidates)
@@ -516,7 +587,8 @@ def _run(
                 .union(chunked.select(F.col("chunk").alias("k"), F.col("b").alias("idx")))
                 .distinct()
             )
-            needed_docs = need.join(docs_df.withColumn("idx", F.col("idx").cast("long")), "idx")
+            # ``need`` is small (two numbers a pair): broadcast it, so the texts are shuffled once
+            needed_docs = docs_df.withColumn("idx", F.col("idx").cast("long")).join(F.broadcast(need), "idx")
             results = (
                 chunked.groupBy("chunk")
                 .cogroup(needed_docs.groupBy("k"))
