@@ -8,10 +8,11 @@ Stages and where their data lives (``docs`` is the driver's stream of Documents,
 2. fingerprint executors, ``mapInArrow`` over the staged documents: ``fingerprint_postings``
                gives postings (hash, doc index, n-gram position); the uint64 hash travels as the
                int64 with the same bits
-3. candidates  two shuffles: postings grouped by hash bucket, ``candidates.pair_hits`` per bucket
-               (posting lists longer than ``max_df`` dropped, every hit a < b with its positions);
-               hits grouped by pair bucket, ``candidates.supported_pairs`` per bucket (the
-               two-hit rule); then the optional date window and same-source filters as joins
+3. candidates  two shuffles: postings hash-partitioned by fingerprint, ``candidates.pair_hits`` on
+               each partition (posting lists longer than ``max_df`` dropped, every hit a < b with
+               its positions); hits hash-partitioned by pair, ``candidates.supported_pairs`` on
+               each (the two-hit rule); then the optional date window and same-source filters as
+               joins
 4. align       executors: candidate pairs in chunks of consecutive ``a`` (boundaries from the
                per-``a`` counts), each chunk cogrouped with the documents it needs (a join ships
                every text once per chunk), ``compare_chunk`` + ``encode_pair``
