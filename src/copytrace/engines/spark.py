@@ -544,6 +544,7 @@ def _read(
             dates.append(d.date)
             sources.append(d.source)
         progress.advance(task, len(batch))
+    progress.update(task, total=len(ids), completed=len(ids))
 
 
 def _run(
