@@ -1,0 +1,271 @@
+"""Evaluate and time ``--semantic`` (copytrace.semantic).
+
+Subcommands (each prints a Markdown table and writes JSON under ``benchmarks/.work/semantic/``):
+
+* ``sentences``: the rewording decision (cosine >= threshold) on sentence pairs of PAN-10
+  (Madnani et al. 2012) and MSRP. The threshold is chosen on the train splits only (best mean
+  F1 of the two), then applied to the test splits. A lexical baseline (word-level normalized
+  Levenshtein similarity, its threshold also chosen on train) runs beside it.
+* ``clough``: the Clough & Stevenson short answers against their Wikipedia sources, relation
+  with and without ``--semantic``, as a confusion of the 4 categories (cut/light/heavy/non)
+  against reuse (any relation but unrelated/same_event) or not.
+* ``cost``: seconds of the semantic layer per 1,000 candidate pairs and per 10,000 documents
+  (lead embeddings + neighbour search), on the device the model picks (CPU here).
+* ``scan``: ``copytrace scan`` on the shared synthetic corpus with and without ``--semantic``.
+
+Run from the repository root: ``.venv/bin/python benchmarks/bench_semantic.py sentences`` etc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+WORK = ROOT / "benchmarks" / ".work" / "semantic"
+sys.path.insert(0, str(ROOT / "src"))
+
+from copytrace import semantic  # noqa: E402
+from copytrace.normalize import normal_form  # noqa: E402
+from copytrace.pipeline import compare  # noqa: E402
+from copytrace.read import decode  # noqa: E402
+from copytrace.types import Document, Settings  # noqa: E402
+
+
+def _save(name: str, obj: Any) -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / f"{name}.json").write_text(json.dumps(obj, indent=2))
+
+
+# ---------------------------------------------------------------- sentence pairs
+
+
+def load_pan(split: str) -> tuple[list[str], list[str], np.ndarray]:
+    d = DATA / "pan10-sentence-paraphrase-madnani2012"
+    s1 = (d / f"pan-{split}_s1.txt").read_text(encoding="utf-8", errors="replace").splitlines()
+    s2 = (d / f"pan-{split}_s2.txt").read_text(encoding="utf-8", errors="replace").splitlines()
+    y = np.array([int(x) for x in (d / f"pan-{split}.labels").read_text().split()], dtype=np.int64)
+    assert len(s1) == len(s2) == len(y), (split, len(s1), len(s2), len(y))
+    return s1, s2, y
+
+
+def load_msrp(split: str) -> tuple[list[str], list[str], np.ndarray]:
+    path = DATA / "msrp" / f"msr_paraphrase_{split}.txt"
+    s1, s2, y = [], [], []
+    with open(path, encoding="utf-8-sig") as fh:
+        rows = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(rows)
+        for row in rows:
+            y.append(int(row[0]))
+            s1.append(row[3])
+            s2.append(row[4])
+    return s1, s2, np.array(y, dtype=np.int64)
+
+
+def lexical_scores(a: list[str], b: list[str]) -> np.ndarray:
+    def words(t: str) -> list[str]:
+        return [normal_form(w) for w in t.split()]
+
+    return np.array([Levenshtein.normalized_similarity(words(x), words(y)) for x, y in zip(a, b, strict=True)])
+
+
+def metrics(scores: np.ndarray, y: np.ndarray, thr: float) -> dict[str, float]:
+    pred = scores >= thr
+    tp = int((pred & (y == 1)).sum())
+    fp = int((pred & (y == 0)).sum())
+    fn = int((~pred & (y == 1)).sum())
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"accuracy": float((pred == (y == 1)).mean()), "precision": prec, "recall": rec, "f1": f1}
+
+
+def cmd_sentences(_: argparse.Namespace) -> None:
+    sets = {"pan": load_pan, "msrp": load_msrp}
+    scores: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, loader in sets.items():
+        for split in ("train", "test"):
+            a, b, y = loader(split)
+            t0 = time.perf_counter()
+            cos = semantic.similarity(a, b)
+            secs = time.perf_counter() - t0
+            scores.setdefault(name, {})[split] = {"cos": cos, "lex": lexical_scores(a, b), "y": y, "secs": secs}
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    chosen = {}
+    for kind in ("cos", "lex"):
+        mean_f1 = [np.mean([metrics(scores[n]["train"][kind], scores[n]["train"]["y"], t)["f1"] for n in sets]) for t in grid]
+        chosen[kind] = float(grid[int(np.argmax(mean_f1))])
+    rows = []
+    for kind, label in (("lex", "lexical (word Levenshtein)"), ("cos", "all-MiniLM-L6-v2 cosine")):
+        thr = chosen[kind]
+        for n in sets:
+            for split in ("train", "test"):
+                m = metrics(scores[n][split][kind], scores[n][split]["y"], thr)
+                rows.append({"decision": label, "threshold": thr, "data": n, "split": split, **m,
+                             "pairs": int(scores[n][split]["y"].shape[0])})
+    _save("sentences", {"rows": rows, "seconds": {n: {s: scores[n][s]["secs"] for s in scores[n]} for n in sets}})
+    print("| decision | threshold (from train) | data | split | pairs | accuracy | precision | recall | F1 |")
+    print("|---|--:|---|---|--:|--:|--:|--:|--:|")
+    for r in rows:
+        print(f"| {r['decision']} | {r['threshold']:.2f} | {r['data']} | {r['split']} | {r['pairs']:,} | "
+              f"{r['accuracy']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
+    for n in sets:
+        pairs = sum(int(scores[n][s]["y"].shape[0]) for s in scores[n])
+        secs = sum(scores[n][s]["secs"] for s in scores[n])
+        print(f"\n{n}: {pairs} pairs embedded in {secs:.1f}s ({1000 * secs / pairs:.1f} s per 1,000 pairs)")
+
+
+# ---------------------------------------------------------------- Clough & Stevenson
+
+CATEGORIES = ("cut", "light", "heavy", "non")
+
+
+def clough_pairs() -> list[tuple[str, Document, Document]]:
+    d = DATA / "clough-stevenson-short-answers"
+    out = []
+    with open(d / "_derived" / "file_list.csv", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            src = d / "corpus-20090418" / f"orig_task{row['Task']}.txt"
+            ans = d / "corpus-20090418" / row["File"]
+            a = Document(f"orig_task{row['Task']}", decode(src.read_bytes(), str(src)))
+            b = Document(row["File"], decode(ans.read_bytes(), str(ans)))
+            out.append((row["Category"], a, b))
+    return out
+
+
+def clough_table(s: Settings) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
+    table = {c: {} for c in CATEGORIES}
+    detail = []
+    for cat, a, b in clough_pairs():
+        pair = compare(a, b, s)
+        table[cat][pair.relation] = table[cat].get(pair.relation, 0) + 1
+        detail.append({"file": b.id, "category": cat, "relation": pair.relation,
+                       "containment_b": pair.containment_b, "passages": len(pair.passages)})
+    return table, detail
+
+
+def cmd_clough(_: argparse.Namespace) -> None:
+    out = {}
+    for label, s in (("lexical", Settings()), ("--semantic", Settings(semantic=True))):
+        t0 = time.perf_counter()
+        table, detail = clough_table(s)
+        out[label] = {"table": table, "detail": detail, "seconds": time.perf_counter() - t0}
+    _save("clough", out)
+    rels = ["duplicate", "near_duplicate", "a_contains_b", "b_contains_a", "partial", "same_event", "unrelated"]
+    for label, res in out.items():
+        used = [r for r in rels if any(res["table"][c].get(r) for c in CATEGORIES)]
+        print(f"\n{label} ({res['seconds']:.1f}s for 95 pairs)\n")
+        print("| category | " + " | ".join(used) + " | reuse | not reuse |")
+        print("|---|" + "--:|" * (len(used) + 2))
+        for c in CATEGORIES:
+            t = res["table"][c]
+            reuse = sum(v for r, v in t.items() if r not in ("unrelated", "same_event"))
+            print(f"| {c} | " + " | ".join(str(t.get(r, 0)) for r in used) + f" | {reuse} | {sum(t.values()) - reuse} |")
+
+
+# ---------------------------------------------------------------- cost and scan
+
+
+def _corpus(n: int) -> Path:
+    from benchlib import WORK_DIR  # type: ignore[import-not-found]
+
+    path = WORK_DIR / f"c{n}_s1" / "corpus.jsonl"
+    if not path.exists():
+        raise SystemExit(f"{path} missing: run `.venv/bin/python benchmarks/run_scan.py --n {n}` once first")
+    return path
+
+
+def cmd_cost(args: argparse.Namespace) -> None:
+    from copytrace.engines.local import compare_chunk
+    from copytrace.pipeline import prepare_many
+
+    path = _corpus(args.n)
+    docs = []
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i >= args.n:
+                break
+            r = json.loads(line)
+            docs.append(Document(str(r["id"]), r["text"], r.get("date")))
+    m = semantic.model()
+    m.encode(["warm up"])
+    # candidate pairs: the lexical candidates of a scan of these documents
+    out_dir = WORK / f"scan_cost_{args.n}"
+    subprocess.run([str(ROOT / ".venv/bin/copytrace"), "scan", str(path), "--out", str(out_dir), "--quiet",
+                    "--workers", "1"], check=True)
+    ids = {d.id: i for i, d in enumerate(docs)}
+    pairs = []
+    with open(out_dir / "pairs.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            pairs.append((ids[r["a"]], ids[r["b"]]))
+            if len(pairs) >= args.pairs:
+                break
+    by_index = dict(enumerate(docs))
+    res = {}
+    for label, s in (("lexical", Settings(workers=1)), ("semantic", Settings(workers=1, semantic=True))):
+        m._cache.clear()
+        t0 = time.perf_counter()
+        compare_chunk(pairs, by_index, s)
+        res[label] = time.perf_counter() - t0
+    per_1k = {k: 1000 * v / len(pairs) for k, v in res.items()}
+    m._cache.clear()
+    prepared = prepare_many(docs[: args.docs], Settings())
+    t0 = time.perf_counter()
+    leads = [semantic.lead(p.doc.text, p.tokens) for p in prepared]
+    semantic.neighbour_candidates(leads, [p.doc.date for p in prepared], Settings(semantic=True))
+    nn = time.perf_counter() - t0
+    per_10k = 10000 * nn / len(prepared)
+    result = {"device": m.device, "pairs": len(pairs), "seconds": res, "per_1000_pairs": per_1k,
+              "docs": len(prepared), "neighbour_seconds": nn, "per_10000_docs": per_10k}
+    _save(f"cost_{m.device}", result)
+    print(json.dumps(result, indent=2))
+
+
+def cmd_scan(args: argparse.Namespace) -> None:
+    path = _corpus(args.n)
+    res = {}
+    for label, extra in (("lexical", []), ("semantic", ["--semantic"])):
+        out_dir = WORK / f"scan_{args.n}_{label}"
+        stats = WORK / f"scan_{args.n}_{label}.json"
+        t0 = time.perf_counter()
+        subprocess.run([str(ROOT / ".venv/bin/copytrace"), "scan", str(path), "--out", str(out_dir), "--quiet",
+                        "--workers", str(args.workers), "--stats", str(stats), *extra], check=True)
+        wall = time.perf_counter() - t0
+        st = json.loads(stats.read_text())
+        res[label] = {"wall": wall, "stages": st["stages"], "relations": st["relations"],
+                      "candidates": st["candidates"]}
+    _save(f"scan_{args.n}", res)
+    print(json.dumps(res, indent=2))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("sentences").set_defaults(func=cmd_sentences)
+    sub.add_parser("clough").set_defaults(func=cmd_clough)
+    c = sub.add_parser("cost")
+    c.add_argument("--n", type=int, default=10000)
+    c.add_argument("--pairs", type=int, default=1000)
+    c.add_argument("--docs", type=int, default=10000)
+    c.set_defaults(func=cmd_cost)
+    s = sub.add_parser("scan")
+    s.add_argument("--n", type=int, default=10000)
+    s.add_argument("--workers", type=int, default=2)
+    s.set_defaults(func=cmd_scan)
+    args = p.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
