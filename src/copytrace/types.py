@@ -212,7 +212,7 @@ class Settings:
     exclude_same_source: bool = False
     # optional embedding model (extra ``[semantic]``, see copytrace.semantic)
     semantic: bool = False
-    rewording: float = 0.75
+    rewording: float = 0.65
     same_event: float = 0.8
 
     def __post_init__(self) -> None:
