@@ -228,8 +228,7 @@ def _corpus(n: int) -> Path:
 
 
 def cmd_cost(args: argparse.Namespace) -> None:
-    from copytrace.engines.local import compare_chunk
-    from copytrace.pipeline import prepare_many
+    from copytrace.pipeline import compare_prepared, prepare_many
 
     path = _corpus(args.n)
     docs = []
@@ -264,12 +263,14 @@ def cmd_cost(args: argparse.Namespace) -> None:
             pairs.append((ids[r["a"]], ids[r["b"]]))
             if len(pairs) >= args.pairs:
                 break
-    by_index = dict(enumerate(docs))
+    need = sorted({i for p in pairs for i in p})
     res = {}
     for label, s in (("lexical", Settings(workers=1)), ("semantic", Settings(workers=1, semantic=True))):
         m._cache.clear()
         t0 = time.perf_counter()
-        compare_chunk(pairs, by_index, s)
+        prep = dict(zip(need, prepare_many([docs[i] for i in need], s), strict=True))
+        for a, b in pairs:
+            compare_prepared(prep[a], prep[b], s)
         res[label] = time.perf_counter() - t0
     per_1k = {k: 1000 * v / len(pairs) for k, v in res.items()}
     m._cache.clear()

@@ -46,6 +46,12 @@ def add_settings(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--exclude-same-source", action="store_true", help="never pair two documents of one source"
     )
+    g.add_argument(
+        "--semantic",
+        action="store_true",
+        help="align rewritten sentences and find same_event pairs with a small embedding model "
+        "(needs: pip install 'copytrace[semantic]')",
+    )
     r = p.add_argument_group("resources")
     r.add_argument("--workers", type=int, default=0, help="processes (0 = all cores)")
     r.add_argument("--batch-size", type=int, default=2000, help="documents per batch")
@@ -66,6 +72,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         memory_mb=args.memory_mb,
         date_window_days=args.date_window,
         exclude_same_source=args.exclude_same_source,
+        semantic=getattr(args, "semantic", False),
     )
 
 

@@ -192,8 +192,8 @@ def _covered(n: int, passages: Sequence[Passage], side: int) -> np.ndarray:
     return mask
 
 
-def _open(sents: list[Sentence], covered: np.ndarray) -> list[Sentence]:
-    """Open sentences, trimmed of covered words at either end."""
+def _open(sents: list[Sentence], covered: np.ndarray) -> list[tuple[Sentence, Sentence]]:
+    """Open sentences: (the whole sentence, embedded; its words outside lexical passages, aligned)."""
     out = []
     for s in sents:
         if s.t1 - s.t0 < MIN_SENTENCE_WORDS or covered[s.t0 : s.t1].mean() >= OPEN_COVERAGE:
@@ -204,7 +204,7 @@ def _open(sents: list[Sentence], covered: np.ndarray) -> list[Sentence]:
         while t1 > t0 and covered[t1 - 1]:
             t1 -= 1
         if t1 - t0 >= MIN_SENTENCE_WORDS:
-            out.append(Sentence(t0, t1))
+            out.append((s, Sentence(t0, t1)))
     return out
 
 
@@ -228,8 +228,8 @@ def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s:
     if not oa or not ob:
         return []
     m = model()
-    ea = m.encode([_text(pa.doc.text, ta, x.t0, x.t1) for x in oa])
-    eb = m.encode([_text(pb.doc.text, tb, x.t0, x.t1) for x in ob])
+    ea = m.encode([_text(pa.doc.text, ta, x.t0, x.t1) for x, _ in oa])
+    eb = m.encode([_text(pb.doc.text, tb, x.t0, x.t1) for x, _ in ob])
     sims = ea @ eb.T
     # mutual best matches only: each sentence is the other's most similar one (as in bitext alignment)
     best_b = sims.argmax(axis=1)
@@ -237,7 +237,8 @@ def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s:
     out = []
     for i, j in enumerate(best_b.tolist()):
         if best_a[j] == i and sims[i, j] >= s.rewording:
-            out.append(_Match(oa[i].t0, oa[i].t1, ob[j].t0, ob[j].t1, round(float(sims[i, j]), 4)))
+            (_, xa), (_, xb) = oa[i], ob[j]
+            out.append(_Match(xa.t0, xa.t1, xb.t0, xb.t1, round(float(sims[i, j]), 4)))
     return out
 
 
@@ -466,3 +467,24 @@ def union_candidates(
 def describe() -> dict[str, Any]:
     """What model would run, for stats and docs."""
     return {"model": MODEL_NAME, "package": MODEL_PACKAGE, "install": INSTALL_HINT}
+
+
+def add_neighbours(
+    ca: np.ndarray, cb: np.ndarray, doc_files: list[str], dates: Sequence[str | None], s: Settings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The scan hook: lexical candidates plus nearest-neighbour candidates of the stored documents."""
+    from .normalize import tokenize_many
+    from .store import StoreReader
+
+    store = StoreReader(doc_files)
+    try:
+        leads: list[str] = []
+        for i in range(store.num_batches):
+            docs = store.batch_docs(i)
+            leads.extend(
+                lead(d.text, t) for d, t in zip(docs, tokenize_many([d.text for d in docs]), strict=True)
+            )
+    finally:
+        store.close()
+    na, nb = neighbour_candidates(leads, dates, s)
+    return union_candidates(ca, cb, na, nb)

