@@ -346,6 +346,10 @@ def scan_local(
             ca, cb = candidates_from_postings(fp_files, offsets, len(ids), s, work)
         else:
             ca, cb = np.empty(0, np.int64), np.empty(0, np.int64)
+        if s.semantic:  # same_event candidates: nearest neighbours of lead embeddings (extra [semantic])
+            from ..semantic import add_neighbours
+
+            ca, cb = add_neighbours(ca, cb, doc_files, dates, s)
         ca, cb = filter_candidates(ca, cb, dates, sources, s)
         state.n_candidates = int(ca.shape[0])
         state.stages["candidates"] = time.perf_counter() - t0
