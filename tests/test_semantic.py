@@ -160,3 +160,19 @@ def test_neighbour_candidates_respect_date_window() -> None:
         leads, far, Settings(semantic=True, same_event=0.6, date_window_days=7)
     )
     assert a.shape[0] == 0
+
+
+@needs_model
+def test_scan_finds_same_event_pairs_by_nearest_neighbours(tmp_path: pytest.TempPathFactory) -> None:
+    import json
+    from pathlib import Path
+
+    from copytrace.scan import scan
+
+    out = Path(str(tmp_path)) / "out"
+    lexical = scan([STORY_A, OTHER, STORY_B], str(out), Settings(workers=1))
+    assert lexical["pairs"] == 0  # no shared fingerprint: the lexical scan never sees the pair
+    stats = scan([STORY_A, OTHER, STORY_B], str(out), Settings(workers=1, semantic=True))
+    pairs = [json.loads(x) for x in (out / "pairs.jsonl").read_text().splitlines()]
+    assert [(p["a"], p["b"], p["relation"]) for p in pairs] == [("a", "b", "same_event")]
+    assert stats["relations"] == {"same_event": 1}
