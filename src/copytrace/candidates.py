@@ -9,7 +9,8 @@ document-frequency cap of passim and of Broder's shingling). Every other posting
 A pair is a candidate when at least ``min_shared`` of its hits lie close together in *both*
 documents, within ``window`` n-grams, as the fingerprints of one shared passage do. Two common
 phrases far apart in each document (the bulk of chance matches in a large corpus) make no
-candidate. This is the "local density" test of seed-based aligners (BLAST's two-hit rule,
+candidate. Identical texts share a whole-document fingerprint (position -1) and are always
+candidates, however short. This is the "local density" test of seed-based aligners (BLAST's two-hit rule,
 Altschul et al. 1997) applied to winnowed fingerprints.
 
 Hits are produced one hash range at a time and routed to pair-key buckets, so memory is bounded
@@ -94,7 +95,9 @@ def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int
         e = g
         while e < n and keys[e] == keys[g]:
             e += 1
-        if e - g >= min_shared:
+        if pa[g] < 0:
+            out[g] = True  # the whole-document fingerprint: identical texts
+        elif e - g >= min_shared:
             for i in range(g, e - min_shared + 1):
                 j = i + min_shared - 1
                 if pa[j] - pa[i] > window:

@@ -16,6 +16,7 @@ import numpy as np
 from .normalize import _mix64
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_DOC_SEED = np.uint64(0xD0C0FFEE5EED1234)
 
 
 @numba.njit(cache=True)
@@ -89,13 +90,23 @@ def fingerprints(shingle_hashes: np.ndarray, w: int) -> np.ndarray:
 def _batch_fingerprints(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    out_h = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.uint64)
-    out_d = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.int32)
-    out_p = np.empty(hashes.shape[0] + counts.shape[0], dtype=np.int32)
+    size = hashes.shape[0] + 2 * counts.shape[0]
+    out_h = np.empty(size, dtype=np.uint64)
+    out_d = np.empty(size, dtype=np.int32)
+    out_p = np.empty(size, dtype=np.int32)
     k = 0
     offset = 0
     for d in range(counts.shape[0]):
         c = counts[d]
+        if c > 0:
+            # the whole-document fingerprint (position -1): identical texts always meet, however short
+            dh = _DOC_SEED
+            for t in range(offset, offset + c):
+                dh = _mix64(dh * _GOLDEN + hashes[t])
+            out_h[k] = dh
+            out_d[k] = d
+            out_p[k] = -1
+            k += 1
         sh = _shingles(hashes[offset : offset + c], n)
         offset += c
         if sh.shape[0] == 0:
@@ -120,9 +131,9 @@ def batch_fingerprints(
     token_hashes: np.ndarray, counts: np.ndarray, n: int, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fingerprint sets of a batch of documents from their concatenated token hashes and token
-    counts: (hashes, document number within the batch, n-gram position of the first occurrence),
-    each document's hashes unique and sorted. Same hashes as ``fingerprints(shingles(...), w)``
-    per document, in one compiled call."""
+    counts: (hashes, document number within the batch, n-gram position of the first occurrence).
+    Per document: first a whole-document fingerprint (position -1, so exact copies of any length
+    meet), then the winnowed n-gram hashes of ``fingerprints(shingles(...), w)``, unique and sorted."""
     return _batch_fingerprints(
         np.ascontiguousarray(token_hashes, dtype=np.uint64),
         np.ascontiguousarray(counts, dtype=np.int64),

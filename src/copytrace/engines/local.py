@@ -124,11 +124,11 @@ class ChunkResult:
 def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> ChunkResult:
     """Read (if a JSONL slice), store and fingerprint one chunk. Postings use chunk-local indices."""
     docs = read_slice(source) if isinstance(source, JsonlSlice) else source
-    docs_file = os.path.join(workdir, f"docs-{chunk_no:06d}.arrow")
+    docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     h, d, pos = fingerprint_postings(docs, 0, s)
     order = np.argsort(h, kind="stable")
-    postings_file = os.path.join(workdir, f"fp-{chunk_no:06d}.npz")
+    postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.npz")
     np.savez(postings_file, h=h[order], d=d[order], p=pos[order])
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(

@@ -1,0 +1,112 @@
+"""Corpus scans: outputs, determinism across worker counts, real wire duplicates (issues 2, 3)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import GHOUTA, ROOT, SHARED, shared_data
+
+from copytrace import Document, Settings, scan
+
+BENCH = SHARED / "bench"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def corpus_2k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (BENCH / "make_corpus.py").exists():
+        pytest.skip("../shared/bench not present")
+    out = tmp_path_factory.mktemp("c2k")
+    subprocess.run(
+        [sys.executable, str(BENCH / "make_corpus.py"), "--n", "2000", "--seed", "7", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _truth_pairs(corpus: Path) -> list[dict]:
+    return [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines()]
+
+
+def test_scan_writes_outputs_and_no_temporary_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    stats = scan([str(GHOUTA)], str(out))
+    names = sorted(p.name for p in out.iterdir())
+    assert {"pairs.jsonl", "documents.jsonl", "clusters.jsonl"} <= set(names)
+    assert not [n for n in names if n.startswith((".", "_")) or n.endswith((".arrow", ".npz", ".part"))]
+    pairs = [json.loads(x) for x in (out / "pairs.jsonl").read_text().splitlines()]
+    assert stats["pairs"] == len(pairs) == 1 and pairs[0]["relation"] == "partial"
+    docs = [json.loads(x) for x in (out / "documents.jsonl").read_text().splitlines()]
+    assert [d["id"] for d in docs] == sorted(p.name for p in GHOUTA.glob("*.txt"))
+    assert docs[0]["cluster"] == docs[1]["cluster"] is not None
+
+
+def test_scan_matches_compare_for_the_same_pair(tmp_path: Path, ghouta_texts: tuple[str, str]) -> None:
+    from copytrace import compare
+
+    a, b = Document("a", ghouta_texts[0]), Document("b", ghouta_texts[1])
+    scan([a, b], str(tmp_path))
+    line = (tmp_path / "pairs.jsonl").read_text().splitlines()[0]
+    assert json.loads(line) == json.loads(json.dumps(compare(a, b).to_dict()))
+
+
+def test_workers_give_byte_identical_output(corpus_2k: Path, tmp_path: Path) -> None:
+    corpus = str(corpus_2k / "corpus.jsonl")
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        scan([corpus], str(out), Settings(workers=workers, batch_size=300))
+        outs.append(out)
+    for name in ("pairs.jsonl", "documents.jsonl", "clusters.jsonl"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    assert (outs[0] / "pairs.jsonl").stat().st_size > 0
+
+
+def test_recall_and_precision_on_synthetic_reuse(corpus_2k: Path, tmp_path: Path) -> None:
+    scan([str(corpus_2k / "corpus.jsonl")], str(tmp_path), Settings(workers=2))
+    got = {
+        frozenset((p["a"], p["b"]))
+        for p in map(json.loads, (tmp_path / "pairs.jsonl").read_text().splitlines())
+    }
+    truth = _truth_pairs(corpus_2k)
+    keys = {frozenset((t["a"], t["b"])) for t in truth}
+    near = [t for t in truth if t["jaccard"] >= 0.5]
+    partial = [t for t in truth if t["kind"] == "partial"]
+    recall_near = sum(frozenset((t["a"], t["b"])) in got for t in near) / len(near)
+    recall_partial = sum(frozenset((t["a"], t["b"])) in got for t in partial) / len(partial)
+    precision = len(got & keys) / len(got)
+    assert recall_near >= 0.99
+    assert recall_partial >= 0.9
+    assert precision >= 0.99
+
+
+def test_boilerplate_is_capped(tmp_path: Path) -> None:
+    footer = "Reporting by Jane Doe in London; Editing by John Smith and the rest of the desk team today"
+    docs = [
+        Document(
+            f"d{i:03d}",
+            f"Story number {i} about topic {i * 7919 % 1000} with unique words w{i}x w{i}y w{i}z. " + footer,
+        )
+        for i in range(60)
+    ]
+    stats = scan(docs, str(tmp_path), Settings(max_df=20))
+    assert stats["candidates"] == 0 and stats["pairs"] == 0
+
+
+def test_reuters_exact_duplicate_groups_are_all_found(tmp_path: Path) -> None:
+    import reuters
+
+    data = shared_data("reuters-21578")
+    records = reuters.stories(data)
+    assert len(records) > 19000
+    groups = reuters.duplicate_groups(records)
+    assert len(groups) > 200
+    reuters.write_jsonl(records, tmp_path / "reuters.jsonl")
+    stats = scan([str(tmp_path / "reuters.jsonl")], str(tmp_path / "out"), Settings(workers=2))
+    assert stats["documents"] == len(records)
+    assert reuters.missing_duplicates(groups, tmp_path / "out" / "pairs.jsonl") == []
