@@ -225,6 +225,17 @@ def align_tokens(
     return blocks
 
 
+Opcode = tuple[str, int, int, int, int]
+
+
+def _opcodes(seg_a: list[int], seg_b: list[int]) -> list[Opcode]:
+    """Word-level Levenshtein opcodes (RapidFuzz): (tag, i1, i2, j1, j2)."""
+    return [
+        (str(t), int(i1), int(i2), int(j1), int(j2))
+        for t, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list()
+    ]
+
+
 # X-drop extension (as in BLAST, Altschul et al. 1990) at word level: match +1, other -0.5 a word.
 _MATCH, _MISMATCH, _XDROP, _MIN_GAIN = 1.0, 0.5, 4.0, 2.0
 
@@ -233,7 +244,7 @@ def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
     """How far an alignment of two segments can be extended from their start: (words of a, of b)."""
     score = best = 0.0
     best_at = (0, 0)
-    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list():
+    for tag, i1, i2, j1, j2 in _opcodes(seg_a, seg_b):
         if tag == "equal":
             score += _MATCH * (i2 - i1)
             if score > best:
@@ -280,8 +291,7 @@ def _refine(ha: np.ndarray, hb: np.ndarray, lo_a: int, hi_a: int, lo_b: int, hi_
     seg_a = ha[lo_a:hi_a].tolist()
     seg_b = hb[lo_b:hi_b].tolist()
     ops = [
-        (tag, i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b)
-        for tag, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list()
+        (tag, i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b) for tag, i1, i2, j1, j2 in _opcodes(seg_a, seg_b)
     ]
     while ops and ops[0][0] != "equal":
         ops.pop(0)

@@ -96,9 +96,19 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings) -> Pair:
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
     if same and not passages:
         # a text shorter than min_words still matches itself
-        passages = (Passage(
-            int(pa.tokens.starts[0]), int(pa.tokens.ends[-1]), int(pb.tokens.starts[0]), int(pb.tokens.ends[-1]),
-            na, 1.0, (), (0, na), (0, nb)),)
+        passages = (
+            Passage(
+                int(pa.tokens.starts[0]),
+                int(pa.tokens.ends[-1]),
+                int(pb.tokens.starts[0]),
+                int(pb.tokens.ends[-1]),
+                na,
+                1.0,
+                (),
+                (0, na),
+                (0, nb),
+            ),
+        )
     same_event = False
     if s.semantic:  # rewording and same_event (extra [semantic]); the lexical path never gets here
         from .semantic import see_through

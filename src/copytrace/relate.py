@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 
 import numpy as np
 

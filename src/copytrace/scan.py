@@ -185,7 +185,9 @@ def write_texts_and_report(tmp: Path, store: StoreReader, ids: list[str], edges:
             for k, path in enumerate(rb.column("path").to_pylist()):
                 keep[k] = keep[k] and needs_stored_text(path)
             if keep.any():
-                writer.write_table(pa.Table.from_batches([rb.select(["id", "text"]).filter(pa.array(keep))], schema))
+                writer.write_table(
+                    pa.Table.from_batches([rb.select(["id", "text"]).filter(pa.array(keep))], schema)
+                )
             first += rows
     for k in np.nonzero(paired)[0].tolist():
         index[ids[k]] = k

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
-from .read import JSONL_SUFFIXES, make_document, read_inputs
+from .read import JSONL_SUFFIXES, _clean, make_document, read_inputs
 from .types import Document
 
 CHUNK_BYTES = 4 << 20
@@ -64,16 +65,19 @@ def slices(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[JsonlSlice]:
             lo = hi
 
 
-def read_slice(sl: JsonlSlice) -> list[Document]:
-    """Documents of one slice; errors name the file and line."""
+def read_slice(sl: JsonlSlice) -> tuple[list[Document], list[int]]:
+    """Documents of one slice and the line of each (counted from the slice's first line, 0-based);
+    errors name the file and line."""
     with open(sl.path, "rb") as fh:
         fh.seek(sl.lo)
         data = fh.read(sl.hi - sl.lo)
-    docs = []
-    pos = 0
+    docs: list[Document] = []
+    lines: list[int] = []
+
+    def where(k: int) -> str:
+        return f"line {line_of(sl, k)}"
+
     for k, raw in enumerate(data.split(b"\n")):
-        start = pos
-        pos += len(raw) + 1
         if not raw.strip():
             continue
         if sl.lo == 0 and k == 0 and raw.startswith(b"\xef\xbb\xbf"):
@@ -81,26 +85,39 @@ def read_slice(sl: JsonlSlice) -> list[Document]:
         try:
             record = json.loads(raw)
         except UnicodeDecodeError as exc:
-            line = _line_number(sl.path, sl.lo + start)
-            raise InputError(sl.path, f"invalid UTF-8 at byte {exc.start}", f"line {line}") from None
+            raise InputError(sl.path, f"invalid UTF-8 at byte {exc.start}", where(k)) from None
         except json.JSONDecodeError as exc:
-            line = _line_number(sl.path, sl.lo + start)
-            raise InputError(sl.path, f"not valid JSON ({exc.msg})", f"line {line}") from None
-        if not isinstance(record, dict) or "text" not in record or "id" not in record or record["id"] is None:
-            line = _line_number(sl.path, sl.lo + start)
-            make_document(record, sl.path, f"line {line}")  # raises the precise error
-        docs.append(_fast_document(record, sl.path))
-    return docs
+            last = sl.hi == os.path.getsize(sl.path) and not data[data.rfind(raw) + len(raw) :].strip()
+            why = (
+                "truncated last line" if last and not data.endswith(b"\n") else f"not valid JSON ({exc.msg})"
+            )
+            raise InputError(sl.path, why, where(k)) from None
+        doc = _fast_document(record, sl.path)
+        docs.append(doc if doc is not None else make_document(record, sl.path, where(k), _warn))
+        lines.append(k)
+    return docs, lines
 
 
-def _fast_document(record: dict[str, object], path: str) -> Document:
-    text = record["text"]
-    if not isinstance(text, str):
-        return make_document(record, path, "record")
-    rid = record["id"]
-    if len(record) == 2:
-        return Document(id=str(rid), text=text, path=path)
-    return make_document(record, path, "record")
+def _warn(message: str) -> None:
+    print(f"copytrace: warning: {message}", file=sys.stderr)
+
+
+def line_of(sl: JsonlSlice, k: int) -> int:
+    """1-based line number in the file of line ``k`` (0-based) of a slice."""
+    return _line_number(sl.path, sl.lo) + k
+
+
+def _fast_document(record: object, path: str) -> Document | None:
+    """The common case (a clean {"id", "text"} record) without the checks; None otherwise."""
+    if not isinstance(record, dict) or len(record) != 2:
+        return None
+    text, rid = record.get("text"), record.get("id")
+    if not isinstance(text, str) or not isinstance(rid, (str, int)) or isinstance(rid, bool):
+        return None
+    doc_id = str(rid)
+    if not doc_id.strip() or not (text.isascii() or _clean(text)[1] == 0) or _clean(doc_id)[1]:
+        return None
+    return Document(id=doc_id, text=text, path=path)
 
 
 def chunks(

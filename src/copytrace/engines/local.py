@@ -20,7 +20,10 @@ import itertools
 import multiprocessing as mp
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +33,12 @@ import numpy as np
 from .. import candidates as cand
 from .. import checkpoint
 from ..cluster import STRONG
-from ..errors import InputError
+from ..errors import EngineError, InputError
 from ..fingerprint import batch_fingerprints
 from ..normalize import tokenize_batch
 from ..pipeline import Prepared, compare, compare_prepared, prepare_many
 from ..relate import parse_date
-from ..sources import Chunk, JsonlSlice, chunks, read_slice
+from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, write_chunk
 from ..types import Document, Pair, Settings
 from ..write import dumps
@@ -119,11 +122,20 @@ class ChunkResult:
     where: str
     docs_file: str
     postings_file: str
+    lo: int = -1  # byte offset of a JSONL slice, -1 for documents read by the parent
+    hi: int = -1
+    lines: list[int] = field(default_factory=list)  # line of each document within the slice
+
+    def locate(self, k: int) -> str:
+        """Where document ``k`` of this chunk was read: ``line N`` of a JSONL file, else ``record``."""
+        if self.lo >= 0:
+            return f"line {line_of(JsonlSlice(self.where, self.lo, self.hi), self.lines[k])}"
+        return "record"
 
 
 def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> ChunkResult:
     """Read (if a JSONL slice), store and fingerprint one chunk. Postings use chunk-local indices."""
-    docs = read_slice(source) if isinstance(source, JsonlSlice) else source
+    docs, lines = read_slice(source) if isinstance(source, JsonlSlice) else (source, [])
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     h, d, pos = fingerprint_postings(docs, 0, s)
@@ -139,6 +151,9 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
         where,
         docs_file,
         postings_file,
+        source.lo if isinstance(source, JsonlSlice) else -1,
+        source.hi if isinstance(source, JsonlSlice) else -1,
+        lines,
     )
 
 
@@ -170,30 +185,46 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
 
 
 class Pool:
-    """A process pool, or the current process when one worker is asked for."""
+    """A process pool, or the current process when one worker is asked for.
+
+    ``imap`` keeps input order and at most two tasks per worker in flight (memory stays bounded);
+    a worker that dies (killed, out of memory) fails the run with an ``EngineError`` instead of
+    hanging it."""
 
     def __init__(self, workers: int, s: Settings) -> None:
         _init_worker(s)
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
         if workers > 1:
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            self._pool: Any = ctx.Pool(workers, initializer=_init_worker, initargs=(s,))
-        else:
-            self._pool = None
+            self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(s,))
 
     def imap(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         if self._pool is None:
-            return map(fn, items)
-        return self._pool.imap(fn, items, chunksize=1)
+            yield from map(fn, items)
+            return
+        pending: deque[Future[Any]] = deque()
+        try:
+            for item in items:
+                pending.append(self._pool.submit(fn, item))
+                if len(pending) >= 2 * self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            raise EngineError(
+                "a worker process died (killed or out of memory); run again with --resume"
+            ) from None
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.close()
-            self._pool.join()
+            self._pool.shutdown(wait=True)
 
     def terminate(self) -> None:
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def warm_up(s: Settings) -> None:
@@ -317,21 +348,25 @@ def scan_local(
         ids: list[str] = []
         dates: list[str | None] = []
         sources: list[str | None] = []
-        first_seen: dict[str, str] = {}
+        first_seen: dict[str, tuple[int, int]] = {}
+        prepared: list[ChunkResult] = []
         doc_files: list[str] = []
         fp_files: list[str] = []
         offsets: list[int] = []
         task = progress.add_task("read+prepare", total=None)
         for res in pool.imap(_prepare_task, ((k, c, work) for k, c in enumerate(source))):
             offsets.append(len(ids))
+            prepared.append(res)
             for k, doc_id in enumerate(res.ids):
                 if doc_id in first_seen:
+                    c0, k0 = first_seen[doc_id]
+                    first = prepared[c0]
                     raise InputError(
                         res.where,
-                        f"duplicate id {doc_id!r} (first seen in {first_seen[doc_id]})",
-                        f"record {k + 1} of chunk {res.chunk + 1}",
+                        f"duplicate id {doc_id!r} (first seen in {first.where}: {first.locate(k0)})",
+                        res.locate(k),
                     )
-                first_seen[doc_id] = res.where
+                first_seen[doc_id] = (len(prepared) - 1, k)
             ids.extend(res.ids)
             dates.extend(res.dates)
             sources.extend(res.sources)
