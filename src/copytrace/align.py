@@ -9,7 +9,8 @@
    words on both sides; the best chain is taken, runs overlapping it are dropped, repeat.
 4. Each chain is extended at both ends (X-drop), chains within ``max_gap`` words merge, and a
    word-level Levenshtein alignment (RapidFuzz, compiled) inside gives the edit script. A passage
-   needs ``min_words`` words inside exact n-gram runs and ``min_words`` matched words in all.
+   needs ``min_words - ngram + 1`` words inside exact n-gram runs (a cheap test that rejects
+   chance matches before any alignment) and ``min_words`` matched words in all.
 
 Runs and chaining are compiled with numba; the edit alignment is RapidFuzz's C++.
 """
@@ -201,8 +202,9 @@ def align_tokens(
     b0 = rj
     b1 = np.minimum(rj + rl + span, nb)
     cover = np.minimum(a1 - a0, b1 - b0)
-    if int(cover.sum()) < min_words:
-        # a passage needs min_words words inside exact n-gram runs: none can form here
+    core = max(1, min_words - ngram + 1)
+    if int(cover.sum()) < core:
+        # a passage needs ``core`` words inside exact n-gram runs: none can form here
         return []
     order = np.lexsort((b0, a0))
     a0, a1, b0, b1, cover = a0[order], a1[order], b0[order], b1[order], cover[order]
@@ -216,7 +218,7 @@ def align_tokens(
     blocks: list[Block] = []
     for lo_a, hi_a, lo_b, hi_b in _merge_close(spans, max_gap):
         inside = (a0 >= lo_a) & (a1 <= hi_a) & (b0 >= lo_b) & (b1 <= hi_b)
-        if int(cover[inside].sum()) < min_words:
+        if int(cover[inside].sum()) < core:
             continue
         block = _refine(ha, hb, lo_a, hi_a, lo_b, hi_b)
         if block is not None and block.matched >= min_words:
