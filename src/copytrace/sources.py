@@ -65,9 +65,9 @@ def slices(path: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[JsonlSlice]:
             lo = hi
 
 
-def read_slice(sl: JsonlSlice) -> tuple[list[Document], list[int]]:
+def read_slice(sl: JsonlSlice, warn: Callable[[str], None] | None = None) -> tuple[list[Document], list[int]]:
     """Documents of one slice and the line of each (counted from the slice's first line, 0-based);
-    errors name the file and line."""
+    errors name the file and line; warnings go to ``warn`` (stderr by default)."""
     with open(sl.path, "rb") as fh:
         fh.seek(sl.lo)
         data = fh.read(sl.hi - sl.lo)
@@ -88,12 +88,11 @@ def read_slice(sl: JsonlSlice) -> tuple[list[Document], list[int]]:
             raise InputError(sl.path, f"invalid UTF-8 at byte {exc.start}", where(k)) from None
         except json.JSONDecodeError as exc:
             last = sl.hi == os.path.getsize(sl.path) and not data[data.rfind(raw) + len(raw) :].strip()
-            why = (
-                "truncated last line" if last and not data.endswith(b"\n") else f"not valid JSON ({exc.msg})"
-            )
+            cut = last and not data.endswith(b"\n")
+            why = ("truncated last line, " if cut else "") + f"not valid JSON ({exc.msg})"
             raise InputError(sl.path, why, where(k)) from None
         doc = _fast_document(record, sl.path)
-        docs.append(doc if doc is not None else make_document(record, sl.path, where(k), _warn))
+        docs.append(doc if doc is not None else make_document(record, sl.path, where(k), warn or _warn))
         lines.append(k)
     return docs, lines
 

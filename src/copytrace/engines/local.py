@@ -125,6 +125,9 @@ class ChunkResult:
     lo: int = -1  # byte offset of a JSONL slice, -1 for documents read by the parent
     hi: int = -1
     lines: list[int] = field(default_factory=list)  # line of each document within the slice
+    warnings: list[str] = field(
+        default_factory=list
+    )  # for the parent to show (workers' stderr may be elsewhere)
 
     def locate(self, k: int) -> str:
         """Where document ``k`` of this chunk was read: ``line N`` of a JSONL file, else ``record``."""
@@ -135,7 +138,8 @@ class ChunkResult:
 
 def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> ChunkResult:
     """Read (if a JSONL slice), store and fingerprint one chunk. Postings use chunk-local indices."""
-    docs, lines = read_slice(source) if isinstance(source, JsonlSlice) else (source, [])
+    warnings: list[str] = []
+    docs, lines = read_slice(source, warnings.append) if isinstance(source, JsonlSlice) else (source, [])
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     h, d, pos = fingerprint_postings(docs, 0, s)
@@ -154,6 +158,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
         source.lo if isinstance(source, JsonlSlice) else -1,
         source.hi if isinstance(source, JsonlSlice) else -1,
         lines,
+        warnings,
     )
 
 
@@ -357,6 +362,9 @@ def scan_local(
         for res in pool.imap(_prepare_task, ((k, c, work) for k, c in enumerate(source))):
             offsets.append(len(ids))
             prepared.append(res)
+            for message in res.warnings:
+                if warn is not None:
+                    warn(message)
             for k, doc_id in enumerate(res.ids):
                 if doc_id in first_seen:
                     c0, k0 = first_seen[doc_id]
