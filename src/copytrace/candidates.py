@@ -70,7 +70,12 @@ def pair_hits(
     key = a << 32 | b with a < b (input order). Each (hash, doc) posting must be unique."""
     if hashes.shape[0] == 0:
         return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
-    order = np.lexsort((docs, hashes))
+    # postings usually arrive as runs sorted by hash with documents ascending: a stable sort on
+    # the hash alone (timsort merges the runs) then orders them by (hash, document)
+    order = np.argsort(hashes, kind="stable")
+    h, d = hashes[order], docs[order]
+    if np.any((h[1:] == h[:-1]) & (d[1:] < d[:-1])):
+        order = np.lexsort((docs, hashes))
     h = hashes[order]
     d = docs[order].astype(np.int64)
     p = pos[order].astype(np.int32)
