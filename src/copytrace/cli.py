@@ -22,6 +22,13 @@ def warn(message: str) -> None:
     print(f"copytrace: warning: {message}", file=sys.stderr)
 
 
+def write_stats(path: str | None, stats: dict[str, Any]) -> None:
+    """``--stats FILE``: the run's statistics as JSON."""
+    if path:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(stats, fh, indent=2)
+
+
 def add_settings(p: argparse.ArgumentParser) -> None:
     """Options that map to ``Settings``."""
     g = p.add_argument_group("matching")
@@ -121,9 +128,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("copytrace: interrupted; run the same command with --resume to go on", file=sys.stderr)
         return 130
-    if args.stats:
-        with open(args.stats, "w", encoding="utf-8") as fh:
-            json.dump(stats, fh, indent=2)
+    write_stats(args.stats, stats)
     if not args.quiet:
         rel = ", ".join(f"{k} {v}" for k, v in stats["relations"].items()) or "none"
         print(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
-from .cli import add_settings, settings_from, warn
+from .cli import add_settings, settings_from, warn, write_stats
 from .dedup import KEEP_POLICIES, MODES
 
 
@@ -29,9 +28,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         warn=warn,
     )
-    if args.stats:
-        with open(args.stats, "w", encoding="utf-8") as fh:
-            json.dump(stats, fh, indent=2)
+    write_stats(args.stats, stats)
     if not args.quiet:
         why = ", ".join(f"{k} {v}" for k, v in stats["removed_by"].items()) or "nothing"
         print(
