@@ -18,6 +18,7 @@ Runs and chaining are compiled with numba; the edit alignment is RapidFuzz's C++
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numba
 import numpy as np
@@ -232,10 +233,7 @@ Opcode = tuple[str, int, int, int, int]
 
 def _opcodes(seg_a: list[int], seg_b: list[int]) -> list[Opcode]:
     """Word-level Levenshtein opcodes (RapidFuzz): (tag, i1, i2, j1, j2)."""
-    return [
-        (str(t), int(i1), int(i2), int(j1), int(j2))
-        for t, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list()
-    ]
+    return cast(list[Opcode], Levenshtein.opcodes(seg_a, seg_b).as_list())
 
 
 # X-drop extension (as in BLAST, Altschul et al. 1990) at word level: match +1, other -0.5 a word.

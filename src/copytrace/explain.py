@@ -25,6 +25,7 @@ Passages whose order differs between the two sides are found by ``moved_passages
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,9 @@ _VARIANTS = (
 )
 
 
+@lru_cache(maxsize=65536)
 def _variant_key(word: str) -> str:
+    # cached: the same words recur across a corpus's edits
     for pattern, repl in _VARIANTS:
         word = pattern.sub(repl, word)
     return word

@@ -244,6 +244,7 @@ def tokenize(text: str) -> Tokens:
     return tokenize_many([text])[0]
 
 
+@lru_cache(maxsize=65536)
 def normal_form(token_text: str) -> str:
     """The normalized string of one token's original text (NFKC, case-fold, line-break hyphens
     and ignorables removed). Used off the hot path, to read and classify edits."""
