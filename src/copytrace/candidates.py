@@ -92,7 +92,8 @@ def pair_hits(
 
 @numba.njit(cache=True)
 def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int, window: int) -> np.ndarray:
-    """keys sorted, then pa within a key. True at the first hit of every supported pair."""
+    """``keys`` sorted (hits of a pair together, in any order). True at the first hit of every
+    supported pair; each pair's hits are ordered by (position in a, position in b) here."""
     n = keys.shape[0]
     out = np.zeros(n, dtype=np.bool_)
     g = 0
@@ -100,18 +101,27 @@ def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int
         e = g
         while e < n and keys[e] == keys[g]:
             e += 1
-        if pa[g] < 0:
+        m = e - g
+        whole = False
+        for t in range(g, e):
+            if pa[t] < 0:
+                whole = True
+        if whole:
             out[g] = True  # the whole-document fingerprint: identical texts
-        elif e - g >= min_shared:
-            for i in range(g, e - min_shared + 1):
+        elif m >= min_shared:
+            combined = (pa[g:e].astype(np.int64) << 32) | pb[g:e].astype(np.int64)
+            order = np.argsort(combined)
+            qa = pa[g:e][order]
+            qb = pb[g:e][order]
+            for i in range(0, m - min_shared + 1):
                 j = i + min_shared - 1
-                if pa[j] - pa[i] > window:
+                if qa[j] - qa[i] > window:
                     continue
-                lo = pb[i]
-                hi = pb[i]
+                lo = qb[i]
+                hi = qb[i]
                 for t in range(i + 1, j + 1):
-                    lo = min(lo, pb[t])
-                    hi = max(hi, pb[t])
+                    lo = min(lo, qb[t])
+                    hi = max(hi, qb[t])
                 if hi - lo <= window:
                     out[g] = True
                     break
@@ -124,10 +134,10 @@ def supported_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate (a, b) index arrays, sorted: pairs with ``min_shared`` hits within ``window``
     n-grams of each other in both documents (consecutive hits in order of position in a).
-    All hits of a pair must be present."""
+    All hits of a pair must be present; their order does not matter."""
     if keys.shape[0] == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = np.lexsort((pb, pa, keys))
+    order = np.argsort(keys)
     k = keys[order]
     ok = _supported(k, pa[order], pb[order], max(1, min_shared), window)
     sel = k[ok]
