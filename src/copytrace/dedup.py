@@ -406,10 +406,8 @@ def _fingerprint_task(args: tuple[int, str]) -> str:
     s: Settings = _STATE["settings"]
     first = c * corpus.batch_size
     n = len(corpus.texts[c])
-    h, d, pos = eng.fingerprint_postings([corpus.doc(i) for i in range(first, first + n)], 0, s)
-    order = np.argsort(h, kind="stable")
-    path = f"{spill}/fp-{c:06d}.npz"
-    np.savez(path, h=h[order], d=d[order], p=pos[order])
+    path = f"{spill}/fp-{c:06d}.npy"
+    eng.save_postings(path, *eng.fingerprint_postings([corpus.doc(i) for i in range(first, first + n)], 0, s))
     return path
 
 

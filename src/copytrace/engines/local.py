@@ -142,10 +142,8 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     docs, lines = read_slice(source, warnings.append) if isinstance(source, JsonlSlice) else (source, [])
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
-    h, d, pos = fingerprint_postings(docs, 0, s)
-    order = np.argsort(h, kind="stable")
-    postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.npz")
-    np.savez(postings_file, h=h[order], d=d[order], p=pos[order])
+    postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.npy")
+    save_postings(postings_file, *fingerprint_postings(docs, 0, s))
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
         chunk_no,
@@ -243,51 +241,80 @@ def _worker_count(s: Settings) -> int:
     return s.workers if s.workers > 0 else (os.cpu_count() or 1)
 
 
+POSTING = np.dtype([("h", "<u8"), ("d", "<i4"), ("p", "<i4")])
+
+
+def save_postings(path: str, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> None:
+    """Postings of one chunk, sorted by hash, as one ``.npy`` file that can be memory-mapped."""
+    order = np.argsort(h, kind="stable")
+    rows = np.empty(h.shape[0], dtype=POSTING)
+    rows["h"], rows["d"], rows["p"] = h[order], d[order], p[order]
+    tmp = path + ".part.npy"
+    np.save(tmp, rows)
+    os.replace(tmp, path)
+
+
+def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hash, doc, position) of a postings file: ``.npy`` memory-mapped, ``.npz`` read whole."""
+    if path.endswith(".npy"):
+        rows = np.load(path, mmap_mode="r")
+        return rows["h"], rows["d"], rows["p"]
+    with np.load(path) as z:
+        return z["h"], z["d"], z["p"]
+
+
+def _estimated_hits(
+    arrays: list[tuple[np.ndarray, np.ndarray, np.ndarray]], max_df: int, sample: int = 64
+) -> int:
+    """Hits the whole hash space will make, from the first 1/``sample`` of it."""
+    top = np.uint64((1 << 64) // sample)
+    hs = [h[: np.searchsorted(h, top, side="left")] for h, _, _ in arrays]
+    h = np.sort(np.concatenate(hs)) if hs else np.empty(0, np.uint64)
+    if h.shape[0] == 0:
+        return 0
+    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    sizes = np.diff(np.append(starts, h.shape[0])).astype(np.int64)
+    sizes = sizes[(sizes >= 2) & (sizes <= max_df)]
+    return int((sizes * (sizes - 1) // 2).sum()) * sample
+
+
 def candidates_from_postings(
     files: list[str], offsets: list[int], n_docs: int, s: Settings, workdir: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs from spilled postings (chunk-local doc numbers + chunk offsets).
 
-    Hits are made one hash range at a time and, when they do not fit ``memory_mb``, spilled to
-    pair-key buckets on disk; each bucket is then checked for local support on its own."""
-    total = 0
-    for f in files:
-        with np.load(f) as z:
-            total += z["h"].shape[0]
-    # postings, sort buffers and hits take roughly 64 bytes a posting
+    Postings files are memory-mapped. Hits are made one hash range at a time and, when they do
+    not fit ``memory_mb``, spilled to pair-key buckets on disk; each bucket is then checked for
+    local support on its own. The number of ranges comes from the postings and from the hits a
+    sample of the hash space makes (about 24 bytes a posting and 48 bytes a hit at the peak)."""
+    arrays = [load_postings(f) for f in files]
+    total = sum(h.shape[0] for h, _, _ in arrays)
     budget = max(16, s.memory_mb // 2) * 1024 * 1024
-    parts = max(1, -(-total * 64 // budget))
+    need = total * 24 + _estimated_hits(arrays, s.max_df) * 48
+    parts = max(1, -(-need // budget))
     bounds = cand.partition_bounds(parts)
-    loaded = [np.load(f) for f in files]
     buckets = parts
     spill: list[list[str]] = [[] for _ in range(buckets)]
     in_memory: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    try:
-        arrays = [(z["h"], z["d"], z["p"]) for z in loaded]
-        for p in range(parts):
-            lo, hi = bounds[p], bounds[p + 1]
-            hs, ds, ps = [], [], []
-            for (h, d, q), off in zip(arrays, offsets, strict=True):
-                i0 = np.searchsorted(h, lo, side="left")
-                i1 = h.shape[0] if p == parts - 1 else np.searchsorted(h, hi, side="left")
-                hs.append(h[i0:i1])
-                ds.append(d[i0:i1].astype(np.int64) + off)
-                ps.append(q[i0:i1])
-            keys, pa, pb = cand.pair_hits(
-                np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), s.max_df
-            )
-            if parts == 1:
-                in_memory.append((keys, pa, pb))
-                continue
-            which = cand.bucket_of(keys, n_docs, buckets)
-            for b in range(buckets):
-                sel = which == b
-                path = os.path.join(workdir or ".", f"_hits-{p:04d}-{b:04d}.npz")
-                np.savez(path, k=keys[sel], a=pa[sel], b=pb[sel])
-                spill[b].append(path)
-    finally:
-        for z in loaded:
-            z.close()
+    for p in range(parts):
+        lo, hi = bounds[p], bounds[p + 1]
+        hs, ds, ps = [], [], []
+        for (h, d, q), off in zip(arrays, offsets, strict=True):
+            i0 = np.searchsorted(h, lo, side="left")
+            i1 = h.shape[0] if p == parts - 1 else np.searchsorted(h, hi, side="left")
+            hs.append(h[i0:i1])
+            ds.append(d[i0:i1].astype(np.int64) + off)
+            ps.append(q[i0:i1])
+        keys, pa, pb = cand.pair_hits(np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), s.max_df)
+        if parts == 1:
+            in_memory.append((keys, pa, pb))
+            continue
+        which = cand.bucket_of(keys, n_docs, buckets)
+        for b in range(buckets):
+            sel = which == b
+            path = os.path.join(workdir or ".", f"_hits-{p:04d}-{b:04d}.npz")
+            np.savez(path, k=keys[sel], a=pa[sel], b=pb[sel])
+            spill[b].append(path)
     out_a, out_b = [], []
     if parts == 1:
         keys, pa, pb = in_memory[0]
