@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from copytrace.types import RELATIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 WORK = ROOT / "benchmarks" / ".work" / "semantic"
@@ -191,15 +193,7 @@ def cmd_clough(_: argparse.Namespace) -> None:
         table, detail = clough_table(s)
         out[label] = {"table": table, "detail": detail, "seconds": time.perf_counter() - t0}
     _save("clough", out)
-    rels = [
-        "duplicate",
-        "near_duplicate",
-        "a_contains_b",
-        "b_contains_a",
-        "partial",
-        "same_event",
-        "unrelated",
-    ]
+    rels = list(RELATIONS)
     for label, res in out.items():
         used = [r for r in rels if any(res["table"][c].get(r) for c in CATEGORIES)]
         print(f"\n{label} ({res['seconds']:.1f}s for 95 pairs)\n")

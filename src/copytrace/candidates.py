@@ -32,6 +32,15 @@ def _count_hits(sizes: np.ndarray, max_df: int) -> int:
     return total
 
 
+def count_hits(sorted_hashes: np.ndarray, max_df: int) -> int:
+    """Hits that postings with these (sorted) hashes make: c(c-1)/2 per list of 2..max_df."""
+    if sorted_hashes.shape[0] == 0:
+        return 0
+    starts = np.flatnonzero(np.concatenate(([True], sorted_hashes[1:] != sorted_hashes[:-1])))
+    sizes = np.diff(np.append(starts, sorted_hashes.shape[0])).astype(np.int64)
+    return int(_count_hits(sizes, max_df))
+
+
 @numba.njit(cache=True)
 def _emit(
     docs: np.ndarray,

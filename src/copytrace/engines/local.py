@@ -270,12 +270,7 @@ def _estimated_hits(
     top = np.uint64((1 << 64) // sample)
     hs = [h[: np.searchsorted(h, top, side="left")] for h, _, _ in arrays]
     h = np.sort(np.concatenate(hs)) if hs else np.empty(0, np.uint64)
-    if h.shape[0] == 0:
-        return 0
-    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
-    sizes = np.diff(np.append(starts, h.shape[0])).astype(np.int64)
-    sizes = sizes[(sizes >= 2) & (sizes <= max_df)]
-    return int((sizes * (sizes - 1) // 2).sum()) * sample
+    return cand.count_hits(h, max_df) * sample
 
 
 def candidates_from_postings(
