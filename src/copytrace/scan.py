@@ -58,8 +58,6 @@ def scan(
         raise ConfigError("engine", "one of " + ", ".join(ENGINES), engine)
     if on_error not in ON_ERROR:
         raise ConfigError("on_error", "one of " + ", ".join(ON_ERROR), on_error)
-    if resume and engine != "local":
-        raise ConfigError("resume", "used with the local engine only", f"resume with engine {engine!r}")
     items = list(inputs)
     given_docs = bool(items) and all(isinstance(x, Document) for x in items)
     digests = documents_digest(items) if given_docs else input_digests([str(x) for x in items])
@@ -111,8 +109,10 @@ def _run(
     if engine == "spark":
         from .engines.spark import scan_spark
 
-        docs: Iterable[Document] = items if given_docs else read_inputs([str(x) for x in items], warn)  # type: ignore[assignment]
-        state, cols = scan_spark(docs, tmp, pairs_path, s, progress, master=spark_master)
+        inputs = items if given_docs else [str(x) for x in items]
+        state, cols = scan_spark(
+            inputs, tmp, pairs_path, s, progress, master=spark_master, warn=warn, resumed=work.resumed
+        )
     else:
         from .engines.local import scan_local
 

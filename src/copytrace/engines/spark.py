@@ -27,13 +27,16 @@ lazily; a missing pyspark raises ``EngineError`` naming ``pip install 'copytrace
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +44,13 @@ import numpy as np
 import pyarrow as pa
 
 from .. import candidates as cand
+from .. import checkpoint
+from ..checkpoint import MANIFEST
 from ..errors import EngineError, InputError
+from ..read import JSONL_SUFFIXES, read_inputs
 from ..relate import parse_date
-from ..store import SCHEMA, StoreReader, write_store
+from ..sources import JsonlSlice, line_of, read_slice, slices
+from ..store import SCHEMA, _columns
 from ..types import Document, Settings
 from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, fingerprint_postings
 
@@ -57,6 +64,9 @@ STAGING_ENV = "COPYTRACE_SPARK_STAGING"
 POSTINGS_SCHEMA = "h long, d int, p int"
 RESULTS_SCHEMA = "a long, b long, line string, relation string, words long, strong boolean"
 _UNKNOWN_DAY = -(1 << 40)
+DONE = "_copytrace-done.json"  # a stage's completion file, inside its Parquet output, written last
+PAIRS_DONE = "_spark-pairs.json"  # in the work folder: pairs.jsonl and the edges are complete
+EDGES_FILE = "_spark-edges.npy"
 
 # everything at ERROR; the REPL logger set too, so Spark prints no "Setting default log level" notice
 _LOG4J2 = """\
@@ -232,21 +242,273 @@ def align_fn(s: Settings) -> Callable[[pa.Table, pa.Table], pa.Table]:
     return run
 
 
+# ---------------------------------------------------------------- reading on executors
+#
+# The driver cuts the inputs into chunks without parsing them (byte ranges of JSONL files at line
+# ends, as the local engine's workers read them: ``sources.slices``; row-group ranges of Parquet
+# files) and ships one small row a chunk (kind, path, start, end, first record) to the executors.
+# Each executor task parses its chunk with the local engine's own functions (``sources.read_slice``,
+# ``read.make_document``) and writes it to the staging folder as ``docs/part-NNNNNN.parquet``, then
+# ``docs/_part-NNNNNN.json`` (the chunk's ids, dates, sources, lines and warnings: its completion
+# file, written last). Other inputs (text files, folders, CSV) are read by the driver a batch at a
+# time, as the local engine's parent reads them, and written the same way. The global input order
+# index of a document is the number of documents in earlier chunks plus its row in its chunk, known
+# once every chunk is read. The completion files also make the read resumable chunk by chunk.
+
+READ_KINDS = ("jsonl", "parquet", "driver")
+ROWS_PER_GROUP = 256
+
+
+@dataclass(frozen=True, slots=True)
+class ParquetSlice:
+    """Row groups ``[lo, hi)`` of a Parquet file; ``first`` is the record number (1-based) of the
+    first row, as ``read`` numbers Parquet records."""
+
+    path: str
+    lo: int
+    hi: int
+    first: int
+
+
+def parquet_slices(path: str, rows: int) -> Iterator[ParquetSlice]:
+    """Row-group ranges of about ``rows`` rows; the file's footer is checked here, on the driver,
+    with the messages ``read`` gives."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise InputError(path, f"not a readable Parquet file ({exc})") from None
+    if "text" not in pf.schema_arrow.names:
+        raise InputError(path, "Parquet file has no 'text' column")
+    meta = pf.metadata
+    lo, first, got = 0, 1, 0
+    for g in range(meta.num_row_groups):
+        got += meta.row_group(g).num_rows
+        if got >= rows or g == meta.num_row_groups - 1:
+            yield ParquetSlice(path, lo, g + 1, first)
+            lo, first, got = g + 1, first + got, 0
+
+
+def read_parquet_slice(sl: ParquetSlice, warn: Callable[[str], None]) -> tuple[list[Document], list[int]]:
+    """Documents of some row groups of a Parquet file, record for record as ``read`` makes them."""
+    import pyarrow.parquet as pq
+
+    from ..read import make_document
+
+    docs: list[Document] = []
+    k = sl.first
+    pf = pq.ParquetFile(sl.path)
+    for batch in pf.iter_batches(batch_size=4096, row_groups=list(range(sl.lo, sl.hi))):
+        for record in batch.to_pylist():
+            docs.append(make_document(record, sl.path, f"record {k}", warn))
+            k += 1
+    return docs, list(range(sl.first, k))
+
+
+def _docs_table(chunk: int, docs: list[Document]) -> pa.Table:
+    cols = _columns(docs)
+    return pa.table(
+        {
+            "chunk": pa.array(np.full(len(docs), chunk, dtype=np.int32)),
+            "k": pa.array(np.arange(len(docs), dtype=np.int32)),
+            **{f.name: pa.array(cols[f.name], f.type) for f in SCHEMA},
+        }
+    )
+
+
+def _write_bytes(fs: Any, path: str, data: bytes) -> None:
+    """Write a small file under a temporary name, then move it into place (S3: written on close)."""
+    tmp = f"{path.rsplit('/', 1)[0]}/.{uuid.uuid4().hex}.tmp"
+    with fs.open_output_stream(tmp) as out:
+        out.write(data)
+    fs.move(tmp, path)
+
+
+def save_chunk_docs(docs_uri: str, chunk: int, docs: list[Document], meta: dict[str, Any]) -> None:
+    """One chunk's documents as ``part-NNNNNN.parquet``, then its completion file ``_part-NNNNNN.json``
+    (names starting with ``_`` or ``.`` are not read by Spark as data)."""
+    import pyarrow.parquet as pq
+
+    fs, root = _filesystem(docs_uri)
+    tmp = f"{root}/.part-{chunk:06d}-{uuid.uuid4().hex}.tmp"
+    pq.write_table(
+        _docs_table(chunk, docs), tmp, filesystem=fs, compression="zstd", row_group_size=ROWS_PER_GROUP
+    )
+    fs.move(tmp, f"{root}/part-{chunk:06d}.parquet")
+    _write_bytes(fs, f"{root}/_part-{chunk:06d}.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+
+
+def load_chunk_meta(docs_uri: str, chunk: int) -> dict[str, Any] | None:
+    """The completion file of a chunk read before (a resumed run), or None."""
+    fs, root = _filesystem(docs_uri)
+    try:
+        with fs.open_input_stream(f"{root}/_part-{chunk:06d}.json") as fh:
+            meta: dict[str, Any] = json.loads(fh.read())
+    except (OSError, ValueError):
+        return None
+    if fs.get_file_info(f"{root}/part-{chunk:06d}.parquet").type.name != "File":
+        return None
+    return meta
+
+
+def chunk_meta(
+    kind: str, where: str, lo: int, hi: int, docs: list[Document], lines: list[int], warned: list[str]
+) -> dict[str, Any]:
+    """What the driver keeps of a chunk (as ``engines.local.ChunkResult``), plus its size in characters."""
+    return {
+        "kind": kind,
+        "ids": [d.id for d in docs],
+        "dates": [d.date for d in docs],
+        "sources": [d.source for d in docs],
+        "where": where,
+        "lo": lo,
+        "hi": hi,
+        "lines": lines,
+        "warnings": warned,
+        "chars": sum(len(d.text) for d in docs),
+    }
+
+
+def read_fn(
+    docs_uri: str,
+) -> Callable[[Iterable[tuple[int, str, str, int, int, int]]], Iterator[tuple[int, str]]]:
+    """Executor function: chunk rows (chunk, kind, path, lo, hi, first) -> (chunk, JSON of its
+    completion record, or of the input error ``{"error": [path, reason, record]}``)."""
+
+    def run(rows: Iterable[tuple[int, str, str, int, int, int]]) -> Iterator[tuple[int, str]]:
+        for chunk, kind, path, lo, hi, first in rows:
+            warned: list[str] = []
+            try:
+                try:
+                    if kind == "jsonl":
+                        docs, lines = read_slice(JsonlSlice(path, lo, hi), warned.append)
+                        meta = chunk_meta(kind, path, lo, hi, docs, lines, warned)
+                    else:
+                        docs, lines = read_parquet_slice(ParquetSlice(path, lo, hi, first), warned.append)
+                        meta = chunk_meta(kind, path, -1, -1, docs, lines, warned)
+                except OSError as exc:
+                    raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+            except InputError as exc:
+                yield chunk, json.dumps({"error": [exc.path, exc.reason, exc.record]}, ensure_ascii=False)
+                continue
+            save_chunk_docs(docs_uri, chunk, docs, meta)
+            yield chunk, json.dumps(meta, ensure_ascii=False)
+
+    return run
+
+
+def locate(meta: dict[str, Any], k: int) -> str:
+    """Where document ``k`` of a chunk was read: ``line N``, ``record N`` or ``record``."""
+    if meta["kind"] == "jsonl":
+        return f"line {line_of(JsonlSlice(meta['where'], meta['lo'], meta['hi']), meta['lines'][k])}"
+    if meta["kind"] == "parquet":
+        return f"record {meta['lines'][k]}"
+    return "record"
+
+
+def plan_chunks(
+    inputs: list[str] | list[Document],
+    docs_uri: str,
+    s: Settings,
+    warn: Callable[[str], None] | None,
+    resumed: bool,
+) -> list[tuple[int, str, str, int, int, int]]:
+    """Every chunk of the inputs in input order: JSONL and Parquet chunks as rows for the executors;
+    the other inputs read here a batch at a time and saved as their chunks are (skipped when a
+    resumed run finds them saved)."""
+    rows: list[tuple[int, str, str, int, int, int]] = []
+    pending: list[str] = []
+
+    def save(batch: list[Document]) -> None:
+        chunk = len(rows)
+        rows.append((chunk, "driver", batch[0].path or "input", -1, -1, 0))
+        if not (resumed and load_chunk_meta(docs_uri, chunk) is not None):
+            where = batch[0].path or "input"
+            save_chunk_docs(docs_uri, chunk, batch, chunk_meta("driver", where, -1, -1, batch, [], []))
+
+    def flush(docs: Iterable[Document]) -> None:
+        batch: list[Document] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) == s.batch_size:
+                save(batch)
+                batch = []
+        if batch:
+            save(batch)
+        pending.clear()
+
+    if inputs and isinstance(inputs[0], Document):
+        flush(inputs)  # type: ignore[arg-type]
+        return rows
+    for path in (str(x) for x in inputs):
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if p.is_file() and (suffix in JSONL_SUFFIXES or suffix == ".parquet"):
+            flush(read_inputs(pending, warn))
+            if suffix == ".parquet":
+                for ps in parquet_slices(path, s.batch_size):
+                    rows.append((len(rows), "parquet", path, ps.lo, ps.hi, ps.first))
+            else:
+                for js in slices(path):
+                    rows.append((len(rows), "jsonl", path, js.lo, js.hi, 0))
+        else:
+            pending.append(path)
+    flush(read_inputs(pending, warn))
+    return rows
+
+
+def index_fn(offsets: np.ndarray) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` function: saved chunk rows -> documents with ``idx`` (input order) =
+    documents in earlier chunks + row in the chunk."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for rb in batches:
+            chunk = rb.column("chunk").to_numpy()
+            idx = offsets[chunk] + rb.column("k").to_numpy()
+            cols = [pa.array(idx.astype(np.int32))] + [rb.column(f.name) for f in SCHEMA]
+            yield pa.RecordBatch.from_arrays(cols, names=["idx", *SCHEMA.names])
+
+    return run
+
+
+def arrow_store(docs_uri: str, n_chunks: int, workdir: Path) -> list[str]:
+    """The run's Arrow IPC store (``_docs-NNNNNN.arrow`` in the work folder, one a chunk, as the
+    local engine's), copied from the saved chunks one at a time; the driver needs it to write
+    ``documents.jsonl``, the texts and the report. Chunks already copied (a resumed run) are kept."""
+    import pyarrow.parquet as pq
+
+    fs, root = _filesystem(docs_uri)
+    files = []
+    for chunk in range(n_chunks):
+        path = workdir / f"_docs-{chunk:06d}.arrow"
+        files.append(str(path))
+        if path.exists():
+            continue
+        table = pq.read_table(f"{root}/part-{chunk:06d}.parquet", filesystem=fs).select(SCHEMA.names)
+        tmp = path.with_name(path.name + ".part")
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+            writer.write_table(table.cast(SCHEMA))
+        os.replace(tmp, path)
+    return files
+
+
 # ---------------------------------------------------------------- driver side
 
 
-def _staging_dir(workdir: Path, local: bool) -> str:
-    """Where the documents are staged as Parquet: ``$COPYTRACE_SPARK_STAGING`` (shared storage the
-    driver and every executor reach) or, for a ``local`` master, the run's folder."""
+def _staging_dir(workdir: Path) -> tuple[str, bool]:
+    """Where the run's documents and stage outputs go as Parquet, and whether it is shared storage:
+    ``$COPYTRACE_SPARK_STAGING/copytrace-KEY`` (a folder the driver and every executor reach; KEY
+    names the output folder and the scan's manifest, so ``--resume`` finds the same folder) or, for
+    a ``local`` master, the run's work folder."""
     shared = os.environ.get(STAGING_ENV)
     if shared:
-        return shared.rstrip("/") + f"/copytrace-{os.getpid()}-{time.time_ns()}"
-    if not local:
-        raise EngineError(
-            f"a cluster master needs shared storage for the documents: set {STAGING_ENV} to a folder or URI "
-            "(hdfs://, s3://, gs://, file:// on a shared mount) that the driver and every executor can read"
-        )
-    return str((workdir / "_spark").resolve())
+        h = hashlib.blake2b(digest_size=8)
+        h.update(str(workdir.resolve()).encode("utf-8", "surrogateescape"))
+        with contextlib.suppress(OSError):
+            h.update((workdir / MANIFEST).read_bytes())
+        return shared.rstrip("/") + f"/copytrace-{h.hexdigest()}", True
+    return str((workdir / "_spark").resolve()), False
 
 
 def _filesystem(uri: str) -> tuple[Any, str]:
@@ -260,34 +522,28 @@ def _filesystem(uri: str) -> tuple[Any, str]:
     return fs, path
 
 
-def stage_documents(store_path: str, staging: str, rows_per_group: int) -> tuple[str, int]:
-    """Copy the run's Arrow store to ``staging/docs.parquet`` with an ``idx`` (input order) column;
-    returns its URI and size in bytes."""
-    import pyarrow.parquet as pq
-
-    fs, root = _filesystem(staging)
-    schema = pa.schema([("idx", pa.int32()), *SCHEMA])
-    reader = StoreReader(store_path)
-    first = 0
-    try:
-        with pq.ParquetWriter(f"{root}/docs.parquet", schema, filesystem=fs, compression="zstd") as writer:
-            for b in range(reader.num_batches):
-                rb = reader.batch(b)
-                idx = pa.array(np.arange(first, first + rb.num_rows, dtype=np.int32))
-                table = pa.Table.from_batches([rb]).add_column(0, "idx", idx)
-                writer.write_table(table, row_group_size=rows_per_group)
-                first += rb.num_rows
-    finally:
-        reader.close()
-    return f"{staging}/docs.parquet", int(fs.get_file_info(f"{root}/docs.parquet").size or 0)
-
-
 def _remove(staging: str) -> None:
     try:
         fs, path = _filesystem(staging)
         fs.delete_dir(path)
     except OSError:
         pass
+
+
+def _read_marker(uri: str) -> dict[str, Any] | None:
+    """The completion file of a stage's Parquet output (``DONE`` inside it), or None."""
+    fs, root = _filesystem(uri)
+    try:
+        with fs.open_input_stream(f"{root}/{DONE}") as fh:
+            got: dict[str, Any] = json.loads(fh.read())
+            return got
+    except (OSError, ValueError):
+        return None
+
+
+def _write_marker(uri: str, fields: dict[str, Any]) -> None:
+    fs, root = _filesystem(uri)
+    _write_bytes(fs, f"{root}/{DONE}", json.dumps(fields).encode("utf-8"))
 
 
 def whole_partition(
@@ -348,19 +604,9 @@ def candidate_pairs(postings: DataFrame, n_postings: int, parallelism: int, s: S
     return hits.repartition(parts, "key").mapInArrow(whole_partition(support_fn(s)), "a long, b long")
 
 
-def estimated_postings(store_path: str, s: Settings) -> int:
-    """Postings a corpus will give, for sizing partitions: winnowing keeps about 2 / (w + 1) of the
-    n-grams, and news text has about one word in 6 characters."""
-    import pyarrow.compute as pc
-
-    reader = StoreReader(store_path)
-    try:
-        chars = sum(
-            int(pc.sum(pc.utf8_length(reader.batch(b).column("text"))).as_py() or 0)
-            for b in range(reader.num_batches)
-        )
-    finally:
-        reader.close()
+def estimated_postings(chars: int, s: Settings) -> int:
+    """Postings a corpus of ``chars`` characters will give, for sizing partitions: winnowing keeps
+    about 2 / (w + 1) of the n-grams, and news text has about one word in 6 characters."""
     return int(chars / 6 * 2 / (s.winnow_window + 1)) + 1
 
 
@@ -422,181 +668,303 @@ def chunk_starts(per_a: pa.Table, n_pairs: int, parallelism: int) -> np.ndarray:
 
 
 def scan_spark(
-    docs: Iterable[Document],
+    inputs: list[str] | list[Document],
     workdir: Path,
     pairs_out: Path,
     s: Settings,
     progress: Any,
     *,
     master: str | None = None,
+    warn: Callable[[str], None] | None = None,
+    resumed: bool = False,
 ) -> tuple[ScanState, dict[str, Any]]:
     """Run read → fingerprint → candidates → align on Spark; write ``pairs_out``; return state and
-    document columns exactly as ``engines.local.scan_local`` does."""
+    document columns exactly as ``engines.local.scan_local`` does. ``inputs`` are paths (or
+    Documents); with ``resumed``, stages whose output the work folder (or the staging folder) holds
+    complete are not run again."""
     _pyspark()
     with warnings.catch_warnings():
         # pyspark warns on import that it does not support pandas >= 3; copytrace's Spark jobs use Arrow only
         warnings.filterwarnings(
             "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
         )
-        return _scan(docs, workdir, pairs_out, s, progress, master)
+        return _scan(inputs, workdir, pairs_out, s, progress, master, warn, resumed)
 
 
 def _scan(
-    docs: Iterable[Document], workdir: Path, pairs_out: Path, s: Settings, progress: Any, master: str | None
+    inputs: list[str] | list[Document],
+    workdir: Path,
+    pairs_out: Path,
+    s: Settings,
+    progress: Any,
+    master: str | None,
+    warn: Callable[[str], None] | None,
+    resumed: bool,
 ) -> tuple[ScanState, dict[str, Any]]:
     state = ScanState()
-    store_path = str(workdir / "_docs.arrow")
     t0 = time.perf_counter()
-    ids: list[str] = []
-    dates: list[str | None] = []
-    sources: list[str | None] = []
-    # the driver reads the documents in a thread while the JVM starts (in this thread: a child
-    # process may be tied to the thread that started it, e.g. by PR_SET_PDEATHSIG)
-    with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(_read, docs, store_path, s, progress, ids, dates, sources)
-        try:
-            spark, owned = start_session(master, s, workdir)
-        except BaseException:
-            with contextlib.suppress(BaseException):
-                reading.result()
-            raise
-        try:
-            # Python workers start and load the compiled stage functions while the read goes on
-            par = spark.sparkContext.defaultParallelism
-            spark.range(par, numPartitions=par).mapInArrow(warm_fn(s), "id long").count()
-            reading.result()
-        except BaseException:
-            if owned:
-                spark.stop()
-            raise
-    state.n_docs = len(ids)
-
-    sc = spark.sparkContext
-    local = (sc.master or "").startswith("local")
-    staging = _staging_dir(workdir, local)
-    edge_a: list[np.ndarray] = []
-    edge_b: list[np.ndarray] = []
-    edge_w: list[np.ndarray] = []
-    edge_s: list[np.ndarray] = []
-    try:
-        parallelism = sc.defaultParallelism
-        rows_per_group = max(1, min(s.batch_size, -(-state.n_docs // (4 * parallelism))))
-        staged, size = stage_documents(store_path, staging, rows_per_group)
-        # about four input splits per core (row groups are sized to match)
-        split = min(128 << 20, max(1 << 20, size // (4 * parallelism)))
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
-        state.stages["read"] = time.perf_counter() - t0
-        if state.n_docs:
-            _run(
-                spark,
-                staged,
-                estimated_postings(store_path, s),
-                state,
-                s,
-                progress,
-                dates,
-                sources,
-                pairs_out,
-                (edge_a, edge_b, edge_w, edge_s),
-            )
-        else:
-            pairs_out.write_text("", encoding="utf-8")
-    finally:
+    staging, shared = _staging_dir(workdir)
+    if shared and not resumed:
         _remove(staging)
+    docs_uri = f"{staging}/docs"
+    owned = False
+    try:
+        # the driver cuts the inputs (and reads those only it reads) while the JVM starts (the JVM in
+        # this thread: a child process may be tied to the thread that started it, e.g. by PR_SET_PDEATHSIG)
+        with ThreadPoolExecutor(1) as pool:
+            planning = pool.submit(plan_chunks, inputs, docs_uri, s, warn, resumed)
+            try:
+                spark, owned = start_session(master, s, workdir)
+                if not shared and not (spark.sparkContext.master or "").startswith("local"):
+                    raise EngineError(
+                        f"a cluster master needs shared storage for the documents: set {STAGING_ENV} to a "
+                        "folder or URI (hdfs://, s3a://, gs://, file:// on a shared mount) that the driver "
+                        "and every executor can read and write"
+                    )
+                # Python workers start and load the compiled stage functions while the driver plans
+                par = spark.sparkContext.defaultParallelism
+                spark.range(par, numPartitions=par).mapInArrow(warm_fn(s), "id long").count()
+                rows = planning.result()
+            except BaseException:
+                with contextlib.suppress(BaseException):
+                    planning.result()
+                raise
+        metas = _read_chunks(spark, rows, docs_uri, workdir, resumed, progress, warn)
+        ids: list[str] = []
+        dates: list[str | None] = []
+        sources: list[str | None] = []
+        for meta in metas:
+            ids.extend(meta["ids"])
+            dates.extend(meta["dates"])
+            sources.extend(meta["sources"])
+        state.n_docs = len(ids)
+        offsets = np.cumsum([0] + [len(m["ids"]) for m in metas]).astype(np.int64)
+        chars = sum(int(m["chars"]) for m in metas)
+        state.stages["read"] = time.perf_counter() - t0
+        with ThreadPoolExecutor(1) as pool:
+            # the driver's own copy of the documents (for documents.jsonl and the report) is made
+            # while the executors work
+            storing = pool.submit(arrow_store, docs_uri, len(metas), workdir)
+            try:
+                edges, relations, n_candidates = _run(
+                    spark,
+                    staging,
+                    offsets,
+                    chars,
+                    state,
+                    s,
+                    progress,
+                    dates,
+                    sources,
+                    pairs_out,
+                    workdir,
+                    storing,
+                )
+            finally:
+                with contextlib.suppress(BaseException):
+                    storing.result()
+            store_files = storing.result()
+    except InputError:
+        if shared:
+            _remove(staging)  # bad input is not resumable: the input has to change
+        raise
+    finally:
         if owned:
             spark.stop()
-
-    def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(xs) if xs else np.empty(0, dtype=dtype)
-
-    columns = {
-        "ids": ids,
-        "dates": dates,
-        "store": store_path,
-        "edges": (cat(edge_a, np.int64), cat(edge_b, np.int64), cat(edge_s, np.bool_), cat(edge_w, np.int64)),
-    }
+    if shared:
+        _remove(staging)
+    state.n_candidates = n_candidates
+    state.relations = relations
+    state.n_pairs = sum(relations.values())
+    columns = {"ids": ids, "dates": dates, "store": store_files, "edges": edges}
     return state, columns
 
 
-def _read(
-    docs: Iterable[Document],
-    store_path: str,
-    s: Settings,
+def _read_chunks(
+    spark: SparkSession,
+    rows: list[tuple[int, str, str, int, int, int]],
+    docs_uri: str,
+    workdir: Path,
+    resumed: bool,
     progress: Any,
-    ids: list[str],
-    dates: list[str | None],
-    sources: list[str | None],
-) -> None:
-    """Write the run's Arrow store in input order, keeping the per-document columns."""
-    first_seen: dict[str, str] = {}
-    task = progress.add_task("read", total=None)
-    for batch in write_store(store_path, docs, s.batch_size):
-        for d in batch:
-            where = d.path or "input"
-            if d.id in first_seen:
+    warn: Callable[[str], None] | None,
+) -> list[dict[str, Any]]:
+    """Read every chunk not read before on the executors; then, in input order, the first input
+    error or repeated id raises ``InputError`` as the local engine's does, and each chunk is
+    recorded in the work folder (``_chunk-NNNNNN.json``, as the local engine's chunks)."""
+    task = progress.add_task("read", total=len(rows))
+    got: dict[int, dict[str, Any]] = {}
+    todo = []
+    for row in rows:
+        meta = load_chunk_meta(docs_uri, row[0]) if (resumed or row[1] == "driver") else None
+        if meta is not None:
+            got[row[0]] = meta
+        else:
+            todo.append(row)
+    progress.advance(task, len(got))
+    if todo:
+        sc = spark.sparkContext
+        # one chunk a partition, so that the executors read them in parallel
+        for chunk, text in sc.parallelize(todo, len(todo)).mapPartitions(read_fn(docs_uri)).collect():
+            got[chunk] = json.loads(text)
+    metas = [got[row[0]] for row in rows]
+    first_seen: dict[str, tuple[int, int]] = {}
+    for c, meta in enumerate(metas):
+        if "error" in meta:
+            raise InputError(*meta["error"])
+        for message in meta["warnings"]:
+            if warn is not None:
+                warn(message)
+        for k, doc_id in enumerate(meta["ids"]):
+            if doc_id in first_seen:
+                c0, k0 = first_seen[doc_id]
+                first = metas[c0]
                 raise InputError(
-                    where,
-                    f"duplicate id {d.id!r} (first seen in {first_seen[d.id]})",
-                    f"record {len(ids) + 1}",
+                    meta["where"],
+                    f"duplicate id {doc_id!r} (first seen in {first['where']}: {locate(first, k0)})",
+                    locate(meta, k),
                 )
-            first_seen[d.id] = where
-            ids.append(d.id)
-            dates.append(d.date)
-            sources.append(d.source)
-        progress.advance(task, len(batch))
-    progress.update(task, total=len(ids), completed=len(ids))
+            first_seen[doc_id] = (c, k)
+    for c, meta in enumerate(metas):
+        if checkpoint.load_chunk(str(workdir), c) is None:
+            checkpoint.save_chunk(str(workdir), c, meta)
+    progress.update(task, completed=len(rows))
+    return metas
 
 
 def _run(
     spark: SparkSession,
-    staged: str,
-    n_postings: int,
+    staging: str,
+    offsets: np.ndarray,
+    chars: int,
     state: ScanState,
     s: Settings,
     progress: Any,
     dates: list[str | None],
     sources: list[str | None],
     pairs_out: Path,
-    edges: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]],
-) -> None:
-    from pyspark import StorageLevel
+    workdir: Path,
+    storing: Future[list[str]],
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, int], int]:
+    """fingerprint+candidates, align and the driver's write of ``pairs.jsonl``; each stage's output
+    is kept with a completion file written last, and a stage whose output is complete is skipped:
+    candidate pairs as Parquet in ``staging/cands``, related pairs in ``staging/results`` (each with
+    ``DONE``), ``pairs.jsonl`` with the clustering edges (``_spark-edges.npy``) and
+    ``_spark-pairs.json`` in the work folder."""
     from pyspark.sql import functions as F
 
+    pairs_done = workdir / PAIRS_DONE
+    edges_path = workdir / EDGES_FILE
+    with contextlib.suppress(OSError, ValueError):
+        done = json.loads(pairs_done.read_bytes())
+        rec = np.load(edges_path)
+        edges = (rec["a"], rec["b"], rec["s"].astype(np.bool_), rec["w"])
+        return edges, dict(done["relations"]), int(done["candidates"])
+
     sc = spark.sparkContext
-    docs_df = spark.read.parquet(staged)
+    n_docs = int(offsets[-1])
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.bool_), np.empty(0, np.int64))
+    if n_docs == 0:
+        pairs_out.write_text("", encoding="utf-8")
+        return empty, {}, 0
+
+    docs_uri = f"{staging}/docs"
+    # about four input splits per core (the chunks' row groups are small enough to split)
+    fs, root = _filesystem(docs_uri)
+    size = sum(int(f.size or 0) for f in fs.get_file_info(_selector(root)) if f.base_name.startswith("part-"))
+    split = min(128 << 20, max(1 << 20, size // (4 * sc.defaultParallelism)))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
+    docs_df = spark.read.parquet(docs_uri).mapInArrow(
+        index_fn(offsets), "idx int, " + ", ".join(f"{f.name} string" for f in SCHEMA)
+    )
 
     t0 = time.perf_counter()
-    task = progress.add_task("fingerprint+candidates", total=None)
-    postings = docs_df.mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA)
-    pairs = candidate_pairs(postings, n_postings, sc.defaultParallelism, s)
-    cands = filter_candidates(spark, pairs, dates, sources, s).persist(StorageLevel.MEMORY_AND_DISK)
-    state.n_candidates = cands.count()
-    progress.update(task, total=state.n_docs, completed=state.n_docs)
+    cands_uri = f"{staging}/cands"
+    marker = _read_marker(cands_uri)
+    if marker is None:
+        task = progress.add_task("fingerprint+candidates", total=None)
+        postings = docs_df.mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA)
+        pairs = candidate_pairs(postings, estimated_postings(chars, s), sc.defaultParallelism, s)
+        if s.semantic:
+            pairs = pairs.unionByName(_neighbours(spark, storing.result(), dates, s)).distinct()
+        cands_df = filter_candidates(spark, pairs, dates, sources, s)
+        cands_df.write.mode("overwrite").parquet(cands_uri)
+        marker = {"candidates": spark.read.parquet(cands_uri).count()}
+        _write_marker(cands_uri, marker)
+        progress.update(task, total=n_docs, completed=n_docs)
+        checkpoint.crash_point("spark-candidates")
+    n_candidates = int(marker["candidates"])
     state.stages["fingerprint+candidates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    task = progress.add_task("align", total=state.n_candidates)
-    edge_a, edge_b, edge_w, edge_s = edges
+    task = progress.add_task("align", total=n_candidates)
+    results_uri = f"{staging}/results"
+    if n_candidates and _read_marker(results_uri) is None:
+        cands = spark.read.parquet(cands_uri)
+        per_a = cands.groupBy("a").count().toArrow()
+        starts = chunk_starts(per_a, n_candidates, sc.defaultParallelism)
+        chunked = cands.mapInArrow(chunk_fn(starts), "chunk long, a long, b long")
+        # the documents each chunk names, each once (new column names: the cogroup's sides must
+        # not share attributes)
+        need = (
+            chunked.select(F.col("chunk").alias("k"), F.col("a").alias("idx"))
+            .union(chunked.select(F.col("chunk").alias("k"), F.col("b").alias("idx")))
+            .distinct()
+        )
+        # ``need`` is small (two numbers a pair): broadcast it, so the texts are shuffled once
+        needed_docs = docs_df.withColumn("idx", F.col("idx").cast("long")).join(F.broadcast(need), "idx")
+        results = (
+            chunked.groupBy("chunk")
+            .cogroup(needed_docs.groupBy("k"))
+            .applyInArrow(align_fn(s), RESULTS_SCHEMA)
+        )
+        results.write.mode("overwrite").parquet(results_uri)
+        _write_marker(results_uri, {"candidates": n_candidates})
+        checkpoint.crash_point("spark-align")
+    edges, relations = _write_pairs(spark, results_uri if n_candidates else None, pairs_out, progress, task)
+    rec = np.empty(edges[0].shape[0], dtype=[("a", "<i8"), ("b", "<i8"), ("s", "u1"), ("w", "<i8")])
+    rec["a"], rec["b"], rec["s"], rec["w"] = edges
+    with open(edges_path, "wb") as fh:
+        np.save(fh, rec)
+    checkpoint.write_atomic(
+        pairs_done, json.dumps({"relations": relations, "candidates": n_candidates}).encode("utf-8")
+    )
+    progress.update(task, completed=n_candidates)
+    state.stages["align"] = time.perf_counter() - t0
+    return edges, relations, n_candidates
+
+
+def _selector(root: str) -> Any:
+    import pyarrow.fs as pafs
+
+    return pafs.FileSelector(root, allow_not_found=True)
+
+
+def _neighbours(
+    spark: SparkSession, store_files: list[str], dates: list[str | None], s: Settings
+) -> DataFrame:
+    """same_event candidates (``--semantic``): the local engine's ``semantic.add_neighbours`` run on
+    the driver over the run's Arrow store, read a batch at a time (the embeddings of every
+    document's lead are held, as the local engine holds them); only the neighbour pairs go to Spark."""
+    from ..semantic import add_neighbours
+
+    none = np.empty(0, np.int64)
+    na, nb = add_neighbours(none, none, store_files, dates, s)
+    return spark.createDataFrame(pa.table({"a": pa.array(na, pa.int64()), "b": pa.array(nb, pa.int64())}))
+
+
+def _write_pairs(
+    spark: SparkSession, results_uri: str | None, pairs_out: Path, progress: Any, task: Any
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, int]]:
+    """Stream the related pairs sorted by (a, b) to the driver one partition at a time
+    (``toLocalIterator``) into ``pairs_out``; keep only the compact edges clustering needs."""
+    edge_a: list[np.ndarray] = []
+    edge_b: list[np.ndarray] = []
+    edge_w: list[np.ndarray] = []
+    edge_s: list[np.ndarray] = []
+    relations: dict[str, int] = {}
     with open(pairs_out, "w", encoding="utf-8") as fh:
-        if state.n_candidates:
-            per_a = cands.groupBy("a").count().toArrow()
-            starts = chunk_starts(per_a, state.n_candidates, sc.defaultParallelism)
-            chunked = cands.mapInArrow(chunk_fn(starts), "chunk long, a long, b long")
-            # the documents each chunk names, each once (new column names: the cogroup's sides must
-            # not share attributes)
-            need = (
-                chunked.select(F.col("chunk").alias("k"), F.col("a").alias("idx"))
-                .union(chunked.select(F.col("chunk").alias("k"), F.col("b").alias("idx")))
-                .distinct()
-            )
-            # ``need`` is small (two numbers a pair): broadcast it, so the texts are shuffled once
-            needed_docs = docs_df.withColumn("idx", F.col("idx").cast("long")).join(F.broadcast(need), "idx")
-            results = (
-                chunked.groupBy("chunk")
-                .cogroup(needed_docs.groupBy("k"))
-                .applyInArrow(align_fn(s), RESULTS_SCHEMA)
-                .persist(StorageLevel.MEMORY_AND_DISK)
-            )
+        if results_uri is not None:
             buf: list[Any] = []
 
             def flush() -> None:
@@ -606,18 +974,20 @@ def _run(
                 edge_w.append(np.array([r.words for r in buf], dtype=np.int64))
                 edge_s.append(np.array([r.strong for r in buf], dtype=np.bool_))
                 for r in buf:
-                    state.relations[r.relation] = state.relations.get(r.relation, 0) + 1
+                    relations[r.relation] = relations.get(r.relation, 0) + 1
                 progress.advance(task, len(buf))
                 buf.clear()
 
+            results = spark.read.parquet(results_uri)
             for row in results.orderBy("a", "b").toLocalIterator(prefetchPartitions=True):
                 buf.append(row)
                 if len(buf) >= PAIRS_PER_TASK:
                     flush()
             if buf:
                 flush()
-            results.unpersist()
-        progress.update(task, completed=state.n_candidates)
-    cands.unpersist()
-    state.n_pairs = sum(state.relations.values())
-    state.stages["align"] = time.perf_counter() - t0
+
+    def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
+        return np.concatenate(xs) if xs else np.empty(0, dtype=dtype)
+
+    edges = (cat(edge_a, np.int64), cat(edge_b, np.int64), cat(edge_s, np.bool_), cat(edge_w, np.int64))
+    return edges, relations
