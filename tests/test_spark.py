@@ -162,3 +162,130 @@ def test_missing_pyspark_names_the_extra(monkeypatch, tmp_path, capsys):
     )
     assert "copytrace[spark]" in capsys.readouterr().err
     assert not (tmp_path / "cli" / "pairs.jsonl").exists()
+
+
+# ---------------------------------------------------------------- inputs read on executors
+
+
+def _sample(corpus: Path, n: int) -> list[dict[str, object]]:
+    with open(corpus, encoding="utf-8") as fh:
+        return [json.loads(line) for _, line in zip(range(n), fh, strict=False)]
+
+
+def test_jsonl_slices_read_on_executors(spark, corpus, tmp_path, monkeypatch):
+    """Small byte ranges (several slices a file): the executors parse them, the driver parses none."""
+    import copytrace.engines.spark as engine
+    import copytrace.sources as sources
+
+    calls: list[str] = []
+    monkeypatch.setattr(engine, "slices", lambda path: sources.slices(path, 200_000))
+    # the driver's copy of the parsers: executors are other processes with their own module
+    monkeypatch.setattr(engine, "read_slice", lambda *a, **k: calls.append("driver"))
+    local, spark_out = _scan_both([str(corpus)], tmp_path, Settings())
+    assert calls == []  # the driver never parsed a slice
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+
+
+def test_parquet_text_folder_and_jsonl_inputs(spark, corpus, tmp_path):
+    """Parquet read on executors by row groups (records numbered as the reader numbers them), a
+    folder of text files read by the driver, and JSONL: the same outputs as the local engine."""
+    import pyarrow.parquet as pq
+
+    recs = _sample(corpus, 700)
+    table = pa.table(
+        {
+            "id": [f"p{r['id']}" for r in recs[:400]],
+            "text": [r["text"] for r in recs[:400]],
+            "date": [f"2018-03-{1 + i % 28:02d}" for i in range(400)],
+            "desk": [f"d{i % 4}" for i in range(400)],  # an extra column: carried as metadata
+        }
+    )
+    pq.write_table(table, tmp_path / "a.parquet", row_group_size=60)
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    for r in recs[400:500]:
+        (folder / f"{r['id']}.txt").write_text(str(r["text"]), encoding="utf-8")
+    with open(tmp_path / "b.jsonl", "w", encoding="utf-8") as fh:
+        for r in recs[500:]:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    inputs = [str(tmp_path / "a.parquet"), str(folder), str(tmp_path / "b.jsonl")]
+    local, spark_out = _scan_both(inputs, tmp_path, Settings(batch_size=150))
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+    assert '"desk":' in (local / "documents.jsonl").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("lines", "where", "message"),
+    [
+        (['{"id": "a", "text": "one two"}', '{"id": "b", "text": "x"'], "line 2", "not valid JSON"),
+        (['{"id": "a", "text": "one two"}', "", '{"id": "c"}'], "line 3", "record has no 'text' field"),
+        (['{"id": "a", "text": "one"}', '{"id": "a", "text": "two"}'], "line 2", "duplicate id 'a'"),
+    ],
+)
+def test_input_errors_as_the_local_engine(spark, tmp_path, capsys, lines, where, message):
+    """A bad record found by an executor is the local engine's one-line error, exit status 2."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors = []
+    for engine in ("local", "spark"):
+        code = main(["scan", str(bad), "--out", str(tmp_path / engine), "--engine", engine, "--quiet"])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{bad}: {where}: " in err and message in err, err
+        errors.append(err)
+        assert not (tmp_path / engine / "pairs.jsonl").exists()
+    assert errors[0] == errors[1]
+
+
+def test_bad_parquet_names_the_record(spark, tmp_path):
+    import pyarrow.parquet as pq
+
+    from copytrace.errors import InputError
+
+    texts = [f"text number {i} of the table" for i in range(30)]
+    texts[23] = None  # type: ignore[call-overload]
+    pq.write_table(
+        pa.table({"id": [str(i) for i in range(30)], "text": texts}),
+        tmp_path / "t.parquet",
+        row_group_size=10,
+    )
+    messages = []
+    for engine in ("local", "spark"):
+        with pytest.raises(InputError) as exc:
+            scan(
+                [str(tmp_path / "t.parquet")], str(tmp_path / engine), Settings(batch_size=10), engine=engine
+            )
+        messages.append(str(exc.value))
+    assert messages[0] == messages[1] == f"{tmp_path / 't.parquet'}: record 24: record has no 'text' field"
+
+
+# ---------------------------------------------------------------- --semantic
+
+
+@pytest.mark.skipif(
+    not __import__("copytrace.semantic", fromlist=["available"]).available(),
+    reason="extra [semantic] not installed",
+)
+def test_semantic_parity(spark, corpus, tmp_path):
+    """same_event neighbour candidates (``--semantic``): the Spark engine adds the local engine's."""
+    docs = [Document(str(r["id"]), str(r["text"])) for r in _sample(corpus, 120)]
+    docs += [
+        Document(
+            "story-a",
+            "Flooding in Valencia killed 62 people on Tuesday, regional president Carlos Mazon said, as rescue "
+            "teams searched for missing drivers on the A-7 motorway. Mazon asked Madrid for army help.",
+            date="2024-10-30",
+        ),
+        Document(
+            "story-b",
+            "At least 62 people died when flash floods hit Valencia, said Carlos Mazon, head of the regional "
+            "government. Soldiers joined rescuers looking for motorists stranded on the A-7 highway.",
+            date="2024-10-31",
+        ),
+    ]
+    local, spark_out = _scan_both(docs, tmp_path, Settings(semantic=True))
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+    assert '"relation": "same_event"' in (local / "pairs.jsonl").read_text(encoding="utf-8")
