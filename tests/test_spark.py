@@ -173,16 +173,25 @@ def _sample(corpus: Path, n: int) -> list[dict[str, object]]:
 
 
 def test_jsonl_slices_read_on_executors(spark, corpus, tmp_path, monkeypatch):
-    """Small byte ranges (several slices a file): the executors parse them, the driver parses none."""
+    """Small byte ranges (several slices a file), each parsed by an executor's Python worker, not by
+    the driver: the parser is wrapped to record the process it runs in."""
     import copytrace.engines.spark as engine
     import copytrace.sources as sources
 
-    calls: list[str] = []
+    record = tmp_path / "parsed-by.txt"
+    real = sources.read_slice
+
+    def recording(*args, **kwargs):  # shipped to the executors with the read function
+        with open(record, "a", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
     monkeypatch.setattr(engine, "slices", lambda path: sources.slices(path, 200_000))
-    # the driver's copy of the parsers: executors are other processes with their own module
-    monkeypatch.setattr(engine, "read_slice", lambda *a, **k: calls.append("driver"))
+    monkeypatch.setattr(engine, "read_slice", recording)
     local, spark_out = _scan_both([str(corpus)], tmp_path, Settings())
-    assert calls == []  # the driver never parsed a slice
+    pids = record.read_text(encoding="utf-8").split()
+    assert len(pids) == len(list(sources.slices(str(corpus), 200_000))) > 10
+    assert str(os.getpid()) not in pids  # the driver parsed no slice
     for name in OUTPUTS:
         assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
 
