@@ -1,27 +1,41 @@
 """Spark engine: the local engine's stage functions on Spark DataFrames, with identical output.
 
-Stages and where their data lives (``docs`` is the driver's stream of Documents, input order):
+Stages and where their data lives (``staging`` is the run's work folder for a ``local`` master, or
+``$COPYTRACE_SPARK_STAGING/copytrace-KEY`` on storage every executor reaches):
 
-1. read        driver, streaming: the Arrow IPC store of the run (as the local engine) and a Parquet
-               copy with an ``idx`` column (input order) in the staging folder, which every
-               executor can read (the run's folder for a ``local`` master, shared storage otherwise)
-2. fingerprint executors, ``mapInArrow`` over the staged documents: ``fingerprint_postings``
-               gives postings (hash, doc index, n-gram position); the uint64 hash travels as the
-               int64 with the same bits
+1. read        the driver cuts JSONL files into byte ranges at line ends (``sources.slices``, as the
+               local engine's workers read them) and Parquet files into row-group ranges, and ships
+               one row a chunk (kind, path, start, end, first record); executors parse their chunk
+               with the local engine's functions (``sources.read_slice``, ``read.make_document``) and
+               write ``staging/docs/part-NNNNNN.parquet`` and its completion file. Text files,
+               folders and CSV are read by the driver a batch at a time and saved the same way. The
+               driver keeps only per-document columns (id, date, source); input errors and repeated
+               ids raise, in input order, the local engine's one-line ``InputError``
+2. fingerprint executors, ``mapInArrow`` over the saved chunks (``idx`` = documents in earlier
+               chunks + row in the chunk): ``fingerprint_postings`` gives postings (hash, doc index,
+               n-gram position); the uint64 hash travels as the int64 with the same bits
 3. candidates  two shuffles: postings hash-partitioned by fingerprint, ``candidates.pair_hits`` on
                each partition (posting lists longer than ``max_df`` dropped, every hit a < b with
                its positions); hits hash-partitioned by pair, ``candidates.supported_pairs`` on
-               each (the two-hit rule); then the optional date window and same-source filters as
-               joins
+               each (the two-hit rule); ``--semantic`` neighbour pairs added; then the optional date
+               window and same-source filters as joins. Kept as ``staging/cands`` (Parquet)
 4. align       executors: candidate pairs in chunks of consecutive ``a`` (boundaries from the
                per-``a`` counts), each chunk cogrouped with the documents it needs (a join ships
-               every text once per chunk), ``compare_chunk`` + ``encode_pair``
+               every text once per chunk), ``compare_chunk`` + ``encode_pair``. Kept as
+               ``staging/results`` (Parquet)
 5. write       the results sorted by (a, b) stream to the driver one partition at a time
                (``toLocalIterator``) and are written in that order; the driver keeps only the
-               compact edge arrays that clustering needs, as the local engine does
+               compact edge arrays that clustering needs, as the local engine does. Meanwhile the
+               driver copies the saved chunks, one at a time, into the run's Arrow store (for
+               ``documents.jsonl`` and the report)
 
-Nothing collects postings, candidate pairs or results to the driver as a whole. pyspark is imported
-lazily; a missing pyspark raises ``EngineError`` naming ``pip install 'copytrace[spark]'``.
+Resume (``--resume``): every stage output ends with a completion file written last (a chunk's
+``_part-NNNNNN.json``, a Parquet output's ``_copytrace-done.json``, the work folder's
+``_spark-pairs.json``); a resumed run skips what is complete. The idea is the local engine's
+(``checkpoint``): per-chunk markers, then whole stages.
+
+Nothing collects documents, postings, candidate pairs or results to the driver as a whole. pyspark
+is imported lazily; a missing pyspark raises ``EngineError`` naming ``pip install 'copytrace[spark]'``.
 """
 
 from __future__ import annotations
@@ -733,18 +747,22 @@ def _scan(
         ids: list[str] = []
         dates: list[str | None] = []
         sources: list[str | None] = []
-        for meta in metas:
+        offsets = np.zeros(len(metas) + 1, dtype=np.int64)
+        chars = 0
+        n_chunks = len(metas)
+        for c, meta in enumerate(metas):
             ids.extend(meta["ids"])
             dates.extend(meta["dates"])
             sources.extend(meta["sources"])
+            offsets[c + 1] = len(ids)
+            chars += int(meta["chars"])
+        del metas  # the per-document columns are kept once
         state.n_docs = len(ids)
-        offsets = np.cumsum([0] + [len(m["ids"]) for m in metas]).astype(np.int64)
-        chars = sum(int(m["chars"]) for m in metas)
         state.stages["read"] = time.perf_counter() - t0
         with ThreadPoolExecutor(1) as pool:
             # the driver's own copy of the documents (for documents.jsonl and the report) is made
             # while the executors work
-            storing = pool.submit(arrow_store, docs_uri, len(metas), workdir)
+            storing = pool.submit(arrow_store, docs_uri, n_chunks, workdir)
             try:
                 edges, relations, n_candidates = _run(
                     spark,
