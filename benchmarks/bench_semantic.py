@@ -222,7 +222,18 @@ def _corpus(n: int) -> Path:
 
 
 def cmd_cost(args: argparse.Namespace) -> None:
+    """Before/after cost of the semantic layer on the same candidate pairs, in one run.
+
+    before: the per-pair path with every open sentence embedded (``WINDOW = None``, the decisions
+    of the first version) and torch's default threads; after: ``compare_many`` over chunks of
+    ``PAIRS_PER_TASK`` pairs (one model call a chunk), open sentences within ``WINDOW`` sentences
+    of a passage, one torch thread (what each of 2 workers on 2 cores uses). The sentence cache is
+    cleared before each; the pair records of both are compared."""
+    import torch
+
+    from copytrace.engines.local import PAIRS_PER_TASK
     from copytrace.pipeline import compare_prepared, prepare_many
+    from copytrace.write import dumps
 
     path = _corpus(args.n)
     docs = []
@@ -234,21 +245,13 @@ def cmd_cost(args: argparse.Namespace) -> None:
             docs.append(Document(str(r["id"]), r["text"], r.get("date")))
     m = semantic.model()
     m.encode(["warm up"])
-    # candidate pairs: the lexical candidates of a scan of these documents
+    # candidate pairs: the related pairs of a lexical scan of these documents
     out_dir = WORK / f"scan_cost_{args.n}"
-    subprocess.run(
-        [
-            str(ROOT / ".venv/bin/copytrace"),
-            "scan",
-            str(path),
-            "--out",
-            str(out_dir),
-            "--quiet",
-            "--workers",
-            "1",
-        ],
-        check=True,
-    )
+    if not (out_dir / "pairs.jsonl").exists():
+        subprocess.run(
+            [str(ROOT / ".venv/bin/copytrace"), "scan", str(path), "--out", str(out_dir), "--quiet"],
+            check=True,
+        )
     ids = {d.id: i for i, d in enumerate(docs)}
     pairs = []
     with open(out_dir / "pairs.jsonl", encoding="utf-8") as fh:
@@ -258,30 +261,88 @@ def cmd_cost(args: argparse.Namespace) -> None:
             if len(pairs) >= args.pairs:
                 break
     need = sorted({i for p in pairs for i in p})
-    res = {}
-    for label, s in (("lexical", Settings(workers=1)), ("semantic", Settings(workers=1, semantic=True))):
+    default_threads = torch.get_num_threads()
+    window = semantic.WINDOW
+    res, records, texts = {}, {}, {}
+    counted: list[int] = []
+    encode = semantic.Model.encode
+
+    def counting(self: semantic.Model, batch: Any) -> np.ndarray:
+        counted.append(sum(t not in self._cache for t in set(batch)))
+        return encode(self, batch)
+
+    semantic.Model.encode = counting  # type: ignore[method-assign]
+    for label in ("lexical", "before", "after"):
+        s = Settings(workers=2, semantic=label != "lexical")
         m._cache.clear()
+        counted.clear()
+        semantic.WINDOW = None if label == "before" else window
+        torch.set_num_threads(default_threads)
         t0 = time.perf_counter()
         prep = dict(zip(need, prepare_many([docs[i] for i in need], s), strict=True))
-        for a, b in pairs:
-            compare_prepared(prep[a], prep[b], s)
+        if label == "after":
+            got = []
+            for i in range(0, len(pairs), PAIRS_PER_TASK):
+                chunk = pairs[i : i + PAIRS_PER_TASK]
+                got.extend(semantic.compare_many([(prep[a], prep[b]) for a, b in chunk], s))
+        else:
+            if label == "before":
+                semantic.Model.set_threads = lambda self, n: None  # type: ignore[method-assign,assignment]
+            got = [compare_prepared(prep[a], prep[b], s) for a, b in pairs]
+            if label == "before":
+                del semantic.Model.set_threads
         res[label] = time.perf_counter() - t0
+        records[label] = [dumps(p.to_dict()) for p in got]
+        texts[label] = sum(counted)
+        rel = {}
+        for p in got:
+            rel[p.relation] = rel.get(p.relation, 0) + 1
+        print(label, f"{1000 * res[label] / len(pairs):.1f} s per 1,000 pairs", texts[label], "texts", rel)
+    semantic.Model.encode = encode  # type: ignore[method-assign]
+    semantic.WINDOW = window
+    before = [json.loads(x) for x in records["before"]]
+    after = [json.loads(x) for x in records["after"]]
+    lexical = [json.loads(x) for x in records["lexical"]]
+    changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    decisions = {
+        "pairs_changed_by_model_before": sum(x != y for x, y in zip(lexical, before, strict=True)),
+        "pairs_changed_by_model_after": sum(x != y for x, y in zip(lexical, after, strict=True)),
+        "records_differing_before_after": len(changed),
+        "relations_differing_before_after": sum(b["relation"] != a["relation"] for b, a in changed),
+        "examples": [
+            {"a": b["a"], "b": b["b"], "before": b["relation"], "after": a["relation"]}
+            for b, a in changed[:10]
+        ],
+    }
     per_1k = {k: 1000 * v / len(pairs) for k, v in res.items()}
+    # documents: cheap vectors + neighbour search over all, full lead embeddings on a sample
     m._cache.clear()
+    torch.set_num_threads(default_threads)
     prepared = prepare_many(docs[: args.docs], Settings())
     t0 = time.perf_counter()
     leads = [semantic.lead(p.doc.text, p.tokens) for p in prepared]
-    semantic.neighbour_candidates(leads, [p.doc.date for p in prepared], Settings(semantic=True))
+    na, _ = semantic.neighbour_candidates(leads, [p.doc.date for p in prepared], Settings(semantic=True))
     nn = time.perf_counter() - t0
-    per_10k = 10000 * nn / len(prepared)
+    sample = leads[: args.lead_sample]
+    m.set_threads(1)
+    t0 = time.perf_counter()
+    m.encode(sample)
+    lead_s = time.perf_counter() - t0
     result = {
         "device": m.device,
+        "torch_threads_default": default_threads,
+        "window": window,
         "pairs": len(pairs),
         "seconds": res,
         "per_1000_pairs": per_1k,
+        "texts_embedded": texts,
+        "decisions": decisions,
         "docs": len(prepared),
         "neighbour_seconds": nn,
-        "per_10000_docs": per_10k,
+        "neighbour_candidates": int(na.shape[0]),
+        "neighbour_per_10000_docs": 10000 * nn / len(prepared),
+        "lead_sample": len(sample),
+        "lead_embedding_per_10000_docs": 10000 * lead_s / max(1, len(sample)),
     }
     _save(f"cost_{m.device}", result)
     print(json.dumps(result, indent=2))
@@ -331,6 +392,7 @@ def main() -> None:
     c.add_argument("--n", type=int, default=10000)
     c.add_argument("--pairs", type=int, default=1000)
     c.add_argument("--docs", type=int, default=10000)
+    c.add_argument("--lead-sample", type=int, default=200)
     c.set_defaults(func=cmd_cost)
     s = sub.add_parser("scan")
     s.add_argument("--n", type=int, default=10000)

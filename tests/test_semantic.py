@@ -151,15 +151,76 @@ def test_same_event_for_independent_tellings() -> None:
 def test_neighbour_candidates_respect_date_window() -> None:
     docs = [STORY_A, OTHER, STORY_B]
     leads = [semantic.lead(d.text, tokenize(d.text)) for d in docs]
-    a, b = semantic.neighbour_candidates(
-        leads, [d.date for d in docs], Settings(semantic=True, same_event=0.6)
-    )
+    names = [semantic.entities(d.text, tokenize(d.text)) for d in docs]
+    s = Settings(semantic=True)
+    a, b = semantic.neighbour_candidates(leads, [d.date for d in docs], s, names=names)
     assert list(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 2)]
     far = [STORY_A.date, OTHER.date, "2025-03-01"]
-    a, b = semantic.neighbour_candidates(
-        leads, far, Settings(semantic=True, same_event=0.6, date_window_days=7)
-    )
+    a, b = semantic.neighbour_candidates(leads, far, Settings(semantic=True, date_window_days=7), names=names)
     assert a.shape[0] == 0
+
+
+@needs_model
+def test_doc_vectors_are_cheap_unit_rows_that_rank_the_same_story_first() -> None:
+    leads = [semantic.lead(d.text, tokenize(d.text)) for d in (STORY_A, OTHER, STORY_B)]
+    v = semantic.doc_vectors(leads)
+    assert v.shape == (3, semantic.model().dim) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    sims = v @ v.T
+    assert sims[0, 2] > sims[0, 1] and sims[0, 2] > sims[1, 2]
+
+
+def _prepared(docs: list[Document]) -> list:
+    from copytrace.pipeline import prepare_many
+
+    return prepare_many(docs, Settings())
+
+
+@needs_model
+def test_compare_many_matches_pair_by_pair() -> None:
+    """One model call for many pairs gives exactly the records of pair-by-pair comparison."""
+    from copytrace.pipeline import compare_prepared
+
+    docs = [
+        Document("a", COPIED_1 + REWRITTEN_A + COPIED_2),
+        Document("b", COPIED_1 + REWRITTEN_B + COPIED_2),
+        STORY_A,
+        STORY_B,
+        OTHER,
+        Document("d", COPIED_1 + COPIED_2),
+    ]
+    s = Settings(max_gap=5, semantic=True)
+    p = _prepared(docs)
+    pairs = [(p[0], p[1]), (p[1], p[0]), (p[2], p[3]), (p[2], p[4]), (p[0], p[5]), (p[5], p[5])]
+    many = semantic.compare_many(pairs, s)
+    assert many == [compare_prepared(x, y, s) for x, y in pairs]
+    assert [x.relation for x in many[:3]] == ["near_duplicate", "near_duplicate", "same_event"]
+
+
+@needs_model
+def test_window_keeps_far_unrelated_sentences_away_from_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a lexical passage, open sentences far from it that share no content words with the
+    other side are not embedded; the ones next to the passage are."""
+    filler_a = " ".join(
+        f"Zebra number {i} grazed quietly beside lake Alpha{i} all morning." for i in range(8)
+    )
+    filler_b = " ".join(
+        f"Quantum chip {i} failed certification at plant Beta{i} last week." for i in range(8)
+    )
+    a = Document("a", COPIED_1 + REWRITTEN_A + COPIED_2 + " " + filler_a)
+    b = Document("b", COPIED_1 + REWRITTEN_B + COPIED_2 + " " + filler_b)
+    seen: list[str] = []
+    encode = semantic.Model.encode
+
+    def spy(self: semantic.Model, texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return encode(self, texts)
+
+    monkeypatch.setattr(semantic.Model, "encode", spy)
+    pair = compare(a, b, Settings(max_gap=5, semantic=True))
+    assert any(e.kind == "rewording" for q in pair.passages for e in q.edits)
+    assert any("780" in t for t in seen)
+    assert not any("Alpha7" in t or "Beta7" in t for t in seen)  # beyond the window, nothing shared
 
 
 @needs_model

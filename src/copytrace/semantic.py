@@ -44,7 +44,7 @@ from .errors import EngineError
 from .explain import classify
 from .normalize import Tokens, normal_form
 from .relate import parse_date
-from .types import Edit, Passage, Settings
+from .types import Edit, Pair, Passage, Settings
 
 if TYPE_CHECKING:
     from .pipeline import Prepared
@@ -60,8 +60,29 @@ MIN_SENTENCES = 2  # sentence matches needed for a passage without lexical ancho
 MIN_SHARED_ENTITIES = 3
 LEAD_WORDS = 200  # words of a document's lead embedded for same_event
 NEIGHBOURS = 10
-BATCH = 64
+NEIGHBOUR_FLOOR = 0.5  # cosine of the cheap document vectors a neighbour candidate needs
+CENTER_MIN_DOCS = 100
+FAR_SHARED: int | None = 2  # an open sentence beyond the window is embedded when it shares this
+# many content words with an open sentence of the other side (None: never)
+WINDOW: int | None = (
+    2  # with lexical passages, only open sentences this near a passage (in sentences) are embedded
+)
+BATCH = 64  # sentences a forward pass on the CPU (texts are sorted by length first, so little padding)
+GPU_BATCH = 256
 CACHE_SIZE = 50_000
+
+_DIGIT = re.compile(r"\d")
+_STOP: list[frozenset[int]] = []
+
+
+def _stop_hashes() -> frozenset[int]:
+    if not _STOP:
+        from .explain import STOPWORDS
+        from .normalize import tokenize
+
+        _STOP.append(frozenset(int(h) for h in tokenize(" ".join(sorted(STOPWORDS))).hashes))
+    return _STOP[0]
+
 
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])|\n[ \t]*\n")
 
@@ -95,7 +116,27 @@ class Model:
             or self._model.get_sentence_embedding_dimension
         )
         self.dim = int(dim() or 384)
+        self.batch = BATCH if self.device == "cpu" else GPU_BATCH
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._table: np.ndarray | None = None
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._model.tokenizer
+
+    def token_table(self) -> np.ndarray:
+        """The model's input word-piece embeddings (vocabulary x dim), for ``doc_vectors``."""
+        if self._table is None:
+            first: Any = self._model[0]
+            inner: Any = getattr(first, "auto_model", None) or first.model
+            self._table = inner.get_input_embeddings().weight.detach().float().cpu().numpy()
+        return self._table
+
+    def set_threads(self, n: int) -> None:
+        """CPU threads torch may use in this process (1 per worker when workers fill the cores, so two
+        workers on two cores do not oversubscribe them)."""
+        if self.device == "cpu" and n >= 1 and self._torch.get_num_threads() != n:
+            self._torch.set_num_threads(n)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length embeddings, one row per text (float32)."""
@@ -113,7 +154,7 @@ class Model:
             with self._torch.inference_mode():
                 vecs = self._model.encode(
                     new,
-                    batch_size=BATCH,
+                    batch_size=self.batch,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
@@ -192,10 +233,15 @@ def _covered(n: int, passages: Sequence[Passage], side: int) -> np.ndarray:
     return mask
 
 
-def _open(sents: list[Sentence], covered: np.ndarray) -> list[tuple[Sentence, Sentence]]:
-    """Open sentences: (the whole sentence, embedded; its words outside lexical passages, aligned)."""
+def _open(
+    sents: list[Sentence], covered: np.ndarray, keep: np.ndarray | None = None
+) -> list[tuple[int, Sentence]]:
+    """Open sentences: (index of the whole sentence, embedded; its words outside lexical passages,
+    aligned). ``keep``: sentences that may be open at all (the window around passages)."""
     out = []
-    for s in sents:
+    for k, s in enumerate(sents):
+        if keep is not None and not keep[k]:
+            continue
         if s.t1 - s.t0 < MIN_SENTENCE_WORDS or covered[s.t0 : s.t1].mean() >= OPEN_COVERAGE:
             continue
         t0, t1 = s.t0, s.t1
@@ -204,8 +250,75 @@ def _open(sents: list[Sentence], covered: np.ndarray) -> list[tuple[Sentence, Se
         while t1 > t0 and covered[t1 - 1]:
             t1 -= 1
         if t1 - t0 >= MIN_SENTENCE_WORDS:
-            out.append((s, Sentence(t0, t1)))
+            out.append((k, Sentence(t0, t1)))
     return out
+
+
+class _View:
+    """What the semantic layer needs of one document, computed once per batch of pairs (sentences,
+    their texts, names and numbers, lead), however many pairs the document is in."""
+
+    __slots__ = ("_content", "_entities", "_texts", "p", "sents", "starts")
+
+    def __init__(self, p: Prepared) -> None:
+        self.p = p
+        self.sents = sentences(p.doc.text, p.tokens)
+        self.starts = np.array([x.t0 for x in self.sents], dtype=np.int64)
+        self._texts: dict[int, str] = {}
+        self._entities: set[str] | None = None
+        self._content: dict[int, frozenset[int]] = {}
+
+    def text(self, k: int) -> str:
+        t = self._texts.get(k)
+        if t is None:
+            x = self.sents[k]
+            t = self._texts[k] = _text(self.p.doc.text, self.p.tokens, x.t0, x.t1)
+        return t
+
+    def entities(self) -> set[str]:
+        if self._entities is None:
+            self._entities = _entities(self.p.doc.text, self.p.tokens, set(self.starts.tolist()))
+        return self._entities
+
+    def lead(self) -> str:
+        return lead(self.p.doc.text, self.p.tokens)
+
+    def near(self, passages: Sequence[Passage], side: int) -> np.ndarray | None:
+        """Sentences within ``WINDOW`` sentences of a lexical passage on this side (None: no passage,
+        every sentence may be open)."""
+        if not passages or not self.sents or WINDOW is None:
+            return None
+        touched = np.zeros(len(self.sents), dtype=np.int64)
+        for p in passages:
+            lo, hi = p.a_tokens if side == 0 else p.b_tokens
+            k0 = int(np.searchsorted(self.starts, lo, side="right")) - 1
+            k1 = int(np.searchsorted(self.starts, hi - 1, side="right")) - 1
+            touched[max(0, k0 - WINDOW)] += 1
+            if k1 + WINDOW + 1 < touched.shape[0]:
+                touched[k1 + WINDOW + 1] -= 1
+        return np.cumsum(touched) > 0
+
+    def open(self, passages: Sequence[Passage], side: int) -> list[tuple[int, Sentence]]:
+        return _open(self.sents, _covered(len(self.p.tokens), passages, side), self.near(passages, side))
+
+    def open_all(self, passages: Sequence[Passage], side: int) -> list[tuple[int, Sentence]]:
+        return _open(self.sents, _covered(len(self.p.tokens), passages, side))
+
+    def content(self, k: int) -> frozenset[int]:
+        """Hashes of the content words of sentence ``k`` (4+ characters or a digit, not a stopword)."""
+        c = self._content.get(k)
+        if c is None:
+            x, tok, text = self.sents[k], self.p.tokens, self.p.doc.text
+            c = self._content[k] = frozenset(
+                int(tok.hashes[i])
+                for i in range(x.t0, x.t1)
+                if (
+                    tok.ends[i] - tok.starts[i] >= 4
+                    or _DIGIT.search(text, int(tok.starts[i]), int(tok.ends[i]))
+                )
+                and int(tok.hashes[i]) not in _stop_hashes()
+            )
+        return c
 
 
 # ---------------------------------------------------------------- passages across rewording
@@ -220,16 +333,13 @@ class _Match:
     sim: float
 
 
-def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s: Settings) -> list[_Match]:
-    """One-to-one matches of open sentences: mutual best, cosine >= ``s.rewording``."""
-    ta, tb = pa.tokens, pb.tokens
-    oa = _open(sentences(pa.doc.text, ta), _covered(len(ta), passages, 0))
-    ob = _open(sentences(pb.doc.text, tb), _covered(len(tb), passages, 1))
-    if not oa or not ob:
-        return []
-    m = model()
-    ea = m.encode([_text(pa.doc.text, ta, x.t0, x.t1) for x, _ in oa])
-    eb = m.encode([_text(pb.doc.text, tb, x.t0, x.t1) for x, _ in ob])
+def _mutual_best(
+    oa: list[tuple[int, Sentence]],
+    ob: list[tuple[int, Sentence]],
+    ea: np.ndarray,
+    eb: np.ndarray,
+    s: Settings,
+) -> list[_Match]:
     sims = ea @ eb.T
     # mutual best matches only: each sentence is the other's most similar one (as in bitext alignment)
     best_b = sims.argmax(axis=1)
@@ -240,6 +350,18 @@ def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s:
             (_, xa), (_, xb) = oa[i], ob[j]
             out.append(_Match(xa.t0, xa.t1, xb.t0, xb.t1, round(float(sims[i, j]), 4)))
     return out
+
+
+def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s: Settings) -> list[_Match]:
+    """One-to-one matches of open sentences: mutual best, cosine >= ``s.rewording``."""
+    va, vb = _View(pa), _View(pb)
+    oa, ob = va.open(passages, 0), vb.open(passages, 1)
+    if not oa or not ob:
+        return []
+    m = _model(s)
+    ea = m.encode([va.text(k) for k, _ in oa])
+    eb = m.encode([vb.text(k) for k, _ in ob])
+    return _mutual_best(oa, ob, ea, eb, s)
 
 
 def _span(tok: Tokens, t0: int, t1: int) -> tuple[int, int]:
@@ -362,12 +484,7 @@ def merge(
 
 def extend(pa: Prepared, pb: Prepared, passages: tuple[Passage, ...], s: Settings) -> tuple[Passage, ...]:
     """Lexical passages extended and bridged across rewritten sentences (canonical order inside)."""
-    if pb.key < pa.key:
-        return tuple(p.swapped() for p in extend(pb, pa, tuple(p.swapped() for p in passages), s))
-    matches = sentence_matches(pa, pb, passages, s)
-    if not matches:
-        return passages
-    return tuple(merge(pa, pb, passages, matches, s))
+    return decide([(pa, pb, passages)], s, same_event=False)[0][0]
 
 
 # ---------------------------------------------------------------- same_event
@@ -379,10 +496,8 @@ def lead(text: str, tok: Tokens) -> str:
     return _text(text, tok, 0, n) if n else ""
 
 
-def entities(text: str, tok: Tokens) -> set[str]:
-    """Names (capitalised words not opening a sentence) and numbers, in normal form."""
+def _entities(text: str, tok: Tokens, starts: set[int]) -> set[str]:
     out: set[str] = set()
-    starts = {x.t0 for x in sentences(text, tok)}
     for k in range(len(tok)):
         w = text[int(tok.starts[k]) : int(tok.ends[k])]
         if any(c.isdigit() for c in w):
@@ -392,39 +507,232 @@ def entities(text: str, tok: Tokens) -> set[str]:
     return out
 
 
-def is_same_event(pa: Prepared, pb: Prepared, s: Settings) -> bool:
-    """Same story told independently: close lead embeddings and the same names and numbers."""
-    ea, eb = entities(pa.doc.text, pa.tokens), entities(pb.doc.text, pb.tokens)
+def entities(text: str, tok: Tokens) -> set[str]:
+    """Names (capitalised words not opening a sentence) and numbers, in normal form."""
+    return _entities(text, tok, {x.t0 for x in sentences(text, tok)})
+
+
+def _shares_entities(ea: set[str], eb: set[str]) -> bool:
     shared = ea & eb
     numbers = sum(e.startswith("#") for e in shared)
-    if len(shared) < MIN_SHARED_ENTITIES or numbers == 0 or numbers == len(shared):
+    return len(shared) >= MIN_SHARED_ENTITIES and 0 < numbers < len(shared)
+
+
+def is_same_event(pa: Prepared, pb: Prepared, s: Settings) -> bool:
+    """Same story told independently: close lead embeddings and the same names and numbers."""
+    if not _shares_entities(_View(pa).entities(), _View(pb).entities()):
         return False
     la, lb = lead(pa.doc.text, pa.tokens), lead(pb.doc.text, pb.tokens)
     if not la or not lb:
         return False
-    va, vb = model().encode([la, lb])
+    va, vb = _model(s).encode([la, lb])
     return float(va @ vb) >= s.same_event
+
+
+# ---------------------------------------------------------------- many pairs at once
+
+
+def threads_for(s: Settings) -> int:
+    """torch threads for one worker: the cores divided among the workers (at least 1)."""
+    cores = os.cpu_count() or 1
+    workers = s.workers if s.workers > 0 else cores
+    return max(1, cores // workers)
+
+
+def _model(s: Settings) -> Model:
+    m = model()
+    m.set_threads(threads_for(s))
+    return m
+
+
+Request = tuple["Prepared", "Prepared", tuple[Passage, ...]]
+
+
+def decide(
+    items: Sequence[Request], s: Settings, same_event: bool = True
+) -> list[tuple[tuple[Passage, ...], bool]]:
+    """The semantic decisions for many pairs at once: (passages across rewording, same_event) each.
+
+    Cost model: each document's sentences, texts and names are computed once per call (``_View``);
+    the open sentences of all pairs go to the model in one call (sorted by length inside, so batches
+    carry little padding) and each distinct text is embedded once (the model caches by text across
+    calls); pairs with nothing open on a side (duplicates, full coverage) never reach the model;
+    with lexical passages, only open sentences within ``WINDOW`` sentences of a passage are
+    embedded. Leads are embedded only for passage-less pairs that share names and numbers."""
+    views: dict[int, _View] = {}
+
+    def view(p: Prepared) -> _View:
+        v = views.get(id(p))
+        if v is None:
+            v = views[id(p)] = _View(p)
+        return v
+
+    plans = []
+    texts: dict[str, int] = {}
+    for pa, pb, passages in items:
+        swap = pb.key < pa.key
+        if swap:
+            pa, pb, passages = pb, pa, tuple(p.swapped() for p in passages)
+        va, vb = view(pa), view(pb)
+        oa, ob = _gated(va, vb, passages)
+        if oa and ob:
+            for v, o in ((va, oa), (vb, ob)):
+                for k, _ in o:
+                    texts.setdefault(v.text(k), len(texts))
+        else:
+            oa = ob = []
+        plans.append((swap, va, vb, passages, oa, ob))
+    emb = _model(s).encode(list(texts)) if texts else np.empty((0, 0), np.float32)
+    out: list[tuple[tuple[Passage, ...], bool]] = []
+    for swap, va, vb, passages, oa, ob in plans:
+        result = passages
+        if oa and ob:
+            ea = emb[[texts[va.text(k)] for k, _ in oa]]
+            eb = emb[[texts[vb.text(k)] for k, _ in ob]]
+            matches = _mutual_best(oa, ob, ea, eb, s)
+            if matches:
+                result = tuple(merge(va.p, vb.p, passages, matches, s, (va.starts, vb.starts)))
+        out.append((tuple(p.swapped() for p in result) if swap else result, False))
+    if not same_event:
+        return out
+    # same_event: passage-less pairs that name the same things, then one model call for their leads
+    ask = [
+        i
+        for i, (plan, (result, _)) in enumerate(zip(plans, out, strict=True))
+        if not result and _shares_entities(plan[1].entities(), plan[2].entities())
+    ]
+    leads: dict[str, int] = {}
+    for i in ask:
+        for v in plans[i][1:3]:
+            if v.lead():
+                leads.setdefault(v.lead(), len(leads))
+    if leads:
+        le = _model(s).encode(list(leads))
+        for i in ask:
+            la, lb = plans[i][1].lead(), plans[i][2].lead()
+            if la and lb and float(le[leads[la]] @ le[leads[lb]]) >= s.same_event:
+                out[i] = (out[i][0], True)
+    return out
+
+
+def _gated(va: _View, vb: _View, passages: tuple[Passage, ...]) -> tuple[list[tuple[int, Sentence]], ...]:
+    """Open sentences to embed: all of them for a passage-less pair; with passages, those within
+    ``WINDOW`` sentences of a passage, plus farther ones sharing ``FAR_SHARED`` content words with
+    an open sentence of the other side (a cheap lexical filter before the model, as candidate
+    generation before re-ranking in paraphrase mining)."""
+    oa, ob = va.open(passages, 0), vb.open(passages, 1)
+    if not passages or WINDOW is None or FAR_SHARED is None:
+        return oa, ob
+    aa, ab = va.open_all(passages, 0), vb.open_all(passages, 1)
+    if len(aa) == len(oa) and len(ab) == len(ob):
+        return oa, ob
+    ca = [va.content(k) for k, _ in aa]
+    cb = [vb.content(k) for k, _ in ab]
+    near_a, near_b = {k for k, _ in oa}, {k for k, _ in ob}
+    ka = [k in near_a or any(len(x & y) >= FAR_SHARED for y in cb) for (k, _), x in zip(aa, ca, strict=True)]
+    kb = [k in near_b or any(len(x & y) >= FAR_SHARED for x in ca) for (k, _), y in zip(ab, cb, strict=True)]
+    return [o for o, keep in zip(aa, ka, strict=True) if keep], [
+        o for o, keep in zip(ab, kb, strict=True) if keep
+    ]
+
+
+class _Batch:
+    """Requests collected from ``compare_prepared`` (``collect``) and decisions waiting for it
+    (``ready``), so one batch of pairs makes one model call (see ``compare_many``)."""
+
+    collect: list[Request] | None = None
+    ready: dict[tuple[int, int], tuple[tuple[Passage, ...], tuple[tuple[Passage, ...], bool]]] = {}
 
 
 def see_through(
     pa: Prepared, pb: Prepared, passages: tuple[Passage, ...], s: Settings
 ) -> tuple[tuple[Passage, ...], bool]:
     """The pipeline hook: (passages across rewording, whether a passage-less pair is same_event)."""
-    out = extend(pa, pb, passages, s)
-    return out, (not out and is_same_event(pa, pb, s))
+    if _Batch.collect is not None:  # first pass of compare_many: note what to decide, change nothing
+        _Batch.collect.append((pa, pb, passages))
+        return passages, False
+    ready = _Batch.ready.get((id(pa), id(pb)))
+    if ready is not None and ready[0] == passages:
+        return ready[1]
+    return decide([(pa, pb, passages)], s)[0]
+
+
+def compare_many(pairs: Sequence[tuple[Prepared, Prepared]], s: Settings) -> list[Pair]:
+    """``compare_prepared`` for many pairs with the model called once for all of them.
+
+    The pairs are compared lexically first (the hook only notes what the model must decide), the
+    decisions are made in one batch (``decide``), and only the pairs the model changed are
+    compared again with their decisions ready; the others keep their lexical record, which is
+    exactly what ``compare_prepared`` gives when the model changes nothing."""
+    from .pipeline import compare_prepared
+
+    _Batch.collect = []
+    try:
+        first = [compare_prepared(pa, pb, s) for pa, pb in pairs]
+        asked = _Batch.collect
+    finally:
+        _Batch.collect = None
+    if len(asked) != len(first):  # the hook was not reached once per pair: decide pair by pair
+        return [compare_prepared(pa, pb, s) for pa, pb in pairs]
+    out = []
+    for (pa, pb), pair, req, got in zip(pairs, first, asked, decide(asked, s), strict=True):
+        if got == (req[2], False):
+            out.append(pair)
+            continue
+        _Batch.ready[(id(pa), id(pb))] = (req[2], got)
+        try:
+            out.append(compare_prepared(pa, pb, s))
+        finally:
+            _Batch.ready.pop((id(pa), id(pb)), None)
+    return out
+
+
+def doc_vectors(leads: Sequence[str]) -> np.ndarray:
+    """Cheap document vectors for the neighbour search (unit rows, float32): the IDF-weighted mean
+    of the model's own input token embeddings over each lead's word pieces, no transformer pass.
+
+    A weighted average of word vectors is a strong baseline for text similarity (SIF, Arora et al.
+    2017; static embeddings as in model2vec); the IDF comes from the leads given. With at least
+    ``CENTER_MIN_DOCS`` leads the mean vector is removed (the common component of SIF, which
+    otherwise makes every pair look alike). About 1 ms a document on one core, against about
+    50-150 ms for a full lead embedding; the full embedding still decides ``same_event``."""
+    from scipy.sparse import csr_matrix
+
+    m = model()
+    table = m.token_table()
+    ids = m.tokenizer(list(leads), add_special_tokens=False, truncation=True, max_length=256)["input_ids"]
+    lens = np.array([len(x) for x in ids], dtype=np.int64)
+    flat = np.fromiter((t for x in ids for t in x), dtype=np.int64, count=int(lens.sum()))
+    indptr = np.concatenate(([0], np.cumsum(lens)))
+    rows = np.repeat(np.arange(len(ids)), lens)
+    df = np.bincount(np.unique(rows * table.shape[0] + flat) % table.shape[0], minlength=table.shape[0])
+    idf = (np.log((1 + len(ids)) / (1 + df)) + 1).astype(np.float32)
+    weights = csr_matrix((idf[flat], flat, indptr), shape=(len(ids), table.shape[0]))
+    vec = np.asarray(weights @ table, dtype=np.float32) / np.maximum(lens, 1).astype(np.float32)[:, None]
+    if len(ids) >= CENTER_MIN_DOCS:
+        vec -= vec.mean(axis=0)
+    vec /= np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-9)
+    return vec
 
 
 def neighbour_candidates(
-    leads: Sequence[str], dates: Sequence[str | None], s: Settings, k: int = NEIGHBOURS, block: int = 2048
+    leads: Sequence[str],
+    dates: Sequence[str | None],
+    s: Settings,
+    k: int = NEIGHBOURS,
+    block: int = 2048,
+    names: Sequence[set[str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs (a < b) by nearest-neighbour search over lead embeddings.
+    """Candidate pairs (a < b) by nearest-neighbour search over cheap document vectors.
 
-    Each document's ``k`` most similar others with cosine >= ``s.same_event`` (within
-    ``s.date_window_days`` when set and both dates are known)."""
+    Each document's ``k`` most similar others by ``doc_vectors`` with cosine >= ``NEIGHBOUR_FLOOR``
+    (within ``s.date_window_days`` when set and both dates are known); with ``names`` (each
+    document's ``entities``), only pairs that share enough names and numbers to be ``same_event``
+    at all. The full lead embeddings are computed later, in the workers, for the pairs left."""
     n = len(leads)
     if n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    emb = model().encode(list(leads))
+    emb = doc_vectors(leads)
     days = np.array(
         [(d.toordinal() if (d := parse_date(x)) is not None else -1) for x in dates], dtype=np.int64
     )
@@ -441,12 +749,18 @@ def neighbour_candidates(
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < n else np.argsort(-sims, axis=1)
         rows = np.repeat(np.arange(lo, hi), top.shape[1])
         cols = top.ravel()
-        keep = sims[rows - lo, cols] >= s.same_event
+        keep = sims[rows - lo, cols] >= NEIGHBOUR_FLOOR
         ra.append(rows[keep])
         rb.append(cols[keep])
     a, b = np.concatenate(ra), np.concatenate(rb)
     key = np.unique(np.minimum(a, b).astype(np.uint64) << np.uint64(32) | np.maximum(a, b).astype(np.uint64))
-    return (key >> np.uint64(32)).astype(np.int64), (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    a, b = (key >> np.uint64(32)).astype(np.int64), (key & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    if names is not None and a.shape[0]:
+        ok = np.array(
+            [_shares_entities(names[x], names[y]) for x, y in zip(a.tolist(), b.tolist(), strict=True)], bool
+        )
+        a, b = a[ok], b[ok]
+    return a, b
 
 
 def union_candidates(
@@ -479,12 +793,13 @@ def add_neighbours(
     store = StoreReader(doc_files)
     try:
         leads: list[str] = []
+        names: list[set[str]] = []
         for i in range(store.num_batches):
             docs = store.batch_docs(i)
-            leads.extend(
-                lead(d.text, t) for d, t in zip(docs, tokenize_many([d.text for d in docs]), strict=True)
-            )
+            for d, t in zip(docs, tokenize_many([d.text for d in docs]), strict=True):
+                leads.append(lead(d.text, t))
+                names.append(entities(d.text, t))
     finally:
         store.close()
-    na, nb = neighbour_candidates(leads, dates, s)
+    na, nb = neighbour_candidates(leads, dates, s, names=names)
     return union_candidates(ca, cb, na, nb)

@@ -86,12 +86,13 @@ def compare_chunk(
     need = sorted({i for p in pairs for i in p})
     for idx, prep in zip(need, prepare_many([docs[i] for i in need], s), strict=True):
         cache[idx] = prep
-    out = []
-    for a, b in pairs:
-        pair = compare_prepared(cache[a], cache[b], s)
-        if pair.relation != "unrelated":
-            out.append((a, b, pair))
-    return out
+    if s.semantic:  # one model call for the whole chunk (extra [semantic])
+        from ..semantic import compare_many
+
+        done = compare_many([(cache[a], cache[b]) for a, b in pairs], s)
+    else:
+        done = [compare_prepared(cache[a], cache[b], s) for a, b in pairs]
+    return [(a, b, pair) for (a, b), pair in zip(pairs, done, strict=True) if pair.relation != "unrelated"]
 
 
 def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bool]:
