@@ -86,11 +86,16 @@ def pair_hits(
     if np.any((h[1:] == h[:-1]) & (d[1:] < d[:-1])):
         order = np.lexsort((docs, hashes))
     h = hashes[order]
-    d = docs[order].astype(np.int64)
-    p = pos[order].astype(np.int32)
+    d = docs[order].astype(np.int64, copy=False)
+    p = pos[order].astype(np.int32, copy=False)
+    del order
     boundaries = np.flatnonzero(h[1:] != h[:-1]) + 1
+    del h
     starts = np.concatenate(([0], boundaries)).astype(np.int64)
-    sizes = np.diff(np.concatenate((starts, [h.shape[0]]))).astype(np.int64)
+    del boundaries
+    sizes = np.diff(np.concatenate((starts, [d.shape[0]]))).astype(np.int64)
+    shared = sizes >= 2  # only posting lists of two or more make hits
+    starts, sizes = starts[shared], sizes[shared]
     n = _count_hits(sizes, max_df)
     keys = np.empty(n, dtype=np.uint64)
     pa = np.empty(n, dtype=np.int32)
@@ -146,7 +151,7 @@ def supported_pairs(
     All hits of a pair must be present; their order does not matter."""
     if keys.shape[0] == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = np.argsort(keys)
+    order = np.argsort(keys, kind="stable")  # keys often arrive as sorted runs: timsort merges them
     k = keys[order]
     ok = _supported(k, pa[order], pb[order], max(1, min_shared), window)
     sel = k[ok]

@@ -406,7 +406,7 @@ def _fingerprint_task(args: tuple[int, str]) -> str:
     s: Settings = _STATE["settings"]
     first = c * corpus.batch_size
     n = len(corpus.texts[c])
-    path = f"{spill}/fp-{c:06d}.npy"
+    path = f"{spill}/fp-{c:06d}.postings"
     eng.save_postings(path, *eng.fingerprint_postings([corpus.doc(i) for i in range(first, first + n)], 0, s))
     return path
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import Index, align_tokens
+from .align import Block, Index, align_tokens
 from .explain import explain, flags
 from .fingerprint import fingerprints, shingles
 from .normalize import Tokens, tokenize_many
@@ -61,10 +61,24 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def _passages(pa: Prepared, pb: Prepared, s: Settings) -> tuple[Passage, ...]:
-    blocks = align_tokens(
-        pa.tokens, pa.shingles, pa.index, pb.tokens, pb.shingles, pb.index, s.ngram, s.max_gap, s.min_words
-    )
+def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Passage, ...]:
+    if same:
+        # the same word sequence: one passage over everything, no seeding or edit alignment
+        # (only punctuation and quote style can differ); a text shorter than min_words too
+        n = len(pa.tokens)
+        blocks = [Block(0, n, 0, n, n, (("equal", 0, n, 0, n),))]
+    else:
+        blocks = align_tokens(
+            pa.tokens,
+            pa.shingles,
+            pa.index,
+            pb.tokens,
+            pb.shingles,
+            pb.index,
+            s.ngram,
+            s.max_gap,
+            s.min_words,
+        )
     out = []
     ta, tb = pa.tokens, pb.tokens
     for blk in blocks:
@@ -88,27 +102,12 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings) -> tuple[Passage, ...]:
 
 def compare_prepared(pa: Prepared, pb: Prepared, s: Settings) -> Pair:
     """The full pair record for two prepared documents (``pa`` is ``a`` in the output)."""
-    if pb.key < pa.key:
-        passages = tuple(p.swapped() for p in _passages(pb, pa, s))
-    else:
-        passages = _passages(pa, pb, s)
     na, nb = len(pa.tokens), len(pb.tokens)
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
-    if same and not passages:
-        # a text shorter than min_words still matches itself
-        passages = (
-            Passage(
-                int(pa.tokens.starts[0]),
-                int(pa.tokens.ends[-1]),
-                int(pb.tokens.starts[0]),
-                int(pb.tokens.ends[-1]),
-                na,
-                1.0,
-                (),
-                (0, na),
-                (0, nb),
-            ),
-        )
+    if pb.key < pa.key:
+        passages = tuple(p.swapped() for p in _passages(pb, pa, s, same))
+    else:
+        passages = _passages(pa, pb, s, same)
     same_event = False
     if s.semantic:  # rewording and same_event (extra [semantic]); the lexical path never gets here
         from .semantic import see_through

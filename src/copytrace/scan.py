@@ -146,14 +146,19 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
     labels = components(len(ids), edges, s.min_words)
     store = StoreReader(cols["store"])
     try:
-        wire = [is_wire_original(t) for b in range(store.num_batches) for t in store.heads(b)]
-        sources = [x for b in range(store.num_batches) for x in store.batch(b).column("source").to_pylist()]
+        wire: list[bool] = []
+        sources: list[str | None] = []
+        for b in range(store.num_batches):
+            wire.extend(is_wire_original(t) for t in store.heads(b))
+            sources.extend(store.batch(b).column("source").to_pylist())
+            store.release()
         fams = families(labels, ids, cols["dates"], wire, edges, sources)
         family_of = {m: fam.id for fam in fams for m in fam.members}
         with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
             for b in range(store.num_batches):
                 for doc in store.batch_docs(b):
                     fh.write(dumps(document_record(doc, family_of.get(doc.id))) + "\n")
+                store.release()
         with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
             for fam in fams:
                 fh.write(dumps(fam.to_dict()) + "\n")
@@ -189,6 +194,8 @@ def write_texts_and_report(tmp: Path, store: StoreReader, ids: list[str], edges:
                     pa.Table.from_batches([rb.select(["id", "text"]).filter(pa.array(keep))], schema)
                 )
             first += rows
+            del rb
+            store.release()
     for k in np.nonzero(paired)[0].tolist():
         index[ids[k]] = k
 

@@ -86,22 +86,41 @@ def write_chunk(path: str, docs: list[Document]) -> None:
 
 class StoreReader:
     """Random access to documents by input index over one or more Arrow IPC files, each holding
-    consecutive rows (a chunk per record batch)."""
+    consecutive rows (a chunk per record batch).
+
+    Files are memory-mapped when first needed; ``release()`` unmaps them, so the pages a task
+    touched leave the process's resident memory (the next access maps the file again)."""
 
     def __init__(self, paths: str | list[str]) -> None:
-        files = [paths] if isinstance(paths, str) else list(paths)
-        self._sources = [pa.memory_map(f, "r") for f in files]
-        readers = [pa.ipc.open_file(src) for src in self._sources]
-        self._batches: list[tuple[pa.ipc.RecordBatchFileReader, int]] = [
-            (r, i) for r in readers for i in range(r.num_record_batches)
-        ]
+        self._paths = [paths] if isinstance(paths, str) else list(paths)
+        self._open: dict[int, tuple[pa.MemoryMappedFile, pa.ipc.RecordBatchFileReader]] = {}
+        self._batches: list[tuple[int, int]] = []
+        sizes = []
+        for f in range(len(self._paths)):
+            reader = self._reader(f)
+            for k in range(reader.num_record_batches):
+                self._batches.append((f, k))
+                sizes.append(reader.get_batch(k).num_rows)
+            self.release()
         self.num_batches = len(self._batches)
-        sizes = [r.get_batch(i).num_rows for r, i in self._batches]
         self.offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
 
+    def _reader(self, f: int) -> pa.ipc.RecordBatchFileReader:
+        got = self._open.get(f)
+        if got is None:
+            src = pa.memory_map(self._paths[f], "r")
+            got = self._open[f] = (src, pa.ipc.open_file(src))
+        return got[1]
+
+    def release(self) -> None:
+        """Unmap every open file (Python objects made from them are copies and stay valid)."""
+        for src, _ in self._open.values():
+            src.close()
+        self._open.clear()
+
     def batch(self, i: int) -> pa.RecordBatch:
-        reader, k = self._batches[i]
-        return reader.get_batch(k)
+        f, k = self._batches[i]
+        return self._reader(f).get_batch(k)
 
     def batch_docs(self, i: int) -> list[Document]:
         return [_doc(r) for r in self.batch(i).to_pylist()]
@@ -127,5 +146,4 @@ class StoreReader:
         return out
 
     def close(self) -> None:
-        for src in self._sources:
-            src.close()
+        self.release()

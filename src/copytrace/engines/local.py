@@ -5,7 +5,8 @@ Stages and where their data lives:
 1. read + prepare  workers, one chunk each (a byte range of a JSONL file, or a batch of documents
                    the parent read): parse, store the documents as an Arrow IPC file, tokenize and
                    fingerprint; postings (hash, document) are spilled to disk sorted by hash
-2. candidates      parent, one hash range at a time (memory bounded by ``memory_mb``)
+2. candidates      workers: hash ranges -> sorted hit runs, then pair-key ranges -> two-hit rule
+                   (memory bounded by ``memory_mb``; see ``candidates_from_postings``)
 3. align           workers, chunks of candidate pairs; results come back in chunk order, so the
                    output is byte-identical for any worker count
 4. cluster         parent, on compact edge arrays (not Python objects per pair)
@@ -15,6 +16,7 @@ Every worker function is a plain function of its inputs; the Spark engine runs t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import multiprocessing as mp
@@ -143,7 +145,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     docs, lines = read_slice(source, warnings.append) if isinstance(source, JsonlSlice) else (source, [])
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
-    postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.npy")
+    postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.postings")
     save_postings(postings_file, *fingerprint_postings(docs, 0, s))
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
@@ -182,6 +184,7 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
         _WORKER["store_key"] = key
     s: Settings = _WORKER["settings"]
     docs = _WORKER["store"].get({i for p in pairs for i in p})
+    _WORKER["store"].release()  # the texts are copied out: unmap, so worker memory stays flat
     return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
 
 
@@ -242,93 +245,174 @@ def _worker_count(s: Settings) -> int:
     return s.workers if s.workers > 0 else (os.cpu_count() or 1)
 
 
-POSTING = np.dtype([("h", "<u8"), ("d", "<i4"), ("p", "<i4")])
+_POSTINGS_MAGIC = b"CTPOST01"
 
 
 def save_postings(path: str, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> None:
-    """Postings of one chunk, sorted by hash, as one ``.npy`` file that can be memory-mapped."""
+    """Postings of one chunk, sorted by hash, as one file of three contiguous arrays (hash u8,
+    doc i4, position i4) after a 16-byte header, so each can be memory-mapped on its own and
+    ``searchsorted`` on the hashes touches only a few pages."""
     order = np.argsort(h, kind="stable")
-    rows = np.empty(h.shape[0], dtype=POSTING)
-    rows["h"], rows["d"], rows["p"] = h[order], d[order], p[order]
-    tmp = path + ".part.npy"
-    np.save(tmp, rows)
+    n = int(h.shape[0])
+    tmp = path + ".part"
+    with open(tmp, "wb") as fh:
+        fh.write(_POSTINGS_MAGIC + np.int64(n).tobytes())
+        fh.write(np.ascontiguousarray(h[order], dtype="<u8").tobytes())
+        fh.write(np.ascontiguousarray(d[order], dtype="<i4").tobytes())
+        fh.write(np.ascontiguousarray(p[order], dtype="<i4").tobytes())
     os.replace(tmp, path)
 
 
 def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(hash, doc, position) of a postings file: ``.npy`` memory-mapped, ``.npz`` read whole."""
-    if path.endswith(".npy"):
-        rows = np.load(path, mmap_mode="r")
-        return rows["h"], rows["d"], rows["p"]
-    with np.load(path) as z:
-        return z["h"], z["d"], z["p"]
+    """(hash, doc, position) of a postings file, memory-mapped (read-only). Dropping the arrays
+    unmaps them, so the pages they touched leave the process's resident memory."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if len(head) != 16 or head[:8] != _POSTINGS_MAGIC:
+        raise EngineError(f"{path}: not a postings file")
+    n = int(np.frombuffer(head[8:], dtype="<i8")[0])
+    if n == 0:
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
+    h = np.memmap(path, dtype="<u8", mode="r", offset=16, shape=(n,))
+    d = np.memmap(path, dtype="<i4", mode="r", offset=16 + 8 * n, shape=(n,))
+    q = np.memmap(path, dtype="<i4", mode="r", offset=16 + 12 * n, shape=(n,))
+    return h, d, q
 
 
-def _estimated_hits(
-    arrays: list[tuple[np.ndarray, np.ndarray, np.ndarray]], max_df: int, sample: int = 64
-) -> int:
-    """Hits the whole hash space will make, from the first 1/``sample`` of it."""
-    top = np.uint64((1 << 64) // sample)
-    hs = [h[: np.searchsorted(h, top, side="left")] for h, _, _ in arrays]
-    h = np.sort(np.concatenate(hs)) if hs else np.empty(0, np.uint64)
-    return cand.count_hits(h, max_df) * sample
+# bytes the candidate stage holds at its peak: a posting being paired (hash, doc, position,
+# their sorted copies) and a hit being sorted or checked (key, two positions, order, copies)
+_BYTES_PER_POSTING = 120  # measured at 100k, with the ~0.7 hits a posting makes there
+_BYTES_PER_HIT = 64
+
+
+def _write_arrays(path: str, arrays: list[np.ndarray]) -> None:
+    tmp = path + ".part"
+    with open(tmp, "wb") as fh:
+        fh.write(_POSTINGS_MAGIC + np.int64(arrays[0].shape[0]).tobytes())
+        for a in arrays:
+            fh.write(np.ascontiguousarray(a).tobytes())
+    os.replace(tmp, path)
+
+
+def _quantiles(samples: list[np.ndarray], parts: int) -> list[int]:
+    """``parts - 1`` distinct cut values splitting the sampled (sorted-run) values evenly."""
+    allv = np.sort(np.concatenate(samples)) if samples else np.empty(0, np.uint64)
+    if parts <= 1 or allv.shape[0] == 0:
+        return []
+    cuts = allv[(np.arange(1, parts) * allv.shape[0]) // parts]
+    return sorted(set(int(c) for c in cuts.tolist()) - {0})
+
+
+def _range(h: np.ndarray, lo: int | None, hi: int | None) -> tuple[int, int]:
+    i0 = 0 if lo is None else int(np.searchsorted(h, np.uint64(lo), side="left"))
+    i1 = h.shape[0] if hi is None else int(np.searchsorted(h, np.uint64(hi), side="left"))
+    return i0, i1
+
+
+def _hits_task(
+    args: tuple[list[str], list[int], int | None, int | None, int, str],
+) -> tuple[str, int, np.ndarray]:
+    """Hits of the fingerprints in hash range [lo, hi), sorted by pair key, as one run file;
+    returns (path, hits, a sample of the keys for splitting the merge)."""
+    files, offsets, lo, hi, max_df, path = args
+    hs, ds, ps = [], [], []
+    for f, off in zip(files, offsets, strict=True):
+        h, d, q = load_postings(f)  # mapped for this range only: untouched pages stay out of memory
+        i0, i1 = _range(h, lo, hi)
+        hs.append(np.array(h[i0:i1]))
+        ds.append(d[i0:i1].astype(np.int64) + off)
+        ps.append(np.array(q[i0:i1]))
+        del h, d, q
+    keys, pa, pb = cand.pair_hits(
+        np.concatenate(hs) if hs else np.empty(0, np.uint64),
+        np.concatenate(ds) if ds else np.empty(0, np.int64),
+        np.concatenate(ps) if ps else np.empty(0, np.int32),
+        max_df,
+    )
+    del hs, ds, ps
+    order = np.argsort(keys, kind="stable")
+    keys, pa, pb = keys[order], pa[order], pb[order]
+    del order
+    _write_arrays(path, [keys, pa, pb])
+    step = max(1, keys.shape[0] // 1024)
+    return path, int(keys.shape[0]), keys[::step].copy()
+
+
+def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs whose key lies in [lo, hi): every hit of such a pair, from every run."""
+    runs, lo, hi, min_shared, window = args
+    ks, qa, qb = [], [], []
+    for f in runs:
+        k, a, b = load_postings(f)  # same three-array layout: key, position in a, position in b
+        i0, i1 = _range(k, lo, hi)
+        if i1 > i0:
+            ks.append(np.array(k[i0:i1]))
+            qa.append(np.array(a[i0:i1]))
+            qb.append(np.array(b[i0:i1]))
+        del k, a, b
+    if not ks:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return cand.supported_pairs(
+        np.concatenate(ks), np.concatenate(qa), np.concatenate(qb), min_shared, window
+    )
 
 
 def candidates_from_postings(
-    files: list[str], offsets: list[int], n_docs: int, s: Settings, workdir: str | None = None
+    files: list[str],
+    offsets: list[int],
+    n_docs: int,
+    s: Settings,
+    workdir: str | None = None,
+    pool: Pool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs from spilled postings (chunk-local doc numbers + chunk offsets).
+    """Candidate pairs (sorted by a, then b) from spilled postings (chunk-local doc numbers +
+    chunk offsets), in two rounds of tasks, run by ``pool``'s workers when given:
 
-    Postings files are memory-mapped. Hits are made one hash range at a time and, when they do
-    not fit ``memory_mb``, spilled to pair-key buckets on disk; each bucket is then checked for
-    local support on its own. The number of ranges comes from the postings and from the hits a
-    sample of the hash space makes (about 24 bytes a posting and 48 bytes a hit at the peak)."""
-    arrays = [load_postings(f) for f in files]
-    total = sum(h.shape[0] for h, _, _ in arrays)
-    budget = max(16, s.memory_mb // 2) * 1024 * 1024
-    need = total * 24 + _estimated_hits(arrays, s.max_df) * 48
-    parts = max(1, -(-need // budget))
-    bounds = cand.partition_bounds(parts)
-    buckets = parts
-    spill: list[list[str]] = [[] for _ in range(buckets)]
-    in_memory: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for p in range(parts):
-        lo, hi = bounds[p], bounds[p + 1]
-        hs, ds, ps = [], [], []
-        for (h, d, q), off in zip(arrays, offsets, strict=True):
-            i0 = np.searchsorted(h, lo, side="left")
-            i1 = h.shape[0] if p == parts - 1 else np.searchsorted(h, hi, side="left")
-            hs.append(h[i0:i1])
-            ds.append(d[i0:i1].astype(np.int64) + off)
-            ps.append(q[i0:i1])
-        keys, pa, pb = cand.pair_hits(np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), s.max_df)
-        if parts == 1:
-            in_memory.append((keys, pa, pb))
-            continue
-        which = cand.bucket_of(keys, n_docs, buckets)
-        for b in range(buckets):
-            sel = which == b
-            path = os.path.join(workdir or ".", f"_hits-{p:04d}-{b:04d}.npz")
-            np.savez(path, k=keys[sel], a=pa[sel], b=pb[sel])
-            spill[b].append(path)
-    out_a, out_b = [], []
-    if parts == 1:
-        keys, pa, pb = in_memory[0]
-        return cand.supported_pairs(keys, pa, pb, s.min_shared, s.support_window)
-    for b in range(buckets):
-        ks, pas, pbs = [], [], []
-        for path in spill[b]:
-            with np.load(path) as z:
-                ks.append(z["k"])
-                pas.append(z["a"])
-                pbs.append(z["b"])
-            os.unlink(path)
-        ca, cb = cand.supported_pairs(
-            np.concatenate(ks), np.concatenate(pas), np.concatenate(pbs), s.min_shared, s.support_window
-        )
-        out_a.append(ca)
-        out_b.append(cb)
-    return np.concatenate(out_a), np.concatenate(out_b)
+    1. hash ranges holding equal shares of the postings (cut at quantiles of a sample: winnowed
+       fingerprints are window minima, so their hashes crowd the low end of the hash space):
+       each range's hits, sorted by pair key, go to a run file;
+    2. pair-key ranges holding equal shares of the hits: each gathers its slice of every run and
+       applies the two-hit rule (``candidates.supported_pairs``).
+
+    Postings and runs are memory-mapped and only a task's own slice is read, so what one task
+    holds is bounded by ``memory_mb`` shared among the workers (this is the external-memory
+    sort-merge of inverted-index construction, with the ranges as partitions)."""
+    workers = pool.workers if pool is not None else 1
+    budget = max(8, s.memory_mb // (2 * workers)) * 1024 * 1024
+    work = workdir or "."
+    samples, total = [], 0
+    for f in files:
+        h, _, _ = load_postings(f)
+        total += h.shape[0]
+        samples.append(np.array(h[:: max(1, h.shape[0] // 256)]))
+        del h
+    if total == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    parts = max(workers if total > 100_000 else 1, -(-total * _BYTES_PER_POSTING // budget))
+    cuts: list[int | None] = [None, *_quantiles(samples, parts), None]
+    run = map if pool is None else pool.imap
+    hit_tasks = [
+        (files, offsets, cuts[i], cuts[i + 1], s.max_df, os.path.join(work, f"_hits-{i:05d}.bin"))
+        for i in range(len(cuts) - 1)
+    ]
+    runs: list[str] = []
+    try:
+        key_samples, hits = [], 0
+        for path, n, sample in run(_hits_task, hit_tasks):
+            runs.append(path)
+            hits += n
+            key_samples.append(sample)
+        groups = max(workers if hits > 100_000 else 1, -(-hits * _BYTES_PER_HIT // budget))
+        kcuts: list[int | None] = [None, *_quantiles(key_samples, groups), None]
+        support_tasks = [
+            (runs, kcuts[i], kcuts[i + 1], s.min_shared, s.support_window) for i in range(len(kcuts) - 1)
+        ]
+        out = list(run(_support_task, support_tasks))
+    finally:
+        for path in runs:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    return np.concatenate([a for a, _ in out]), np.concatenate([b for _, b in out])
 
 
 def filter_candidates(
@@ -409,7 +493,7 @@ def scan_local(
 
         t0 = time.perf_counter()
         if fp_files:
-            ca, cb = candidates_from_postings(fp_files, offsets, len(ids), s, work)
+            ca, cb = candidates_from_postings(fp_files, offsets, len(ids), s, work, pool)
         else:
             ca, cb = np.empty(0, np.int64), np.empty(0, np.int64)
         if s.semantic:  # same_event candidates: nearest neighbours of lead embeddings (extra [semantic])
