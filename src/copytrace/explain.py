@@ -124,6 +124,17 @@ def classify(a_words: list[str], b_words: list[str], a_surface: list[str], b_sur
     return "rewording"
 
 
+@lru_cache(maxsize=1 << 16)
+def _kind(a_surface: tuple[str, ...], b_surface: tuple[str, ...]) -> str:
+    # cached: the same substitution recurs across the pairs of one family (most edits are one word)
+    return classify(
+        [normal_form(s) for s in a_surface],
+        [normal_form(s) for s in b_surface],
+        list(a_surface),
+        list(b_surface),
+    )
+
+
 def _merge(
     ops: tuple[tuple[str, int, int, int, int], ...], ha: np.ndarray, hb: np.ndarray
 ) -> list[list[int]]:
@@ -229,11 +240,7 @@ def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> l
                     edits.append(Edit("moved", text_a[c0:c1], text_b[b0:b1], c0, c1, b0, b1))
                     used |= _counterpart(regions, r, at, at + n, side="a")
                     continue
-        a_surface = _surfaces(text_a, ta, i1, i2)
-        b_surface = _surfaces(text_b, tb, j1, j2)
-        kind = classify(
-            [normal_form(s) for s in a_surface], [normal_form(s) for s in b_surface], a_surface, b_surface
-        )
+        kind = _kind(tuple(_surfaces(text_a, ta, i1, i2)), tuple(_surfaces(text_b, tb, j1, j2)))
         edits.append(Edit(kind, text_a[a0:a1], text_b[b0:b1], a0, a1, b0, b1))
     # punctuation and quote style between words that match
     for tag, i1, i2, j1, j2 in block.ops:
