@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import html
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,16 +87,27 @@ def build_report(
 ) -> str:
     """The HTML of the report for the outputs in ``out_dir`` (pairs, documents, clusters JSONL)."""
     pairs, n_pairs = top_pairs(out_dir / "pairs.jsonl", max_pairs)
-    fams = list(_read_jsonl(out_dir / "clusters.jsonl"))
-    n_fams = len(fams)
-    fams.sort(key=lambda f: (-int(f.get("size", len(f.get("members", [])))), str(f.get("cluster"))))
-    fams = fams[:max_families]
+    # streamed: only the largest families and the documents of the shown pairs are kept
+    n_fams = 0
+
+    def counted(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        nonlocal n_fams
+        for row in rows:
+            n_fams += 1
+            yield row
+
+    fams = heapq.nsmallest(
+        max_families,
+        counted(_read_jsonl(out_dir / "clusters.jsonl")),
+        key=lambda f: (-int(f.get("size", len(f.get("members", [])))), str(f.get("cluster"))),
+    )
+    need = {str(p["a"]) for p in pairs} | {str(p["b"]) for p in pairs}
     docs: dict[str, dict[str, Any]] = {}
     n_docs = 0
     for d in _read_jsonl(out_dir / "documents.jsonl"):
         n_docs += 1
-        docs[str(d["id"])] = d
-    need = {str(p["a"]) for p in pairs} | {str(p["b"]) for p in pairs}
+        if str(d["id"]) in need:
+            docs[str(d["id"])] = d
     found = texts(need)
     words_of: dict[str, int] = {}
     for p in pairs:

@@ -16,6 +16,7 @@ Every worker function is a plain function of its inputs; the Spark engine runs t
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import itertools
@@ -460,7 +461,7 @@ def scan_local(
         ids: list[str] = []
         dates: list[str | None] = []
         sources: list[str | None] = []
-        first_seen: dict[str, tuple[int, int]] = {}
+        first_seen: dict[str, int] = {}  # id -> input index (an int, not a tuple: 1M ids fit)
         prepared: list[ChunkResult] = []
         doc_files: list[str] = []
         fp_files: list[str] = []
@@ -474,14 +475,15 @@ def scan_local(
                     warn(message)
             for k, doc_id in enumerate(res.ids):
                 if doc_id in first_seen:
-                    c0, k0 = first_seen[doc_id]
+                    c0 = bisect.bisect_right(offsets, first_seen[doc_id]) - 1
+                    k0 = first_seen[doc_id] - offsets[c0]
                     first = prepared[c0]
                     raise InputError(
                         res.where,
                         f"duplicate id {doc_id!r} (first seen in {first.where}: {first.locate(k0)})",
                         res.locate(k),
                     )
-                first_seen[doc_id] = (len(prepared) - 1, k)
+                first_seen[doc_id] = len(ids) + k
             ids.extend(res.ids)
             dates.extend(res.dates)
             sources.extend(res.sources)
