@@ -48,7 +48,8 @@ FORMAT = 1
 _IGNORED_SETTINGS = ("workers", "memory_mb")
 CRASH_ENV = "COPYTRACE_CRASH_AT"
 """Fault injection for tests: ``chunk:N`` or ``align:N`` kills the process (SIGKILL) right after
-the Nth chunk or align task is recorded (1-based); ``write`` after the outputs are written."""
+the Nth chunk or align task is recorded (1-based); ``write`` after the outputs are written;
+``spark-candidates`` / ``spark-align`` after the Spark engine keeps that stage's output."""
 
 
 # ---------------------------------------------------------------- manifest
