@@ -151,6 +151,30 @@ def _chains(
     return chain
 
 
+@numba.njit(cache=True)
+def _chain_spans(
+    chain: np.ndarray, a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray
+) -> np.ndarray:
+    """[lo_a, hi_a, lo_b, hi_b] of every chain (ids 0..k-1, each used), in id order."""
+    k = 0
+    for c in chain:
+        k = max(k, c + 1)
+    out = np.empty((k, 4), dtype=np.int64)
+    out[:, 0] = np.iinfo(np.int64).max
+    out[:, 1] = np.iinfo(np.int64).min
+    out[:, 2] = np.iinfo(np.int64).max
+    out[:, 3] = np.iinfo(np.int64).min
+    for r in range(chain.shape[0]):
+        c = chain[r]
+        if c < 0:
+            continue
+        out[c, 0] = min(out[c, 0], a0[r])
+        out[c, 1] = max(out[c, 1], a1[r])
+        out[c, 2] = min(out[c, 2], b0[r])
+        out[c, 3] = max(out[c, 3], b1[r])
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """A raw passage: token ranges and the word-level opcodes inside them."""
@@ -211,11 +235,9 @@ def align_tokens(
     a0, a1, b0, b1, cover = a0[order], a1[order], b0[order], b1[order], cover[order]
     chain = _chains(a0, a1, b0, b1, max_gap, span)
     ha, hb = ta.hashes, tb.hashes
-    spans = []
-    for c in np.unique(chain[chain >= 0]).tolist():
-        sel = chain == c
-        span4 = [int(a0[sel].min()), int(a1[sel].max()), int(b0[sel].min()), int(b1[sel].max())]
-        spans.append(_extend(ha, hb, span4, max_gap + ngram))
+    spans = [
+        _extend(ha, hb, span4, max_gap + ngram) for span4 in _chain_spans(chain, a0, a1, b0, b1).tolist()
+    ]
     blocks: list[Block] = []
     for lo_a, hi_a, lo_b, hi_b in _merge_close(spans, max_gap):
         inside = (a0 >= lo_a) & (a1 <= hi_a) & (b0 >= lo_b) & (b1 <= hi_b)

@@ -243,25 +243,38 @@ def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> l
         kind = _kind(tuple(_surfaces(text_a, ta, i1, i2)), tuple(_surfaces(text_b, tb, j1, j2)))
         edits.append(Edit(kind, text_a[a0:a1], text_b[b0:b1], a0, a1, b0, b1))
     # punctuation and quote style between words that match
-    for tag, i1, i2, j1, j2 in block.ops:
-        if tag != "equal" or i2 - i1 < 2:
-            continue
-        diff = np.nonzero(ta.seps[i1 : i2 - 1] != tb.seps[j1 : j2 - 1])[0]
-        for k in diff.tolist():
-            a0, a1 = _sep_span(text_a, ta, i1 + k)
-            b0, b1 = _sep_span(text_b, tb, j1 + k)
-            # keep only the differing middle of the two separators
-            while a0 < a1 and b0 < b1 and text_a[a0] == text_b[b0]:
-                a0, b0 = a0 + 1, b0 + 1
-            while a1 > a0 and b1 > b0 and text_a[a1 - 1] == text_b[b1 - 1]:
-                a1, b1 = a1 - 1, b1 - 1
-            sa, sb = text_a[a0:a1], text_b[b0:b1]
-            strip_a = "".join(c for c in sa if c not in QUOTES)
-            strip_b = "".join(c for c in sb if c not in QUOTES)
-            kind = "quote" if strip_a == strip_b else "punctuation"
-            edits.append(Edit(kind, sa, sb, a0, a1, b0, b1))
+    for ia, ib in _sep_differences(block.ops, ta.seps, tb.seps):
+        a0, a1 = _sep_span(text_a, ta, ia)
+        b0, b1 = _sep_span(text_b, tb, ib)
+        # keep only the differing middle of the two separators
+        while a0 < a1 and b0 < b1 and text_a[a0] == text_b[b0]:
+            a0, b0 = a0 + 1, b0 + 1
+        while a1 > a0 and b1 > b0 and text_a[a1 - 1] == text_b[b1 - 1]:
+            a1, b1 = a1 - 1, b1 - 1
+        sa, sb = text_a[a0:a1], text_b[b0:b1]
+        strip_a = "".join(c for c in sa if c not in QUOTES)
+        strip_b = "".join(c for c in sb if c not in QUOTES)
+        kind = "quote" if strip_a == strip_b else "punctuation"
+        edits.append(Edit(kind, sa, sb, a0, a1, b0, b1))
     edits.sort(key=lambda e: (e.a_start, e.a_end, e.b_start, e.b_end, e.kind))
     return edits
+
+
+def _sep_differences(
+    ops: tuple[tuple[str, int, int, int, int], ...], seps_a: np.ndarray, seps_b: np.ndarray
+) -> list[tuple[int, int]]:
+    """(token in a, token in b) of matching words followed by different separators, over all the
+    equal runs of a passage in one vectorised comparison."""
+    runs = [(i1, j1, i2 - i1 - 1) for tag, i1, i2, j1, _ in ops if tag == "equal" and i2 - i1 >= 2]
+    if not runs:
+        return []
+    r = np.array(runs, dtype=np.int64)
+    lengths = r[:, 2]
+    k = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    ia = np.repeat(r[:, 0], lengths) + k
+    ib = np.repeat(r[:, 1], lengths) + k
+    diff = np.nonzero(seps_a[ia] != seps_b[ib])[0]
+    return list(zip(ia[diff].tolist(), ib[diff].tolist(), strict=True))
 
 
 def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) -> set[int]:
