@@ -298,3 +298,22 @@ def test_semantic_parity(spark, corpus, tmp_path):
     for name in OUTPUTS:
         assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
     assert '"relation": "same_event"' in (local / "pairs.jsonl").read_text(encoding="utf-8")
+
+
+def test_repeated_id_across_files_as_the_local_engine(spark, tmp_path):
+    from copytrace.errors import InputError
+
+    (tmp_path / "one.jsonl").write_text(
+        '{"id": "a", "text": "one"}\n\n{"id": "b", "text": "two"}\n', encoding="utf-8"
+    )
+    (tmp_path / "two.jsonl").write_text(
+        '{"id": "c", "text": "three"}\n{"id": "b", "text": "four"}\n', encoding="utf-8"
+    )
+    inputs = [str(tmp_path / "one.jsonl"), str(tmp_path / "two.jsonl")]
+    messages = []
+    for engine in ("local", "spark"):
+        with pytest.raises(InputError) as exc:
+            scan(inputs, str(tmp_path / engine), engine=engine)
+        messages.append(str(exc.value))
+    assert messages[0] == messages[1]
+    assert messages[1] == f"{inputs[1]}: line 2: duplicate id 'b' (first seen in {inputs[0]}: line 3)"

@@ -40,6 +40,7 @@ is imported lazily; a missing pyspark raises ``EngineError`` naming ``pip instal
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import json
@@ -826,23 +827,27 @@ def _read_chunks(
         for chunk, text in sc.parallelize(todo, len(todo)).mapPartitions(read_fn(docs_uri)).collect():
             got[chunk] = json.loads(text)
     metas = [got[row[0]] for row in rows]
-    first_seen: dict[str, tuple[int, int]] = {}
+    first_seen: dict[str, int] = {}  # id -> input index (one int an id, as the local engine keeps)
+    starts: list[int] = []
     for c, meta in enumerate(metas):
         if "error" in meta:
             raise InputError(*meta["error"])
         for message in meta["warnings"]:
             if warn is not None:
                 warn(message)
+        first_index = starts[-1] + len(metas[c - 1]["ids"]) if starts else 0
+        starts.append(first_index)
         for k, doc_id in enumerate(meta["ids"]):
-            if doc_id in first_seen:
-                c0, k0 = first_seen[doc_id]
+            i0 = first_seen.setdefault(doc_id, first_index + k)
+            if i0 != first_index + k:
+                c0 = bisect.bisect_right(starts, i0) - 1
+                k0 = i0 - starts[c0]
                 first = metas[c0]
                 raise InputError(
                     meta["where"],
                     f"duplicate id {doc_id!r} (first seen in {first['where']}: {locate(first, k0)})",
                     locate(meta, k),
                 )
-            first_seen[doc_id] = (c, k)
     for c, meta in enumerate(metas):
         if checkpoint.load_chunk(str(workdir), c) is None:
             checkpoint.save_chunk(str(workdir), c, meta)
