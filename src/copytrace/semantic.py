@@ -60,9 +60,9 @@ MIN_SENTENCES = 2  # sentence matches needed for a passage without lexical ancho
 MIN_SHARED_ENTITIES = 3
 LEAD_WORDS = 200  # words of a document's lead embedded for same_event
 NEIGHBOURS = 10
-NEIGHBOUR_FLOOR = 0.5  # cosine of the cheap document vectors a neighbour candidate needs
+NEIGHBOUR_FLOOR = 0.45  # cosine of the cheap document vectors a neighbour candidate needs (BBC: see docs)
 CENTER_MIN_DOCS = 100
-FAR_SHARED: int | None = 2  # an open sentence beyond the window is embedded when it shares this
+FAR_SHARED: int | None = 3  # an open sentence beyond the window is embedded when it shares this
 # many content words with an open sentence of the other side (None: never)
 WINDOW: int | None = (
     2  # with lexical passages, only open sentences this near a passage (in sentences) are embedded
@@ -172,6 +172,14 @@ _MODEL: dict[str | None, Model] = {}
 
 def model(device: str | None = None) -> Model:
     """The process's model, loaded on first use (``device`` None: GPU when present, else CPU)."""
+    if device is None:
+        try:
+            import torch
+        except ImportError as exc:
+            raise EngineError(
+                f"--semantic needs the extra [semantic] ({exc.name} is missing): run {INSTALL_HINT}"
+            ) from exc
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device not in _MODEL:
         _MODEL[device] = Model(device)
     return _MODEL[device]
@@ -616,19 +624,20 @@ def decide(
 
 
 def _gated(va: _View, vb: _View, passages: tuple[Passage, ...]) -> tuple[list[tuple[int, Sentence]], ...]:
-    """Open sentences to embed: all of them for a passage-less pair; with passages, those within
-    ``WINDOW`` sentences of a passage, plus farther ones sharing ``FAR_SHARED`` content words with
-    an open sentence of the other side (a cheap lexical filter before the model, as candidate
-    generation before re-ranking in paraphrase mining)."""
-    oa, ob = va.open(passages, 0), vb.open(passages, 1)
-    if not passages or WINDOW is None or FAR_SHARED is None:
-        return oa, ob
+    """Open sentences to embed: all of them in a pair without lexical passages (a heavy rewrite
+    may share few words a sentence: filtering there lost a Clough heavy answer); with passages,
+    those within ``WINDOW`` sentences of a passage, and beyond the window those sharing
+    ``FAR_SHARED`` content words with an open sentence of the other side: a cheap lexical filter
+    before the model, as candidate generation before re-ranking in paraphrase mining."""
     aa, ab = va.open_all(passages, 0), vb.open_all(passages, 1)
-    if len(aa) == len(oa) and len(ab) == len(ob):
-        return oa, ob
+    if not passages or WINDOW is None or FAR_SHARED is None or not aa or not ab:
+        return aa, ab
+    near_a = {k for k, _ in va.open(passages, 0)}
+    near_b = {k for k, _ in vb.open(passages, 1)}
+    if len(near_a) == len(aa) and len(near_b) == len(ab):
+        return aa, ab
     ca = [va.content(k) for k, _ in aa]
     cb = [vb.content(k) for k, _ in ab]
-    near_a, near_b = {k for k, _ in oa}, {k for k, _ in ob}
     ka = [k in near_a or any(len(x & y) >= FAR_SHARED for y in cb) for (k, _), x in zip(aa, ca, strict=True)]
     kb = [k in near_b or any(len(x & y) >= FAR_SHARED for x in ca) for (k, _), y in zip(ab, cb, strict=True)]
     return [o for o, keep in zip(aa, ka, strict=True) if keep], [
@@ -698,7 +707,7 @@ def doc_vectors(leads: Sequence[str]) -> np.ndarray:
     50-150 ms for a full lead embedding; the full embedding still decides ``same_event``."""
     from scipy.sparse import csr_matrix
 
-    m = model()
+    m = model("cpu")  # a table lookup: no GPU context in the parent, which forks workers
     table = m.token_table()
     ids = m.tokenizer(list(leads), add_special_tokens=False, truncation=True, max_length=256)["input_ids"]
     lens = np.array([len(x) for x in ids], dtype=np.int64)
