@@ -71,14 +71,11 @@ def _emit(
                 k += 1
 
 
-def pair_hits(
+def posting_lists(
     hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, max_df: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hits (pair key, position in a, position in b) from postings (hash, doc, position).
-
-    key = a << 32 | b with a < b (input order). Each (hash, doc) posting must be unique."""
-    if hashes.shape[0] == 0:
-        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Postings ordered by (hash, document) as (docs, positions) and the (start, size) of every
+    list that makes hits (2..``max_df`` documents). Each (hash, doc) posting must be unique."""
     # postings usually arrive as runs sorted by hash with documents ascending: a stable sort on
     # the hash alone (timsort merges the runs) then orders them by (hash, document)
     order = np.argsort(hashes, kind="stable")
@@ -94,14 +91,47 @@ def pair_hits(
     starts = np.concatenate(([0], boundaries)).astype(np.int64)
     del boundaries
     sizes = np.diff(np.concatenate((starts, [d.shape[0]]))).astype(np.int64)
-    shared = sizes >= 2  # only posting lists of two or more make hits
-    starts, sizes = starts[shared], sizes[shared]
+    keep = (sizes >= 2) & (sizes <= max_df)  # only these lists make hits
+    return d, p, starts[keep], sizes[keep]
+
+
+def emit_hits(
+    d: np.ndarray, p: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_df: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits (pair key, position in a, position in b) of the given posting lists."""
     n = _count_hits(sizes, max_df)
     keys = np.empty(n, dtype=np.uint64)
     pa = np.empty(n, dtype=np.int32)
     pb = np.empty(n, dtype=np.int32)
     _emit(d, p, starts, sizes, max_df, keys, pa, pb)
     return keys, pa, pb
+
+
+def hit_batches(sizes: np.ndarray, max_hits: int) -> list[tuple[int, int]]:
+    """Consecutive slices [g0, g1) of posting lists making at most ``max_hits`` hits each (a
+    single list that makes more stands alone)."""
+    if sizes.shape[0] == 0:
+        return []
+    made = np.cumsum(sizes * (sizes - 1) // 2)
+    out, g0, done = [], 0, 0
+    while g0 < sizes.shape[0]:
+        g1 = int(np.searchsorted(made, done + max_hits, side="right"))
+        g1 = max(g1, g0 + 1)
+        out.append((g0, g1))
+        done = int(made[g1 - 1])
+        g0 = g1
+    return out
+
+
+def pair_hits(
+    hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, max_df: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits (pair key, position in a, position in b) from postings (hash, doc, position).
+
+    key = a << 32 | b with a < b (input order). Each (hash, doc) posting must be unique."""
+    if hashes.shape[0] == 0:
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
+    return emit_hits(*posting_lists(hashes, docs, pos, max_df), max_df)
 
 
 @numba.njit(cache=True)

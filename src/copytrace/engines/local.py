@@ -282,7 +282,7 @@ def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 # bytes the candidate stage holds at its peak: a posting being paired (hash, doc, position,
 # their sorted copies) and a hit being sorted or checked (key, two positions, order, copies)
-_BYTES_PER_POSTING = 120  # measured at 100k, with the ~0.7 hits a posting makes there
+_BYTES_PER_POSTING = 64  # measured at 100k (hits are made and written in batches of their own)
 _BYTES_PER_HIT = 64
 
 
@@ -311,11 +311,11 @@ def _range(h: np.ndarray, lo: int | None, hi: int | None) -> tuple[int, int]:
 
 
 def _hits_task(
-    args: tuple[list[str], list[int], int | None, int | None, int, str],
-) -> tuple[str, int, np.ndarray]:
-    """Hits of the fingerprints in hash range [lo, hi), sorted by pair key, as one run file;
-    returns (path, hits, a sample of the keys for splitting the merge)."""
-    files, offsets, lo, hi, max_df, path = args
+    args: tuple[list[str], list[int], int | None, int | None, int, int, str],
+) -> tuple[list[str], int, np.ndarray]:
+    """Hits of the fingerprints in hash range [lo, hi), sorted by pair key, as run files of at
+    most ``max_hits`` hits each; returns (paths, hits, a sample of the keys for the merge)."""
+    files, offsets, lo, hi, max_df, max_hits, path = args
     hs, ds, ps = [], [], []
     for f, off in zip(files, offsets, strict=True):
         h, d, q = load_postings(f)  # mapped for this range only: untouched pages stay out of memory
@@ -324,19 +324,24 @@ def _hits_task(
         ds.append(d[i0:i1].astype(np.int64) + off)
         ps.append(np.array(q[i0:i1]))
         del h, d, q
-    keys, pa, pb = cand.pair_hits(
-        np.concatenate(hs) if hs else np.empty(0, np.uint64),
-        np.concatenate(ds) if ds else np.empty(0, np.int64),
-        np.concatenate(ps) if ps else np.empty(0, np.int32),
-        max_df,
+    if not hs or sum(x.shape[0] for x in hs) == 0:
+        return [], 0, np.empty(0, np.uint64)
+    d, p, starts, sizes = cand.posting_lists(
+        np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), max_df
     )
     del hs, ds, ps
-    order = np.argsort(keys, kind="stable")
-    keys, pa, pb = keys[order], pa[order], pb[order]
-    del order
-    _write_arrays(path, [keys, pa, pb])
-    step = max(1, keys.shape[0] // 1024)
-    return path, int(keys.shape[0]), keys[::step].copy()
+    paths, total, samples = [], 0, []
+    for b, (g0, g1) in enumerate(cand.hit_batches(sizes, max_hits)):
+        keys, pa, pb = cand.emit_hits(d, p, starts[g0:g1], sizes[g0:g1], max_df)
+        order = np.argsort(keys, kind="stable")
+        keys, pa, pb = keys[order], pa[order], pb[order]
+        del order
+        run = f"{path}-{b:04d}"
+        _write_arrays(run, [keys, pa, pb])
+        paths.append(run)
+        total += int(keys.shape[0])
+        samples.append(keys[:: max(1, keys.shape[0] // 1024)].copy())
+    return paths, total, np.concatenate(samples) if samples else np.empty(0, np.uint64)
 
 
 def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -392,15 +397,16 @@ def candidates_from_postings(
     parts = max(workers if total > 100_000 else 1, -(-total * _BYTES_PER_POSTING // budget))
     cuts: list[int | None] = [None, *_quantiles(samples, parts), None]
     run = map if pool is None else pool.imap
+    max_hits = max(1024, budget // _BYTES_PER_HIT)
     hit_tasks = [
-        (files, offsets, cuts[i], cuts[i + 1], s.max_df, os.path.join(work, f"_hits-{i:05d}.bin"))
+        (files, offsets, cuts[i], cuts[i + 1], s.max_df, max_hits, os.path.join(work, f"_hits-{i:05d}"))
         for i in range(len(cuts) - 1)
     ]
     runs: list[str] = []
     try:
         key_samples, hits = [], 0
-        for path, n, sample in run(_hits_task, hit_tasks):
-            runs.append(path)
+        for paths, n, sample in run(_hits_task, hit_tasks):
+            runs.extend(paths)
             hits += n
             key_samples.append(sample)
         groups = max(workers if hits > 100_000 else 1, -(-hits * _BYTES_PER_HIT // budget))
