@@ -248,7 +248,8 @@ def _csv_rows(path: str, warn: Callable[[str], None] | None) -> Iterator[tuple[s
         yield f"record {k}", dict(row)
 
 
-def _parquet_rows(path: str) -> Iterator[tuple[str, Any]]:
+def open_parquet(path: str) -> Any:
+    """A ``pyarrow.parquet.ParquetFile`` with a ``text`` column, or the one-line input error."""
     import pyarrow.parquet as pq
 
     try:
@@ -257,6 +258,11 @@ def _parquet_rows(path: str) -> Iterator[tuple[str, Any]]:
         raise InputError(path, f"not a readable Parquet file ({exc})") from None
     if "text" not in pf.schema_arrow.names:
         raise InputError(path, "Parquet file has no 'text' column")
+    return pf
+
+
+def _parquet_rows(path: str) -> Iterator[tuple[str, Any]]:
+    pf = open_parquet(path)
     k = 0
     for batch in pf.iter_batches(batch_size=4096):
         for record in batch.to_pylist():

@@ -288,14 +288,9 @@ class ParquetSlice:
 def parquet_slices(path: str, rows: int) -> Iterator[ParquetSlice]:
     """Row-group ranges of about ``rows`` rows; the file's footer is checked here, on the driver,
     with the messages ``read`` gives."""
-    import pyarrow.parquet as pq
+    from ..read import open_parquet
 
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
-        raise InputError(path, f"not a readable Parquet file ({exc})") from None
-    if "text" not in pf.schema_arrow.names:
-        raise InputError(path, "Parquet file has no 'text' column")
+    pf = open_parquet(path)
     meta = pf.metadata
     lo, first, got = 0, 1, 0
     for g in range(meta.num_row_groups):
