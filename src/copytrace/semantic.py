@@ -62,11 +62,10 @@ LEAD_WORDS = 200  # words of a document's lead embedded for same_event
 NEIGHBOURS = 10
 NEIGHBOUR_FLOOR = 0.45  # cosine of the cheap document vectors a neighbour candidate needs (BBC: see docs)
 CENTER_MIN_DOCS = 100
-FAR_SHARED: int | None = 3  # an open sentence beyond the window is embedded when it shares this
-# many content words with an open sentence of the other side (None: never)
-WINDOW: int | None = (
-    2  # with lexical passages, only open sentences this near a passage (in sentences) are embedded
-)
+# which open sentences go to the model (see ``_gated``; None: every open sentence, the first version)
+WINDOW: int | None = 2  # with lexical passages: those within this many sentences of a passage,
+FAR_SHARED: int | None = 3  # and farther ones sharing this many content words with the other side
+PASSAGELESS_SHARED: int | None = 2  # without lexical passages: those sharing this many
 BATCH = 64  # sentences a forward pass on the CPU (texts are sorted by length first, so little padding)
 GPU_BATCH = 256
 CACHE_SIZE = 50_000
@@ -630,16 +629,17 @@ def _gated(va: _View, vb: _View, passages: tuple[Passage, ...]) -> tuple[list[tu
     ``FAR_SHARED`` content words with an open sentence of the other side: a cheap lexical filter
     before the model, as candidate generation before re-ranking in paraphrase mining."""
     aa, ab = va.open_all(passages, 0), vb.open_all(passages, 1)
-    if not passages or WINDOW is None or FAR_SHARED is None or not aa or not ab:
+    shared = FAR_SHARED if passages else PASSAGELESS_SHARED
+    if WINDOW is None or shared is None or not aa or not ab:
         return aa, ab
-    near_a = {k for k, _ in va.open(passages, 0)}
-    near_b = {k for k, _ in vb.open(passages, 1)}
+    near_a = {k for k, _ in va.open(passages, 0)} if passages else set()
+    near_b = {k for k, _ in vb.open(passages, 1)} if passages else set()
     if len(near_a) == len(aa) and len(near_b) == len(ab):
         return aa, ab
     ca = [va.content(k) for k, _ in aa]
     cb = [vb.content(k) for k, _ in ab]
-    ka = [k in near_a or any(len(x & y) >= FAR_SHARED for y in cb) for (k, _), x in zip(aa, ca, strict=True)]
-    kb = [k in near_b or any(len(x & y) >= FAR_SHARED for x in ca) for (k, _), y in zip(ab, cb, strict=True)]
+    ka = [k in near_a or any(len(x & y) >= shared for y in cb) for (k, _), x in zip(aa, ca, strict=True)]
+    kb = [k in near_b or any(len(x & y) >= shared for x in ca) for (k, _), y in zip(ab, cb, strict=True)]
     return [o for o, keep in zip(aa, ka, strict=True) if keep], [
         o for o, keep in zip(ab, kb, strict=True) if keep
     ]
