@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import GHOUTA, ROOT, SHARED, shared_data
 
@@ -110,3 +111,43 @@ def test_reuters_exact_duplicate_groups_are_all_found(tmp_path: Path) -> None:
     stats = scan([str(tmp_path / "reuters.jsonl")], str(tmp_path / "out"), Settings(workers=2))
     assert stats["documents"] == len(records)
     assert reuters.missing_duplicates(groups, tmp_path / "out" / "pairs.jsonl") == []
+
+
+def test_candidate_stage_split_by_memory_gives_the_same_pairs(corpus_2k: Path, tmp_path: Path) -> None:
+    """A tiny --memory-mb cuts the candidate stage into many hash ranges, hit batches and key
+    ranges (run files on disk, read back memory-mapped): the candidates must not change."""
+    from copytrace import candidates as cand
+    from copytrace.engines import local as eng
+    from copytrace.sources import chunks
+
+    s = Settings(workers=1, batch_size=250)
+    files, offsets, n = [], [], 0
+    for k, c in enumerate(chunks([str(corpus_2k / "corpus.jsonl")], s.batch_size, None)):
+        res = eng.prepare_chunk(k, c, str(tmp_path), s)
+        files.append(res.postings_file)
+        offsets.append(n)
+        n += len(res.ids)
+    whole = eng.candidates_from_postings(files, offsets, n, s.replace(memory_mb=4096), str(tmp_path))
+    # the reference: every posting in memory at once, straight through the candidates module
+    hs, ds, ps = [], [], []
+    for f, off in zip(files, offsets, strict=True):
+        h, d, p = eng.load_postings(f)
+        hs.append(np.array(h))
+        ds.append(np.array(d, dtype=np.int64) + off)
+        ps.append(np.array(p))
+    keys, qa, qb = cand.pair_hits(np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), s.max_df)
+    ref = cand.supported_pairs(keys, qa, qb, s.min_shared, s.support_window)
+    assert ref[0].shape[0] > 100
+    np.testing.assert_array_equal(whole[0], ref[0])
+    np.testing.assert_array_equal(whole[1], ref[1])
+    # force many ranges and hit batches: 64 MB is the floor; the byte constants are scaled down
+    small = s.replace(memory_mb=64)
+    old = eng._BYTES_PER_POSTING, eng._BYTES_PER_HIT
+    try:
+        eng._BYTES_PER_POSTING, eng._BYTES_PER_HIT = 64 * 400, 64 * 2000
+        split = eng.candidates_from_postings(files, offsets, n, small, str(tmp_path))
+    finally:
+        eng._BYTES_PER_POSTING, eng._BYTES_PER_HIT = old
+    np.testing.assert_array_equal(split[0], ref[0])
+    np.testing.assert_array_equal(split[1], ref[1])
+    assert not list(tmp_path.glob("_hits-*"))  # run files are removed
