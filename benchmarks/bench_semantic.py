@@ -372,8 +372,9 @@ def scan_diff(lexical: Path, sem: Path) -> dict[str, Any]:
     added: dict[str, int] = {}
     for k in sm.keys() - lx.keys():
         added[sm[k]["relation"]] = added.get(sm[k]["relation"], 0) + 1
+    # the model's rewordings carry a similarity (explain's own "rewording" edits do not)
     rewording = [
-        sum(e["kind"] == "rewording" for p in r["passages"] for e in p["edits"]) for r in sm.values()
+        sum(e.get("similarity") is not None for p in r["passages"] for e in p["edits"]) for r in sm.values()
     ]
     return {
         "pairs_lexical": len(lx),
@@ -382,6 +383,7 @@ def scan_diff(lexical: Path, sem: Path) -> dict[str, Any]:
         "pairs_dropped": len(lx.keys() - sm.keys()),
         "records_changed": sum(lx[k] != sm[k] for k in lx.keys() & sm.keys()),
         "relation_changes": changes,
+        "relations_changed": sum(lx[k]["relation"] != sm[k]["relation"] for k in lx.keys() & sm.keys()),
         "pairs_with_rewording": sum(x > 0 for x in rewording),
         "rewording_edits": sum(rewording),
         "same_event": sum(r["relation"] == "same_event" for r in sm.values()),

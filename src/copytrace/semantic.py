@@ -9,7 +9,9 @@ per process, on the GPU when torch sees one and on the CPU otherwise.
 Lexical evidence comes first; the model only decides what word overlap cannot:
 
 1. ``extend``: the sentences of each side that lexical passages leave mostly uncovered ("open"
-   sentences) are embedded; an open sentence of ``a`` and one of ``b`` whose cosine similarity
+   sentences) are embedded (with passages: those within ``WINDOW`` sentences of one, or sharing
+   ``FAR_SHARED`` content words with an open sentence of the other side; without: those sharing
+   ``PASSAGELESS_SHARED``); an open sentence of ``a`` and one of ``b`` whose cosine similarity
    is at least ``Settings.rewording`` and that are each other's most similar sentence (mutual best
    match) are aligned as a ``rewording`` edit carrying that similarity. Lexical passages and
    sentence matches that follow each other in both texts (gaps of at most ``max_gap`` words or of
@@ -21,8 +23,14 @@ Lexical evidence comes first; the model only decides what word overlap cannot:
    least ``MIN_SHARED_ENTITIES`` shared names or numbers, among them at least one name and one
    number).
 3. ``neighbour_candidates``: ``same_event`` pairs share no fingerprint, so the scan finds their
-   candidates by nearest-neighbour search over lead embeddings (a blocked matrix product, top
-   ``NEIGHBOURS`` a document, within ``date_window_days`` when set), not over all pairs.
+   candidates by nearest-neighbour search over cheap document vectors (``doc_vectors``: the
+   model's input token embeddings averaged over the lead, no transformer pass; a blocked matrix
+   product, top ``NEIGHBOURS`` a document, within ``date_window_days`` when set), kept when the
+   two share enough names and numbers; not over all pairs.
+
+Cost: ``compare_many`` (what ``compare_chunk`` calls) decides a whole chunk of pairs with one
+model call (``decide``); see ``docs/semantic.md`` for the tolerance against embedding every open
+sentence (``WINDOW = None``).
 
 Passage figures with sentence matches: ``words`` adds, for each rewording, the shorter
 sentence's word count to the lexically matched words; ``similarity`` weighs each rewording's
@@ -66,6 +74,8 @@ CENTER_MIN_DOCS = 100
 WINDOW: int | None = 2  # with lexical passages: those within this many sentences of a passage,
 FAR_SHARED: int | None = 3  # and farther ones sharing this many content words with the other side
 PASSAGELESS_SHARED: int | None = 2  # without lexical passages: those sharing this many
+PASSAGELESS_STATIC: float | None = 0.5  # (used instead when set) without passages: those whose cheap
+# vector (``Model.static``) has cosine >= this with an open sentence of the other side
 BATCH = 64  # sentences a forward pass on the CPU (texts are sorted by length first, so little padding)
 GPU_BATCH = 256
 CACHE_SIZE = 50_000
@@ -118,6 +128,7 @@ class Model:
         self.batch = BATCH if self.device == "cpu" else GPU_BATCH
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._table: np.ndarray | None = None
+        self._content_ids: np.ndarray | None = None
 
     @property
     def tokenizer(self) -> Any:
@@ -130,6 +141,34 @@ class Model:
             inner: Any = getattr(first, "auto_model", None) or first.model
             self._table = inner.get_input_embeddings().weight.detach().float().cpu().numpy()
         return self._table
+
+    def static(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit rows: the mean input embedding of each text's word pieces, stopwords and punctuation
+        left out, no transformer pass and no corpus statistics (so a pair's result does not depend
+        on the batch it is in). A cheap first look before the model, for ``_gated``."""
+        table = self.token_table()
+        if self._content_ids is None:
+            from .explain import STOPWORDS
+
+            stop = set(self.tokenizer(" ".join(sorted(STOPWORDS)), add_special_tokens=False)["input_ids"])
+            vocab = self.tokenizer.convert_ids_to_tokens(list(range(table.shape[0])))
+            self._content_ids = np.array(
+                [i not in stop and t.removeprefix("##").isalnum() for i, t in enumerate(vocab)],
+                dtype=np.bool_,
+            )
+        keep = self._content_ids
+        ids = self.tokenizer(list(texts), add_special_tokens=False, truncation=True, max_length=128)[
+            "input_ids"
+        ]
+        out = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
+        for i, x in enumerate(ids):
+            a = np.asarray(x, dtype=np.int64)
+            kept = a[keep[a]] if a.size else a
+            use = kept if kept.size else a
+            if use.size:
+                out[i] = table[use].mean(axis=0)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+        return out
 
     def set_threads(self, n: int) -> None:
         """CPU threads torch may use in this process (1 per worker when workers fill the cores, so two
@@ -265,7 +304,7 @@ class _View:
     """What the semantic layer needs of one document, computed once per batch of pairs (sentences,
     their texts, names and numbers, lead), however many pairs the document is in."""
 
-    __slots__ = ("_content", "_entities", "_texts", "p", "sents", "starts")
+    __slots__ = ("_content", "_entities", "_static", "_texts", "p", "sents", "starts")
 
     def __init__(self, p: Prepared) -> None:
         self.p = p
@@ -274,6 +313,7 @@ class _View:
         self._texts: dict[int, str] = {}
         self._entities: set[str] | None = None
         self._content: dict[int, frozenset[int]] = {}
+        self._static: dict[int, np.ndarray] = {}
 
     def text(self, k: int) -> str:
         t = self._texts.get(k)
@@ -310,6 +350,14 @@ class _View:
 
     def open_all(self, passages: Sequence[Passage], side: int) -> list[tuple[int, Sentence]]:
         return _open(self.sents, _covered(len(self.p.tokens), passages, side))
+
+    def static(self, ks: Sequence[int], m: Model) -> np.ndarray:
+        """Cheap vectors of sentences ``ks`` (``Model.static``), cached per sentence."""
+        todo = [k for k in ks if k not in self._static]
+        if todo:
+            for k, v in zip(todo, m.static([self.text(k) for k in todo]), strict=True):
+                self._static[k] = v
+        return np.array([self._static[k] for k in ks], dtype=np.float32).reshape(len(ks), -1)
 
     def content(self, k: int) -> frozenset[int]:
         """Hashes of the content words of sentence ``k`` (4+ characters or a digit, not a stopword)."""
@@ -629,6 +677,13 @@ def _gated(va: _View, vb: _View, passages: tuple[Passage, ...]) -> tuple[list[tu
     ``FAR_SHARED`` content words with an open sentence of the other side: a cheap lexical filter
     before the model, as candidate generation before re-ranking in paraphrase mining."""
     aa, ab = va.open_all(passages, 0), vb.open_all(passages, 1)
+    if not passages and PASSAGELESS_STATIC is not None and WINDOW is not None and aa and ab:
+        m = model()
+        sims = va.static([k for k, _ in aa], m) @ vb.static([k for k, _ in ab], m).T
+        ka, kb = sims.max(axis=1) >= PASSAGELESS_STATIC, sims.max(axis=0) >= PASSAGELESS_STATIC
+        return [o for o, keep in zip(aa, ka, strict=True) if keep], [
+            o for o, keep in zip(ab, kb, strict=True) if keep
+        ]
     shared = FAR_SHARED if passages else PASSAGELESS_SHARED
     if WINDOW is None or shared is None or not aa or not ab:
         return aa, ab
