@@ -465,7 +465,8 @@ def render(cost: dict[str, Any], scans: list[dict[str, Any]]) -> str:
         f"before: the first version (every open sentence of a pair embedded, pair by pair, torch's "
         f"default {cost['torch_threads_default']} threads). after: one model call per chunk of 500 pairs "
         f"(`compare_many`), only open sentences within {cost['window']} sentences of a lexical passage "
-        "or sharing 3 content words with an open sentence of the other side, one torch thread (what "
+        "or sharing 3 content words with an open sentence of the other side (in passage-less pairs: "
+        "open sentences whose cheap static vector is close to one of the other side), one torch thread (what "
         "each of 2 workers on 2 cores uses), each distinct text embedded once. Decisions: "
         f"{d['records_differing_before_after']} of {cost['pairs']} pair records differ between before "
         f"and after, {d['relations_differing_before_after']} in relation.",

@@ -410,7 +410,7 @@ def _mutual_best(
 def sentence_matches(pa: Prepared, pb: Prepared, passages: Sequence[Passage], s: Settings) -> list[_Match]:
     """One-to-one matches of open sentences: mutual best, cosine >= ``s.rewording``."""
     va, vb = _View(pa), _View(pb)
-    oa, ob = va.open(passages, 0), vb.open(passages, 1)
+    oa, ob = _gated(va, vb, tuple(passages))
     if not oa or not ob:
         return []
     m = _model(s)
