@@ -237,3 +237,14 @@ def test_scan_finds_same_event_pairs_by_nearest_neighbours(tmp_path: pytest.Temp
     pairs = [json.loads(x) for x in (out / "pairs.jsonl").read_text().splitlines()]
     assert [(p["a"], p["b"], p["relation"]) for p in pairs] == [("a", "b", "same_event")]
     assert stats["relations"] == {"same_event": 1}
+
+
+@needs_model
+def test_static_vectors_put_a_paraphrase_above_an_unrelated_sentence() -> None:
+    """The cheap pre-filter of passage-less pairs: unit rows, no batch dependence."""
+    m = semantic.model()
+    other = "Shares of Apple rose two percent in early trading in New York."
+    v = m.static([REWRITTEN_A, REWRITTEN_B, other])
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] >= semantic.PASSAGELESS_STATIC > v[0] @ v[2]
+    np.testing.assert_array_equal(m.static([other])[0], v[2])
