@@ -110,9 +110,11 @@ def run_tools(
         out = runs / tool
         subprocess.run(["rm", "-rf", str(out)], check=True)
         out.mkdir(parents=True)
-        if tool == "copytrace":
+        if tool in ("copytrace", "copytrace-ngrams"):
             cmd = [str(ROOT / ".venv/bin/copytrace"), "dedup", str(corpus / "corpus.jsonl"), "--out", str(out),
                    "--quiet", "--workers", str(workers), "--threshold", str(threshold), "--stats", str(out / "stats.json")]  # fmt: skip
+            if tool == "copytrace-ngrams":
+                cmd += ["--measure", "ngrams"]
         elif tool == "text-dedup":
             cmd = [peer_py, "-m", "text_dedup.minhash", "--path", "json", "--data_files", str(corpus / "corpus.jsonl"),
                    "--split", "train", "--cache_dir", str(out / "cache"), "--output", str(out / "ds"), "--column", "text",
@@ -121,12 +123,12 @@ def run_tools(
             cmd = [peer_py, str(ROOT / "benchmarks/dedup_peers.py"), "datatrove", str(corpus), "--out", str(out),
                    "--workers", str(workers)]  # fmt: skip
         else:
-            raise SystemExit(f"unknown tool {tool!r}: copytrace, text-dedup, datatrove")
+            raise SystemExit(f"unknown tool {tool!r}: copytrace, copytrace-ngrams, text-dedup, datatrove")
         print(f"running {tool}: {' '.join(cmd)}", file=sys.stderr)
         row: dict[str, Any] = {"tool": tool, "command": " ".join(cmd)}
         row.update(measure(cmd, runs / f"{tool}.log", env))
         if row["rc"] == 0:
-            if tool == "copytrace":
+            if tool.startswith("copytrace"):
                 kept = {json.loads(x)["id"] for x in open(out / "kept.jsonl", encoding="utf-8")}
                 row["stages"] = json.loads((out / "stats.json").read_text())["stages"]
             else:
@@ -190,7 +192,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threshold", type=float, default=0.8)
-    ap.add_argument("--tools", default="copytrace,text-dedup,datatrove")
+    ap.add_argument("--tools", default="copytrace,copytrace-ngrams,text-dedup,datatrove")
     ap.add_argument("--peer-python", default=str(WORK / "venv-dedup" / "bin" / "python"))
     ap.add_argument("--md", default=str(ROOT / "BENCHMARKS.md"))
     ap.add_argument("--no-md", action="store_true")

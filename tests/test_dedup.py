@@ -245,6 +245,8 @@ def test_bad_input_writes_nothing(tmp_path: Path, corpus: list[dict]) -> None:
         ({"mode": "exact"}, "mode"),
         ({"passage_words": 0}, "passage_words"),
         ({"prefilter": 2.0}, "prefilter"),
+        ({"measure": "cosine"}, "measure"),
+        ({"measure": "ngrams", "mode": "passage"}, "measure"),
     ],
 )
 def test_bad_parameters_name_themselves(tmp_path: Path, kw: dict, name: str) -> None:
@@ -310,3 +312,38 @@ def test_against_an_index(tmp_path: Path, corpus: list[dict]) -> None:
     assert [r["id"] for r in kept] == ["other-new"]
     assert {r["id"]: r["duplicate_of"] for r in removed} == {"copy-new": "base", "near-new": "base"}
     assert all(r["against_index"] for r in removed)
+
+
+def test_ngrams_measure_keeps_heavily_edited_copies_that_coverage_removes(
+    tmp_path: Path, corpus: list[dict]
+) -> None:
+    """A copy with every 8th word replaced is inside aligned passages almost whole (coverage
+    near 1) but shares few word 5-grams (Jaccard about 0.2): ``coverage`` removes it at 0.8,
+    ``ngrams`` keeps it; exact and lightly edited copies go under both."""
+    heavy = {"id": "heavy", "text": substitute(corpus[0]["text"], 8)}
+    light = {"id": "light", "text": substitute(corpus[0]["text"], 60)}
+    records = [*corpus, heavy, light]
+    _, removed_cov = run(tmp_path, records, name="cov")
+    kept, removed = run(tmp_path, records, name="ngr", measure="ngrams")
+    assert {"heavy", "near", "light"} <= {r["id"] for r in removed_cov}
+    by_id = {r["id"]: r for r in removed}
+    # one word in 25 replaced breaks a fifth of the 5-grams: Jaccard about 0.67, kept at 0.8
+    assert {"heavy", "near"} <= {r["id"] for r in kept}
+    assert by_id["copy"]["relation"] == "duplicate"
+    near = by_id["light"]  # one word in 60 replaced: Jaccard about 0.85
+    assert near["relation"] == "near_duplicate" and near["jaccard"] >= 0.8
+    assert "Jaccard" in near["reason"]
+    assert near["containment"] < 1.0 and near["containment_kept"] < 1.0
+
+
+def test_ngrams_measure_against_an_index(tmp_path: Path, corpus: list[dict]) -> None:
+    index = pytest.importorskip("copytrace.index")
+    path = tmp_path / "news.duckdb"
+    with index.Index(path, Settings()) as ix:
+        ix.add([Document(corpus[0]["id"], corpus[0]["text"])])
+    light = {"id": "light-new", "text": substitute(corpus[0]["text"], 60)}
+    new = [dict(r, id=r["id"] + "-new") for r in corpus[1:4]] + [light]
+    kept, removed = run(tmp_path, new, against=str(path), measure="ngrams")
+    assert [r["id"] for r in kept] == ["near-new", "other-new"]
+    assert {r["id"]: r["duplicate_of"] for r in removed} == {"copy-new": "base", "light-new": "base"}
+    assert all(r["jaccard"] >= 0.8 for r in removed)

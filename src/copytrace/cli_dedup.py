@@ -25,6 +25,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         prefer=prefer,
         against=args.against,
         prefilter=args.prefilter,
+        measure=args.measure,
         quiet=args.quiet,
         warn=warn,
     )
@@ -57,6 +58,13 @@ def register(sub: Any) -> None:
     d = p.add_argument_group("dedup")
     d.add_argument(
         "--threshold", type=float, default=0.8, help="containment a copy needs to count as a duplicate (0.8)"
+    )
+    d.add_argument(
+        "--measure",
+        choices=("coverage", "ngrams"),
+        default="coverage",
+        help="coverage: share of words inside aligned passages, edits bridged (default); ngrams: exact "
+        "word n-gram Jaccard / containment, what MinHash dedup tools estimate",
     )
     d.add_argument(
         "--keep",

@@ -12,6 +12,13 @@ document, whether it stays:
   holds is cut from the copy of lower keep priority; the rest of the text stays. A document
   left with fewer than ``passage_words`` words goes entirely.
 
+What "near" and "contained" measure (``measure``): ``coverage`` (default) is the share of each
+document's words inside passages aligned with the other, substituted words included, so a copy
+with words changed here and there still counts as the same text; ``ngrams`` is exact word
+n-gram set overlap, the quantity MinHash dedup tools (text-dedup, datatrove) estimate: near =
+Jaccard >= ``threshold``, contained = the n-gram containment of the smaller side. The alignment
+still finds and explains the pair; only the decision changes.
+
 Which copy stays (``keep``): ``first`` input order; ``earliest`` date (undated last);
 ``longest`` text; ``source`` the documents whose ``source`` comes first in ``prefer`` (unlisted
 after), then those with a wire dateline ("LONDON (Reuters) -"), then earliest date. Ties always
@@ -44,7 +51,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +66,7 @@ from .types import Document, Pair, Settings
 from .write import dumps, staging
 
 MODES = ("near", "contained", "passage")
+MEASURES = ("coverage", "ngrams")
 KEEP_POLICIES = ("first", "earliest", "longest", "source")
 PAIRS_PER_TASK = 500
 _WORD = re.compile(r"\w+")
@@ -84,6 +92,7 @@ class Link:
     similarity: float
     # (a_start, a_end, b_start, b_end, words): character offsets; passage mode only
     spans: tuple[tuple[int, int, int, int, int], ...] = ()
+    jaccard: float = -1.0  # word n-gram Jaccard (measure ``ngrams``); -1 under ``coverage``
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,7 @@ class Removal:
     # passage mode: (start, end, words, kept_id, kept_start, kept_end) in this document's text
     cuts: tuple[Cut, ...] = ()
     against: bool = False
+    jaccard: float = -1.0
 
 
 @dataclass
@@ -115,7 +125,13 @@ class DedupResult:
 # ---------------------------------------------------------------- validation
 
 
-def check_params(threshold: float, keep: str, mode: str, passage_words: int, prefilter: float) -> None:
+def check_params(
+    threshold: float, keep: str, mode: str, passage_words: int, prefilter: float, measure: str = "coverage"
+) -> None:
+    if measure not in MEASURES:
+        raise ConfigError("measure", "one of " + ", ".join(MEASURES), measure)
+    if measure == "ngrams" and mode == "passage":
+        raise ConfigError("measure", "'coverage' in passage mode (passages are cut by alignment)", measure)
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0.0 < threshold <= 1.0:
         raise ConfigError("threshold", "a number in (0, 1]", threshold)
     if keep not in KEEP_POLICIES:
@@ -190,12 +206,20 @@ def _date_key(value: str | None) -> tuple[int, int]:
 # ---------------------------------------------------------------- resolution
 
 
+def _near(link: Link, threshold: float) -> bool:
+    """Near-duplicates: n-gram Jaccard >= threshold (measure ``ngrams``), else both sides covered
+    by aligned passages to at least ``threshold`` (measure ``coverage``)."""
+    if link.jaccard >= 0.0:
+        return link.jaccard >= threshold
+    return link.containment_a >= threshold and link.containment_b >= threshold
+
+
 def qualifies(link: Link, mode: str, threshold: float) -> tuple[bool, bool]:
     """(a may go in favour of b, b may go in favour of a) under ``mode``."""
     if link.relation == "duplicate":
         return True, True
     ca, cb = link.containment_a, link.containment_b
-    if ca >= threshold and cb >= threshold:
+    if _near(link, threshold):
         return True, True
     if mode == "contained":
         return ca >= threshold, cb >= threshold
@@ -205,7 +229,7 @@ def qualifies(link: Link, mode: str, threshold: float) -> tuple[bool, bool]:
 def _links_relation(link: Link, threshold: float) -> str:
     if link.relation == "duplicate":
         return "duplicate"
-    if link.containment_a >= threshold and link.containment_b >= threshold:
+    if _near(link, threshold):
         return "near_duplicate"
     return "contained"
 
@@ -297,6 +321,7 @@ def resolve(
             containment_kept=link.containment_b if is_a else link.containment_a,
             similarity=link.similarity,
             cluster=ids[find(x)],
+            jaccard=link.jaccard,
         )
     return out
 
@@ -339,6 +364,29 @@ def merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 # ---------------------------------------------------------------- stages
+
+
+def ngram_sets(docs: dict[int, Document], s: Settings) -> dict[int, np.ndarray]:
+    """The distinct word n-gram hashes of each document (the shingles the scan aligns on)."""
+    from .pipeline import prepare_many
+
+    need = sorted(docs)
+    return {
+        i: np.unique(p.shingles) for i, p in zip(need, prepare_many([docs[i] for i in need], s), strict=True)
+    }
+
+
+def by_ngrams(link: Link, sa: np.ndarray, sb: np.ndarray) -> Link:
+    """The link measured on word n-gram sets, as MinHash dedup tools estimate it (Broder 1997):
+    containments |A∩B|/|A|, |A∩B|/|B| and Jaccard |A∩B|/|A∪B|, computed exactly."""
+    shared = int(np.intersect1d(sa, sb, assume_unique=True).shape[0])
+    union = sa.shape[0] + sb.shape[0] - shared
+    return replace(
+        link,
+        containment_a=round(shared / sa.shape[0], 4) if sa.shape[0] else 0.0,
+        containment_b=round(shared / sb.shape[0], 4) if sb.shape[0] else 0.0,
+        jaccard=round(shared / union, 4) if union else 1.0,
+    )
 
 
 def _link_of(a: int, b: int, pair: Pair, with_spans: bool, min_words: int) -> Link:
@@ -411,9 +459,9 @@ def _fingerprint_task(args: tuple[int, str]) -> str:
     return path
 
 
-def _align_task(args: tuple[list[tuple[int, int]], str, float]) -> list[Link]:
+def _align_task(args: tuple[list[tuple[int, int]], str, float, str]) -> list[Link]:
     """Worker: align a chunk of candidate pairs with the scan's own functions, after the prefilter."""
-    pairs, mode, ratio = args
+    pairs, mode, ratio, measure = args
     corpus: Corpus = _STATE["corpus"]
     s: Settings = _STATE["settings"]
     docs = corpus.docs(i for p in pairs for i in p)
@@ -433,7 +481,13 @@ def _align_task(args: tuple[list[tuple[int, int]], str, float]) -> list[Link]:
                 kept.append((a, b))
         pairs = kept
     with_spans = mode == "passage"
-    return [_link_of(a, b, pair, with_spans, s.min_words) for a, b, pair in eng.compare_chunk(pairs, docs, s)]
+    links = [
+        _link_of(a, b, pair, with_spans, s.min_words) for a, b, pair in eng.compare_chunk(pairs, docs, s)
+    ]
+    if measure == "ngrams" and links:
+        sets = ngram_sets({i: docs[i] for lk in links for i in (lk.a, lk.b)}, s)
+        links = [by_ngrams(lk, sets[lk.a], sets[lk.b]) for lk in links]
+    return links
 
 
 class _Pool:
@@ -484,12 +538,13 @@ def dedup(
     prefer: Sequence[str] = (),
     against: str | None = None,
     prefilter: float = 0.25,
+    measure: str = "coverage",
     quiet: bool = True,
     warn: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Deduplicate ``inputs`` into ``out_dir`` (kept.jsonl or kept.parquet, removed.jsonl,
     stats.json); returns the stats dict."""
-    check_params(threshold, keep, mode, passage_words, prefilter)
+    check_params(threshold, keep, mode, passage_words, prefilter, measure)
     paths = [str(x) for x in inputs]
     if not paths:
         raise ConfigError("inputs", "at least one file or folder", paths)
@@ -497,7 +552,9 @@ def dedup(
     started = time.perf_counter()
     stages: dict[str, float] = {}
     with staging(out_dir) as tmp, make_progress(quiet) as progress:
-        corpus, links, n_candidates = _scan_links(paths, tmp, s, mode, prefilter, progress, stages, warn)
+        corpus, links, n_candidates = _scan_links(
+            paths, tmp, s, mode, prefilter, measure, progress, stages, warn
+        )
         info = corpus.info
         t0 = time.perf_counter()
         ranks = priority(info, keep, prefer)
@@ -505,7 +562,7 @@ def dedup(
         old_cuts: dict[int, list[Cut]] = {}
         if against is not None:
             result.removals, old_cuts = against_index(
-                against, corpus, mode, threshold, passage_words, progress
+                against, corpus, mode, threshold, passage_words, progress, measure
             )
         if mode == "passage":
             cuts = resolve_passages(links, ranks, info.ids)
@@ -539,6 +596,7 @@ def dedup(
             "threshold": threshold,
             "passage_words": passage_words if mode == "passage" else None,
             "prefilter": prefilter,
+            "measure": measure,
             "stages": {k: round(v, 3) for k, v in stages.items()},
             "seconds": round(time.perf_counter() - started, 3),
             "settings": s.to_dict(),
@@ -553,6 +611,7 @@ def _scan_links(
     s: Settings,
     mode: str,
     prefilter: float,
+    measure: str,
     progress: Any,
     stages: dict[str, float],
     warn: Callable[[str], None] | None,
@@ -599,6 +658,7 @@ def _scan_links(
                 ),
                 mode,
                 prefilter,
+                measure,
             )
             for i in range(0, n_candidates, PAIRS_PER_TASK)
         ]
@@ -655,6 +715,7 @@ def against_index(
     threshold: float,
     passage_words: int,
     progress: Any,
+    measure: str = "coverage",
 ) -> tuple[dict[int, Removal], dict[int, list[Cut]]]:
     """New documents against an index built by ``copytrace index add``: everything stored counts
     as kept and comes before every new document. Returns whole removals (near and contained
@@ -682,21 +743,25 @@ def against_index(
             for mt in matches:
                 pr = mt.pair
                 link = Link(0, 1, pr.relation, pr.containment_a, pr.containment_b, pr.similarity)
+                if measure == "ngrams":
+                    sets = ngram_sets({0: corpus.doc(i), 1: mt.doc}, ix.settings)
+                    link = by_ngrams(link, sets[0], sets[1])
                 if not qualifies(link, mode, threshold)[0]:
                     continue
                 rel = _links_relation(link, threshold)
-                key = (_RANK_RELATION[rel], -pr.containment_a, mt.doc.id)
+                key = (_RANK_RELATION[rel], -link.containment_a, mt.doc.id)
                 if best is None or key < best[0]:
                     removal = Removal(
                         doc=i,
                         kept=None,
                         kept_id=mt.doc.id,
                         relation=rel,
-                        containment=pr.containment_a,
-                        containment_kept=pr.containment_b,
+                        containment=link.containment_a,
+                        containment_kept=link.containment_b,
                         similarity=pr.similarity,
                         cluster=mt.doc.id,
                         against=True,
+                        jaccard=link.jaccard,
                     )
                     best = (key, removal)
             if best is not None:
@@ -734,13 +799,16 @@ def removal_record(r: Removal, ids: Sequence[str]) -> dict[str, Any]:
         rec["containment"] = r.containment
         rec["containment_kept"] = r.containment_kept
         rec["similarity"] = r.similarity
+        if r.jaccard >= 0.0:
+            rec["jaccard"] = r.jaccard
         what = {
             "duplicate": "same text as",
             "near_duplicate": "near-duplicate of",
             "contained": "contained in",
         }
+        measured = f"word n-gram Jaccard {r.jaccard:.2f}, " if r.jaccard >= 0.0 else ""
         rec["reason"] = (
-            f"{what[r.relation]} {r.kept_id} (containment {r.containment:.2f}, "
+            f"{what[r.relation]} {r.kept_id} ({measured}containment {r.containment:.2f}, "
             f"{r.kept_id} {r.containment_kept:.2f})"
         )
     if r.against:
