@@ -149,6 +149,9 @@ def test_stop_from_outside_then_resume(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a shell running pytest in the background (`cmd &`) leaves SIGINT ignored, and an ignored
+        # signal is inherited: Python then installs no Ctrl-C handler. Give the scan the default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         _wait_for(out / ".copytrace-work", "_chunk-*.json", 4, proc)
