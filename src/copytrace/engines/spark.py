@@ -5,14 +5,17 @@ Stages and where their data lives (``staging`` is the run's work folder for a ``
 
 1. read        the driver cuts JSONL files into byte ranges at line ends (``sources.slices``, as the
                local engine's workers read them) and Parquet files into row-group ranges, and ships
-               one row a chunk (kind, path, start, end, first record); executors parse their chunk
-               with the local engine's functions (``sources.read_slice``, ``read.make_document``) and
-               write ``staging/docs/part-NNNNNN.parquet`` and its completion file. Text files,
+               one row a chunk (kind, path, start, end, first record) to a DataFrame job (run by
+               the Python workers the warm-up job started; an RDD job would start its own);
+               executors parse their chunk with the local engine's functions
+               (``sources.read_slice``, ``read.make_document``) and write
+               ``staging/docs/part-NNNNNN.parquet`` and its completion file. Text files,
                folders and CSV are read by the driver a batch at a time and saved the same way. The
                driver keeps only per-document columns (id, date, source); input errors and repeated
                ids raise, in input order, the local engine's one-line ``InputError``
-2. fingerprint executors, ``mapInArrow`` over the saved chunks (``idx`` = documents in earlier
-               chunks + row in the chunk): ``fingerprint_postings`` gives postings (hash, doc index,
+2. fingerprint executors, ``mapInArrow`` over the saved chunks' texts (``idx`` = documents in
+               earlier chunks + row in the chunk, added in the JVM by a broadcast join on the chunk
+               number): ``fingerprint_postings`` gives postings (hash, doc index,
                n-gram position); the uint64 hash travels as the int64 with the same bits
 3. candidates  two shuffles: postings hash-partitioned by fingerprint, ``candidates.pair_hits`` on
                each partition (posting lists longer than ``max_df`` dropped, every hit a < b with
@@ -196,15 +199,17 @@ def _docs_of(batch: pa.RecordBatch | pa.Table) -> list[Document]:
 
 
 def fingerprint_fn(s: Settings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``mapInArrow`` function: staged documents -> postings (h: hash bits as int64, d: doc index,
-    p: n-gram position)."""
+    """``mapInArrow`` function: staged documents (idx, text: only the text is fingerprinted, so
+    only it is shipped to Python) -> postings (h: hash bits as int64, d: doc index, p: n-gram
+    position)."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for rb in batches:
             if rb.num_rows == 0:
                 continue
             idx = rb.column("idx").to_numpy().astype(np.int32)
-            h, d, p = fingerprint_postings(_docs_of(rb), 0, s)
+            docs = [Document("", text) for text in rb.column("text").to_pylist()]
+            h, d, p = fingerprint_postings(docs, 0, s)
             yield pa.RecordBatch.from_arrays(
                 [
                     pa.array(h.astype(np.uint64).view(np.int64)),
@@ -408,6 +413,26 @@ def read_fn(
     return run
 
 
+def read_arrow_fn(
+    docs_uri: str, todo: list[tuple[int, str, str, int, int, int]]
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` function over ``spark.range(len(todo))``: row ``i`` reads chunk ``todo[i]``
+    with ``read_fn`` -> (chunk, JSON of its completion record or input error). A DataFrame job,
+    not an RDD one, so that it runs in the Python workers the warm-up job started (Spark keeps
+    separate worker pools for RDD and SQL jobs; a fresh pool pays the imports again)."""
+    read = read_fn(docs_uri)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for rb in batches:
+            got = list(read(todo[i] for i in rb.column("id").to_pylist()))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array([c for c, _ in got], pa.int64()), pa.array([m for _, m in got], pa.string())],
+                names=["chunk", "meta"],
+            )
+
+    return run
+
+
 def locate(meta: dict[str, Any], k: int) -> str:
     """Where document ``k`` of a chunk was read: ``line N``, ``record N`` or ``record``."""
     if meta["kind"] == "jsonl":
@@ -468,18 +493,25 @@ def plan_chunks(
     return rows
 
 
-def index_fn(offsets: np.ndarray) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``mapInArrow`` function: saved chunk rows -> documents with ``idx`` (input order) =
-    documents in earlier chunks + row in the chunk."""
+def indexed_docs(spark: SparkSession, docs_uri: str, offsets: np.ndarray) -> DataFrame:
+    """The saved chunks as documents with ``idx`` (input order) = documents in earlier chunks + row
+    in the chunk, computed in the JVM (a broadcast join on the chunk number): no Python pass over
+    the texts, and a stage reading only some columns reads only those from the Parquet files."""
+    from pyspark.sql import functions as F
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for rb in batches:
-            chunk = rb.column("chunk").to_numpy()
-            idx = offsets[chunk] + rb.column("k").to_numpy()
-            cols = [pa.array(idx.astype(np.int32))] + [rb.column(f.name) for f in SCHEMA]
-            yield pa.RecordBatch.from_arrays(cols, names=["idx", *SCHEMA.names])
-
-    return run
+    first = spark.createDataFrame(
+        pa.table(
+            {
+                "chunk": pa.array(np.arange(len(offsets) - 1, dtype=np.int32)),
+                "first": pa.array(offsets[:-1].astype(np.int64)),
+            }
+        )
+    )
+    return (
+        spark.read.parquet(docs_uri)
+        .join(F.broadcast(first), "chunk")
+        .select((F.col("first") + F.col("k")).cast("int").alias("idx"), *SCHEMA.names)
+    )
 
 
 def arrow_store(docs_uri: str, n_chunks: int, workdir: Path) -> list[str]:
@@ -817,10 +849,12 @@ def _read_chunks(
             todo.append(row)
     progress.advance(task, len(got))
     if todo:
-        sc = spark.sparkContext
         # one chunk a partition, so that the executors read them in parallel
-        for chunk, text in sc.parallelize(todo, len(todo)).mapPartitions(read_fn(docs_uri)).collect():
-            got[chunk] = json.loads(text)
+        chunks = spark.range(len(todo), numPartitions=len(todo)).mapInArrow(
+            read_arrow_fn(docs_uri, todo), "chunk long, meta string"
+        )
+        for row in chunks.collect():
+            got[row.chunk] = json.loads(row.meta)
     metas = [got[row[0]] for row in rows]
     first_seen: dict[str, int] = {}  # id -> input index (one int an id, as the local engine keeps)
     starts: list[int] = []
@@ -892,16 +926,14 @@ def _run(
     size = sum(int(f.size or 0) for f in fs.get_file_info(_selector(root)) if f.base_name.startswith("part-"))
     split = min(128 << 20, max(1 << 20, size // (4 * sc.defaultParallelism)))
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
-    docs_df = spark.read.parquet(docs_uri).mapInArrow(
-        index_fn(offsets), "idx int, " + ", ".join(f"{f.name} string" for f in SCHEMA)
-    )
+    docs_df = indexed_docs(spark, docs_uri, offsets)
 
     t0 = time.perf_counter()
     cands_uri = f"{staging}/cands"
     marker = _read_marker(cands_uri)
     if marker is None:
         task = progress.add_task("fingerprint+candidates", total=None)
-        postings = docs_df.mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA)
+        postings = docs_df.select("idx", "text").mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA)
         pairs = candidate_pairs(postings, estimated_postings(chars, s), sc.defaultParallelism, s)
         if s.semantic:
             pairs = pairs.unionByName(_neighbours(spark, storing.result(), dates, s)).distinct()
