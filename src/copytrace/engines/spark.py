@@ -79,6 +79,7 @@ DEFAULT_MASTER = "local[*]"
 INSTALL_HINT = "pip install 'copytrace[spark]'"
 STAGING_ENV = "COPYTRACE_SPARK_STAGING"
 
+RESULT_ROWS_PER_PART = 10_000  # pairs a partition streamed to the driver (about 15 MB of JSON)
 POSTINGS_SCHEMA = "h long, d int, p int"
 RESULTS_SCHEMA = "a long, b long, line string, relation string, words long, strong boolean"
 _UNKNOWN_DAY = -(1 << 40)
@@ -1029,7 +1030,12 @@ def _write_pairs(
                 buf.clear()
 
             results = spark.read.parquet(results_uri)
-            for row in results.orderBy("a", "b").toLocalIterator(prefetchPartitions=True):
+            # many small range partitions, fetched one at a time: a global orderBy let adaptive
+            # execution coalesce 1M documents' pairs (600 MB of JSON) into a few huge task
+            # results, and one was lost from the block manager (TaskResultLost)
+            parts = max(spark.sparkContext.defaultParallelism, -(-results.count() // RESULT_ROWS_PER_PART))
+            ordered = results.repartitionByRange(parts, "a", "b").sortWithinPartitions("a", "b")
+            for row in ordered.toLocalIterator(prefetchPartitions=False):
                 buf.append(row)
                 if len(buf) >= PAIRS_PER_TASK:
                     flush()
