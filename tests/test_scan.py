@@ -127,7 +127,7 @@ def test_candidate_stage_split_by_memory_gives_the_same_pairs(corpus_2k: Path, t
         files.append(res.postings_file)
         offsets.append(n)
         n += len(res.ids)
-    whole = eng.candidates_from_postings(files, offsets, n, s.replace(memory_mb=4096), str(tmp_path))
+    whole = eng.candidates_from_postings(files, offsets, s.replace(memory_mb=4096), str(tmp_path))
     # the reference: every posting in memory at once, straight through the candidates module
     hs, ds, ps = [], [], []
     for f, off in zip(files, offsets, strict=True):
@@ -145,7 +145,7 @@ def test_candidate_stage_split_by_memory_gives_the_same_pairs(corpus_2k: Path, t
     old = eng._BYTES_PER_POSTING, eng._BYTES_PER_HIT
     try:
         eng._BYTES_PER_POSTING, eng._BYTES_PER_HIT = 64 * 400, 64 * 2000
-        split = eng.candidates_from_postings(files, offsets, n, small, str(tmp_path))
+        split = eng.candidates_from_postings(files, offsets, small, str(tmp_path))
     finally:
         eng._BYTES_PER_POSTING, eng._BYTES_PER_HIT = old
     np.testing.assert_array_equal(split[0], ref[0])

@@ -13,8 +13,9 @@ candidate. Identical texts share a whole-document fingerprint (position -1) and 
 candidates, however short. This is the "local density" test of seed-based aligners (BLAST's two-hit rule,
 Altschul et al. 1997) applied to winnowed fingerprints.
 
-Hits are produced one hash range at a time and routed to pair-key buckets, so memory is bounded
-by a setting (``partition_bounds`` / ``bucket_of``); each bucket is checked on its own.
+Postings are turned into hits one posting list batch at a time (``posting_lists``,
+``hit_batches``, ``emit_hits``), so an engine can bound memory by a setting; the local engine's
+``candidates_from_postings`` and the Spark engine split the work by hash and pair-key ranges.
 """
 
 from __future__ import annotations
@@ -30,15 +31,6 @@ def _count_hits(sizes: np.ndarray, max_df: int) -> int:
         if 2 <= c <= max_df:
             total += c * (c - 1) // 2
     return total
-
-
-def count_hits(sorted_hashes: np.ndarray, max_df: int) -> int:
-    """Hits that postings with these (sorted) hashes make: c(c-1)/2 per list of 2..max_df."""
-    if sorted_hashes.shape[0] == 0:
-        return 0
-    starts = np.flatnonzero(np.concatenate(([True], sorted_hashes[1:] != sorted_hashes[:-1])))
-    sizes = np.diff(np.append(starts, sorted_hashes.shape[0])).astype(np.int64)
-    return int(_count_hits(sizes, max_df))
 
 
 @numba.njit(cache=True)
@@ -186,15 +178,3 @@ def supported_pairs(
     ok = _supported(k, pa[order], pb[order], max(1, min_shared), window)
     sel = k[ok]
     return (sel >> np.uint64(32)).astype(np.int64), (sel & np.uint64(0xFFFFFFFF)).astype(np.int64)
-
-
-def partition_bounds(parts: int) -> np.ndarray:
-    """``parts + 1`` boundaries splitting the uint64 hash space into equal ranges."""
-    edges = [(i * (1 << 64)) // parts for i in range(parts)]
-    return np.array(edges + [(1 << 64) - 1], dtype=np.uint64)
-
-
-def bucket_of(keys: np.ndarray, n_docs: int, buckets: int) -> np.ndarray:
-    """Bucket of each pair key by its first document, so that all hits of a pair meet."""
-    a = (keys >> np.uint64(32)).astype(np.int64)
-    return (a * buckets // max(1, n_docs)).astype(np.int64)

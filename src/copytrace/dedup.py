@@ -641,7 +641,7 @@ def _scan_links(
         t0 = time.perf_counter()
         if files:
             offsets = [c * corpus.batch_size for c in range(len(files))]
-            ca, cb = eng.candidates_from_postings(files, offsets, n, s, str(spill))
+            ca, cb = eng.candidates_from_postings(files, offsets, s, str(spill))
         else:
             ca = cb = np.empty(0, np.int64)
         if s.date_window_days is not None or s.exclude_same_source:

@@ -34,9 +34,8 @@ _CREDIT = re.compile(
     re.MULTILINE,
 )
 _ANY_AGENCY = re.compile(AGENCIES)
-_CREDIT_REACH = (
-    48  # characters a credit reaches from its agency name ("according to the ", "news agency reported")
-)
+# characters a credit reaches from its agency name ("according to the ", "news agency reported")
+_CREDIT_REACH = 48
 _AGENCY_SOURCE = re.compile(r"^\s*(?:" + AGENCIES + r")(?:\s+news)?\s*$", re.IGNORECASE)
 
 

@@ -249,19 +249,23 @@ def _worker_count(s: Settings) -> int:
 _POSTINGS_MAGIC = b"CTPOST01"
 
 
+def _write_arrays(path: str, arrays: list[np.ndarray]) -> None:
+    """Equal-length arrays one after the other behind a 16-byte header (magic, length), written
+    under a temporary name and renamed: the layout ``load_postings`` maps (postings, hit runs)."""
+    tmp = path + ".part"
+    with open(tmp, "wb") as fh:
+        fh.write(_POSTINGS_MAGIC + np.int64(arrays[0].shape[0]).tobytes())
+        for a in arrays:
+            fh.write(np.ascontiguousarray(a).tobytes())
+    os.replace(tmp, path)
+
+
 def save_postings(path: str, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> None:
     """Postings of one chunk, sorted by hash, as one file of three contiguous arrays (hash u8,
     doc i4, position i4) after a 16-byte header, so each can be memory-mapped on its own and
     ``searchsorted`` on the hashes touches only a few pages."""
     order = np.argsort(h, kind="stable")
-    n = int(h.shape[0])
-    tmp = path + ".part"
-    with open(tmp, "wb") as fh:
-        fh.write(_POSTINGS_MAGIC + np.int64(n).tobytes())
-        fh.write(np.ascontiguousarray(h[order], dtype="<u8").tobytes())
-        fh.write(np.ascontiguousarray(d[order], dtype="<i4").tobytes())
-        fh.write(np.ascontiguousarray(p[order], dtype="<i4").tobytes())
-    os.replace(tmp, path)
+    _write_arrays(path, [h[order].astype("<u8"), d[order].astype("<i4"), p[order].astype("<i4")])
 
 
 def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -284,15 +288,6 @@ def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 # their sorted copies) and a hit being sorted or checked (key, two positions, order, copies)
 _BYTES_PER_POSTING = 64  # measured at 100k (hits are made and written in batches of their own)
 _BYTES_PER_HIT = 64
-
-
-def _write_arrays(path: str, arrays: list[np.ndarray]) -> None:
-    tmp = path + ".part"
-    with open(tmp, "wb") as fh:
-        fh.write(_POSTINGS_MAGIC + np.int64(arrays[0].shape[0]).tobytes())
-        for a in arrays:
-            fh.write(np.ascontiguousarray(a).tobytes())
-    os.replace(tmp, path)
 
 
 def _quantiles(samples: list[np.ndarray], parts: int) -> list[int]:
@@ -366,7 +361,6 @@ def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> t
 def candidates_from_postings(
     files: list[str],
     offsets: list[int],
-    n_docs: int,
     s: Settings,
     workdir: str | None = None,
     pool: Pool | None = None,
@@ -501,7 +495,7 @@ def scan_local(
 
         t0 = time.perf_counter()
         if fp_files:
-            ca, cb = candidates_from_postings(fp_files, offsets, len(ids), s, work, pool)
+            ca, cb = candidates_from_postings(fp_files, offsets, s, work, pool)
         else:
             ca, cb = np.empty(0, np.int64), np.empty(0, np.int64)
         if s.semantic:  # same_event candidates: nearest neighbours of lead embeddings (extra [semantic])
