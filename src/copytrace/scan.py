@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from . import __version__
 from .checkpoint import (
     WorkDir,
@@ -34,6 +36,7 @@ from .write import dumps, write_rejects
 
 ENGINES = ("local", "spark")
 ON_ERROR = ("stop", "skip")
+TEXTS_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.large_string())])
 
 
 def scan(
@@ -139,11 +142,20 @@ def _run(
 
 
 def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -> None:
-    """Families from the pair edges, then documents.jsonl, clusters.jsonl, texts.parquet and report.html."""
+    """Families from the pair edges, then documents.jsonl and texts.parquet (one pass over the
+    store), clusters.jsonl and report.html."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from .report import TEXTS_FILE
+
     ids: list[str] = cols["ids"]
     ea, eb, es, ew = cols["edges"]
     edges = Edges(ea, eb, es, ew)
     labels = components(len(ids), edges, s.min_words)
+    paired = np.zeros(len(ids), dtype=np.bool_)
+    paired[edges.a] = True
+    paired[edges.b] = True
     store = StoreReader(cols["store"])
     try:
         wire: list[bool] = []
@@ -154,50 +166,50 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
             store.release()
         fams = families(labels, ids, cols["dates"], wire, edges, sources)
         family_of = {m: fam.id for fam in fams for m in fam.members}
-        with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
+        with (
+            open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh,
+            pq.ParquetWriter(tmp / TEXTS_FILE, TEXTS_SCHEMA) as texts,
+        ):
             for b in range(store.num_batches):
+                rb = store.batch(b)
                 for doc in store.batch_docs(b):
                     fh.write(dumps(document_record(doc, family_of.get(doc.id))) + "\n")
+                first = int(store.offsets[b])
+                stored = _stored_texts(rb, paired[first : first + rb.num_rows])
+                if stored is not None:
+                    texts.write_table(stored)
+                del rb
                 store.release()
         with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
             for fam in fams:
                 fh.write(dumps(fam.to_dict()) + "\n")
-        write_texts_and_report(tmp, store, ids, edges)
+        write_report_from_store(tmp, store, ids, paired)
     finally:
         store.close()
 
 
-def write_texts_and_report(tmp: Path, store: StoreReader, ids: list[str], edges: Edges) -> None:
-    """``texts.parquet``: the texts of paired documents that have no file of their own (table
-    records, Documents), so ``copytrace report DIR`` can rebuild the report; then ``report.html``."""
-    import numpy as np
+def _stored_texts(rb: Any, paired: Any) -> Any:
+    """``texts.parquet`` rows of one store batch: the texts of paired documents that have no file
+    of their own (table records, Documents), so ``copytrace report DIR`` can rebuild the report."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from .report import TEXTS_FILE, needs_stored_text, write_report
+    from .report import needs_stored_text
 
-    paired = np.zeros(len(ids), dtype=np.bool_)
-    paired[edges.a] = True
-    paired[edges.b] = True
-    index = {}
-    schema = pa.schema([("id", pa.string()), ("text", pa.large_string())])
-    with pq.ParquetWriter(tmp / TEXTS_FILE, schema) as writer:
-        first = 0
-        for b in range(store.num_batches):
-            rb = store.batch(b)
-            rows = rb.num_rows
-            keep = paired[first : first + rows].copy()
-            for k, path in enumerate(rb.column("path").to_pylist()):
-                keep[k] = keep[k] and needs_stored_text(path)
-            if keep.any():
-                writer.write_table(
-                    pa.Table.from_batches([rb.select(["id", "text"]).filter(pa.array(keep))], schema)
-                )
-            first += rows
-            del rb
-            store.release()
-    for k in np.nonzero(paired)[0].tolist():
-        index[ids[k]] = k
+    keep = paired.copy()
+    for k, path in enumerate(rb.column("path").to_pylist()):
+        keep[k] = keep[k] and needs_stored_text(path)
+    if not keep.any():
+        return None
+    return pa.Table.from_batches([rb.select(["id", "text"]).filter(pa.array(keep))], TEXTS_SCHEMA)
+
+
+def write_report_from_store(tmp: Path, store: StoreReader, ids: list[str], paired: Any) -> None:
+    """``report.html``, its texts looked up in the run's store."""
+    import numpy as np
+
+    from .report import write_report
+
+    index = {ids[k]: k for k in np.nonzero(paired)[0].tolist()}
 
     def texts(want: set[str]) -> dict[str, str]:
         got = store.get(index[i] for i in want if i in index)
