@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -398,6 +400,8 @@ def cmd_scan(args: argparse.Namespace) -> None:
         out_dir = WORK / f"scan_{args.n}_{label}"
         stats = WORK / f"scan_{args.n}_{label}.json"
         t0 = time.perf_counter()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load0 = os.getloadavg()[0]
         subprocess.run(
             [
                 str(ROOT / ".venv/bin/copytrace"),
@@ -415,9 +419,13 @@ def cmd_scan(args: argparse.Namespace) -> None:
             check=True,
         )
         wall = time.perf_counter() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         st = json.loads(stats.read_text())
         res[label] = {
             "wall": wall,
+            # CPU seconds of the scan and its workers: comparable across load, unlike wall time
+            "cpu": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime),
+            "load_before": load0,
             "stages": st["stages"],
             "relations": st["relations"],
             "candidates": st["candidates"],
@@ -495,6 +503,11 @@ def render(cost: dict[str, Any], scans: list[dict[str, Any]]) -> str:
             "| | lexical | `--semantic` |",
             "|---|--:|--:|",
             f"| wall seconds | {_f(lx['wall'])} | {_f(sm['wall'])} |",
+            *(
+                [f"| CPU seconds (scan + workers) | {_f(lx['cpu'])} | {_f(sm['cpu'])} |"]
+                if "cpu" in lx and "cpu" in sm
+                else []
+            ),
             *[
                 f"| stage `{k}` (s) | {_f(lx['stages'].get(k, 0.0))} | {_f(sm['stages'].get(k, 0.0))} |"
                 for k in stages

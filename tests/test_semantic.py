@@ -248,3 +248,46 @@ def test_static_vectors_put_a_paraphrase_above_an_unrelated_sentence() -> None:
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] >= semantic.PASSAGELESS_STATIC > v[0] @ v[2]
     np.testing.assert_array_equal(m.static([other])[0], v[2])
+
+
+CONVOY_A = (
+    "The United Nations said its aid convoy could not unload all of the food it carried because of heavy "
+    "shelling near Douma. "
+)
+CONVOY_B = (
+    "Heavy bombardment around Douma stopped the UN aid convoy from delivering all the food it carried, "
+    "United Nations officials said. "
+)
+
+
+@needs_model
+def test_probe_spares_the_model_unrelated_passageless_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pair without lexical passages first sends only its best ``PROBE`` sentences (and their
+    partners) to the model: an unrelated pair stops there, a rewritten one goes on and aligns."""
+    seen: list[str] = []
+    encode = semantic.Model.encode
+
+    def spy(self: semantic.Model, texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return encode(self, texts)
+
+    monkeypatch.setattr(semantic.Model, "encode", spy)
+    assert semantic.PROBE is not None
+    # the same words (market, sold, Friday) in other stories: past the cheap filters, not rewording
+    fish = "Police officers in Town{0} said the weekly fish market sold fresh tuna and crabs on day {0}."
+    stock = "Police officers in City{0} said bank robbers escaped with cash from the market on day {0}."
+    a = Document("a", " ".join(fish.format(i) for i in range(5)))
+    b = Document("b", " ".join(stock.format(i + 10) for i in range(5)))
+    assert compare(a, b, Settings()).passages == ()
+    pair = compare(a, b, Settings(semantic=True))
+    assert pair.relation == "unrelated"
+    assert 0 < len(set(seen)) <= 2 * semantic.PROBE  # the probe, not all 10 sentences
+
+    seen.clear()
+    a = Document("a", REWRITTEN_A + CONVOY_A + " ".join(fish.format(i) for i in range(3)))
+    b = Document("b", REWRITTEN_B + CONVOY_B + " ".join(stock.format(i + 10) for i in range(3)))
+    assert compare(a, b, Settings()).passages == ()  # lexically nothing: a heavy rewrite
+    pair = compare(a, b, Settings(semantic=True))
+    rewordings = [e for p in pair.passages for e in p.edits if e.kind == "rewording"]
+    assert len(rewordings) >= 2 and pair.relation not in ("unrelated", "same_event")
+    assert any("780" in t for t in seen) and any("Douma" in t for t in seen)
