@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import html
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,9 @@ def _pair_words(p: dict[str, Any]) -> int:
     return int(sum(int(x.get("words", 0)) for x in p.get("passages", [])))
 
 
+_WORDS = re.compile(r'"words":\s*(\d+)')
+
+
 def top_pairs(pairs_path: Path, max_pairs: int) -> tuple[list[dict[str, Any]], int]:
     """The ``max_pairs`` pairs with the most shared words (ties: file order) and the total count."""
     heap: list[tuple[int, int, str]] = []
@@ -63,7 +67,10 @@ def top_pairs(pairs_path: Path, max_pairs: int) -> tuple[list[dict[str, Any]], i
                 if not line.strip():
                     continue
                 total += 1
-                words = _pair_words(json.loads(line))
+                # the shared words without decoding the record: in JSON a key "words" cannot occur
+                # inside a string value (its quotes would be escaped), so the matches are exactly
+                # the passages' word counts (pair records have no other "words" key)
+                words = sum(int(w) for w in _WORDS.findall(line))
                 item = (words, -lineno, line)
                 if len(heap) < max_pairs:
                     heapq.heappush(heap, item)
