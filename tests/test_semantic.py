@@ -170,6 +170,27 @@ def test_doc_vectors_are_cheap_unit_rows_that_rank_the_same_story_first() -> Non
     assert sims[0, 2] > sims[0, 1] and sims[0, 2] > sims[1, 2]
 
 
+@needs_model
+def test_neighbour_search_and_doc_vectors_do_not_depend_on_block_or_slice_sizes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search runs in blocks of rows and the leads are tokenized in slices (memory stays
+    bounded at 100k documents); neither may change a candidate or a vector."""
+    docs = [STORY_A, OTHER, STORY_B] * 4 + [Document(f"x{i}", COPIED_1 + f" Item {i}.") for i in range(5)]
+    leads = [semantic.lead(d.text, tokenize(d.text)) for d in docs]
+    dates = [d.date for d in docs]
+    s = Settings(semantic=True)
+    whole = semantic.neighbour_candidates(leads, dates, s, k=3)
+    vec = semantic.doc_vectors(leads)
+    monkeypatch.setattr(semantic, "_TOKENIZE_SLICE", 2)
+    np.testing.assert_array_equal(semantic.doc_vectors(leads), vec)
+    for block in (1, 4):
+        got = semantic.neighbour_candidates(leads, dates, s, k=3, block=block)
+        np.testing.assert_array_equal(got[0], whole[0])
+        np.testing.assert_array_equal(got[1], whole[1])
+    assert whole[0].shape[0] > 0
+
+
 def _prepared(docs: list[Document]) -> list:
     from copytrace.pipeline import prepare_many
 

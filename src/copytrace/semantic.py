@@ -70,6 +70,8 @@ LEAD_WORDS = 200  # words of a document's lead embedded for same_event
 NEIGHBOURS = 10
 NEIGHBOUR_FLOOR = 0.45  # cosine of the cheap document vectors a neighbour candidate needs (BBC: see docs)
 CENTER_MIN_DOCS = 100
+_TOKENIZE_SLICE = 4096  # leads tokenized at a time for the document vectors
+_BLOCK_BYTES = 128 << 20  # neighbour search: similarities held at once (one block of rows)
 # which open sentences go to the model (see ``_gated``; None: every open sentence, the first version)
 WINDOW: int | None = 2  # with lexical passages: those within this many sentences of a passage,
 FAR_SHARED: int | None = 3  # and farther ones sharing this many content words with the other side
@@ -851,16 +853,29 @@ def doc_vectors(leads: Sequence[str]) -> np.ndarray:
 
     m = model("cpu")  # a table lookup: no GPU context in the parent, which forks workers
     table = m.token_table()
-    ids = m.tokenizer(list(leads), add_special_tokens=False, truncation=True, max_length=256)["input_ids"]
-    lens = np.array([len(x) for x in ids], dtype=np.int64)
-    flat = np.fromiter((t for x in ids for t in x), dtype=np.int64, count=int(lens.sum()))
+    vocab = table.shape[0]
+    # word pieces as flat int32 arrays, tokenized in slices (Python lists of ids for 100k leads
+    # would take about 1 GB)
+    flats, lens_parts = [], []
+    df = np.zeros(vocab, dtype=np.int64)
+    for lo in range(0, len(leads), _TOKENIZE_SLICE):
+        ids = m.tokenizer(
+            list(leads[lo : lo + _TOKENIZE_SLICE]), add_special_tokens=False, truncation=True, max_length=256
+        )["input_ids"]
+        ln = np.array([len(x) for x in ids], dtype=np.int64)
+        fl = np.fromiter((t for x in ids for t in x), dtype=np.int32, count=int(ln.sum()))
+        del ids
+        rows = np.repeat(np.arange(ln.shape[0], dtype=np.int64), ln)
+        df += np.bincount(np.unique(rows * vocab + fl) % vocab, minlength=vocab)
+        flats.append(fl)
+        lens_parts.append(ln)
+    lens = np.concatenate(lens_parts) if lens_parts else np.zeros(0, np.int64)
+    flat = np.concatenate(flats) if flats else np.zeros(0, np.int32)
     indptr = np.concatenate(([0], np.cumsum(lens)))
-    rows = np.repeat(np.arange(len(ids)), lens)
-    df = np.bincount(np.unique(rows * table.shape[0] + flat) % table.shape[0], minlength=table.shape[0])
-    idf = (np.log((1 + len(ids)) / (1 + df)) + 1).astype(np.float32)
-    weights = csr_matrix((idf[flat], flat, indptr), shape=(len(ids), table.shape[0]))
+    idf = (np.log((1 + len(leads)) / (1 + df)) + 1).astype(np.float32)
+    weights = csr_matrix((idf[flat], flat, indptr), shape=(len(leads), vocab))
     vec = np.asarray(weights @ table, dtype=np.float32) / np.maximum(lens, 1).astype(np.float32)[:, None]
-    if len(ids) >= CENTER_MIN_DOCS:
+    if len(leads) >= CENTER_MIN_DOCS:
         vec -= vec.mean(axis=0)
     vec /= np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-9)
     return vec
@@ -871,7 +886,7 @@ def neighbour_candidates(
     dates: Sequence[str | None],
     s: Settings,
     k: int = NEIGHBOURS,
-    block: int = 2048,
+    block: int | None = None,
     names: Sequence[set[str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (a < b) by nearest-neighbour search over cheap document vectors.
@@ -889,6 +904,8 @@ def neighbour_candidates(
     )
     ra, rb = [], []
     kk = min(k, n - 1)
+    if block is None:  # rows a block: its similarity matrix (and argpartition's copy) in _BLOCK_BYTES
+        block = int(max(16, min(2048, _BLOCK_BYTES // (8 * n))))
     for lo in range(0, n, block):
         hi = min(n, lo + block)
         sims = emb[lo:hi] @ emb.T
@@ -897,7 +914,8 @@ def neighbour_candidates(
             dl = days[lo:hi, None]
             far = (dl >= 0) & (days[None, :] >= 0) & (np.abs(dl - days[None, :]) > s.date_window_days)
             sims[far] = -np.inf
-        top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < n else np.argsort(-sims, axis=1)
+        # the kk largest of each row sit at the end after partitioning (no negated copy)
+        top = np.argpartition(sims, n - kk, axis=1)[:, n - kk :]
         rows = np.repeat(np.arange(lo, hi), top.shape[1])
         cols = top.ravel()
         keep = sims[rows - lo, cols] >= NEIGHBOUR_FLOOR
