@@ -30,16 +30,52 @@ MAX_OCCURRENCES = 8
 
 
 @numba.njit(cache=True)
+def _match_ranges(
+    sorted_a: np.ndarray, order_a: np.ndarray, sorted_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every n-gram i of ``a``: [lo, hi) of the equal hashes in ``sorted_b`` (what
+    ``searchsorted`` left/right gives), by one merge of the two sorted arrays (a sort-merge
+    join: linear, where a binary search per n-gram cost most of the seeding)."""
+    n_a, n_b = sorted_a.shape[0], sorted_b.shape[0]
+    lo = np.empty(n_a, dtype=np.int64)
+    hi = np.empty(n_a, dtype=np.int64)
+    p = 0
+    k = 0
+    while k < n_a:
+        h = sorted_a[k]
+        k2 = k + 1
+        while k2 < n_a and sorted_a[k2] == h:
+            k2 += 1
+        while p < n_b and sorted_b[p] < h:
+            p += 1
+        q = p
+        while q < n_b and sorted_b[q] == h:
+            q += 1
+        for t in range(k, k2):
+            lo[order_a[t]] = p
+            hi[order_a[t]] = q
+        p = q
+        k = k2
+    return lo, hi
+
+
+@numba.njit(cache=True)
 def _runs(
-    sa: np.ndarray, occ_a: np.ndarray, sorted_b: np.ndarray, order_b: np.ndarray, nb: int, max_occ: int
+    sorted_a: np.ndarray,
+    order_a: np.ndarray,
+    occ_a: np.ndarray,
+    sorted_b: np.ndarray,
+    order_b: np.ndarray,
+    nb: int,
+    max_occ: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact diagonal runs of equal n-gram hashes: (i0, j0, length) in n-gram units.
 
     One pass over the seeds in order of ``i``: a seed (i, j) extends the run holding (i-1, j-1)."""
-    lo = np.searchsorted(sorted_b, sa, side="left")
-    hi = np.searchsorted(sorted_b, sa, side="right")
+    lo, hi = _match_ranges(sorted_a, order_a, sorted_b)
+    n_a = lo.shape[0]
     cap = 0
-    for i in range(sa.shape[0]):
+    for i in range(n_a):
         c = hi[i] - lo[i]
         if c > 0 and c <= max_occ and occ_a[i] <= max_occ:
             cap += c
@@ -52,7 +88,7 @@ def _runs(
     cur_js = np.empty(max_occ, dtype=np.int64)
     n_prev = 0
     r = 0
-    for i in range(sa.shape[0]):
+    for i in range(n_a):
         c = hi[i] - lo[i]
         n_cur = 0
         if c > 0 and c <= max_occ and occ_a[i] <= max_occ:
@@ -78,16 +114,6 @@ def _runs(
             prev_js[k] = cur_js[k]
         n_prev = n_cur
     return ri[:r].copy(), rj[:r].copy(), rl[:r].copy()
-
-
-def occurrences(sorted_h: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """How often each n-gram occurs in its document (``sorted_h`` = h[order], sorted)."""
-    n = sorted_h.shape[0]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_h[1:] != sorted_h[:-1])))
-    sizes = np.diff(np.append(starts, n))
-    occ = np.empty(n, dtype=np.int64)
-    occ[order] = np.repeat(sizes, sizes)
-    return occ
 
 
 @numba.njit(cache=True)
@@ -198,9 +224,78 @@ class Index:
 
     @staticmethod
     def build(sh: np.ndarray) -> Index:
-        order = np.argsort(sh, kind="stable")
-        srt = sh[order]
-        return Index(srt, order, occurrences(srt, order))
+        return Index(*_index(sh))
+
+
+@numba.njit(cache=True)
+def _index(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Index`` arrays in one compiled call (a stable sort: the same order as numpy's stable
+    argsort; per-document numpy calls cost more in dispatch than in work)."""
+    order = np.argsort(sh, kind="mergesort")
+    n = sh.shape[0]
+    srt = np.empty(n, dtype=sh.dtype)
+    for k in range(n):
+        srt[k] = sh[order[k]]
+    occ = np.empty(n, dtype=np.int64)
+    lo = 0
+    while lo < n:
+        hi = lo + 1
+        while hi < n and srt[hi] == srt[lo]:
+            hi += 1
+        for k in range(lo, hi):
+            occ[order[k]] = hi - lo
+        lo = hi
+    return srt, order, occ
+
+
+@numba.njit(cache=True)
+def _seed_chains(
+    sorted_a: np.ndarray,
+    order_a: np.ndarray,
+    occ_a: np.ndarray,
+    sorted_b: np.ndarray,
+    order_b: np.ndarray,
+    na: int,
+    nb: int,
+    ngram: int,
+    max_gap: int,
+    core: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs as token spans (a0, a1, b0, b1, cover) and the span of every chain, in one compiled
+    call (no spans when the runs cover fewer than ``core`` words: no passage can form).
+
+    ``_runs`` makes runs in order of (i0, j0) (seeds in order of i, and of j for one i: the
+    stable order of ``sorted_b``), so they are already sorted as ``_chains`` wants."""
+    ri, rj, rl = _runs(sorted_a, order_a, occ_a, sorted_b, order_b, nb, MAX_OCCURRENCES)
+    n = ri.shape[0]
+    span = ngram - 1
+    a1 = np.empty(n, dtype=np.int64)
+    b1 = np.empty(n, dtype=np.int64)
+    cover = np.empty(n, dtype=np.int64)
+    total = 0
+    for r in range(n):
+        a1[r] = min(ri[r] + rl[r] + span, na)
+        b1[r] = min(rj[r] + rl[r] + span, nb)
+        cover[r] = min(a1[r] - ri[r], b1[r] - rj[r])
+        total += cover[r]
+    if n == 0 or total < core:
+        return ri, a1, rj, b1, cover, np.empty((0, 4), dtype=np.int64)
+    chain = _chains(ri, a1, rj, b1, max_gap, span)
+    return ri, a1, rj, b1, cover, _chain_spans(chain, ri, a1, rj, b1)
+
+
+@numba.njit(cache=True)
+def _covers(
+    a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, cover: np.ndarray, spans: np.ndarray
+) -> np.ndarray:
+    """Words of exact runs lying wholly inside each span [lo_a, hi_a, lo_b, hi_b]."""
+    out = np.zeros(spans.shape[0], dtype=np.int64)
+    for k in range(spans.shape[0]):
+        lo_a, hi_a, lo_b, hi_b = spans[k, 0], spans[k, 1], spans[k, 2], spans[k, 3]
+        for r in range(a0.shape[0]):
+            if a0[r] >= lo_a and a1[r] <= hi_a and b0[r] >= lo_b and b1[r] <= hi_b:
+                out[k] += cover[r]
+    return out
 
 
 def align_tokens(
@@ -217,31 +312,20 @@ def align_tokens(
     """Shared passages between two tokenized documents, as token-range blocks with opcodes."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
-    ri, rj, rl = _runs(sa, ia.occ, ib.sorted, ib.order, sb.shape[0], MAX_OCCURRENCES)
-    if ri.shape[0] == 0:
-        return []
-    na, nb = len(ta), len(tb)
-    span = ngram - 1
-    a0 = ri
-    a1 = np.minimum(ri + rl + span, na)
-    b0 = rj
-    b1 = np.minimum(rj + rl + span, nb)
-    cover = np.minimum(a1 - a0, b1 - b0)
     core = max(1, min_words - ngram + 1)
-    if int(cover.sum()) < core:
+    a0, a1, b0, b1, cover, chain_spans = _seed_chains(
+        ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, len(ta), len(tb), ngram, max_gap, core
+    )
+    if chain_spans.shape[0] == 0:
         # a passage needs ``core`` words inside exact n-gram runs: none can form here
         return []
-    order = np.lexsort((b0, a0))
-    a0, a1, b0, b1, cover = a0[order], a1[order], b0[order], b1[order], cover[order]
-    chain = _chains(a0, a1, b0, b1, max_gap, span)
-    ha, hb = ta.hashes, tb.hashes
-    spans = [
-        _extend(ha, hb, span4, max_gap + ngram) for span4 in _chain_spans(chain, a0, a1, b0, b1).tolist()
-    ]
+    ha, hb = ta.hashes.tolist(), tb.hashes.tolist()
+    width = max_gap + ngram
+    spans = _merge_close([_extend(ha, hb, span4, width) for span4 in chain_spans.tolist()], max_gap)
+    covered = _covers(a0, a1, b0, b1, cover, np.array(spans, dtype=np.int64)).tolist()
     blocks: list[Block] = []
-    for lo_a, hi_a, lo_b, hi_b in _merge_close(spans, max_gap):
-        inside = (a0 >= lo_a) & (a1 <= hi_a) & (b0 >= lo_b) & (b1 <= hi_b)
-        if int(cover[inside].sum()) < core:
+    for (lo_a, hi_a, lo_b, hi_b), inside in zip(spans, covered, strict=True):
+        if inside < core:
             continue
         block = _refine(ha, hb, lo_a, hi_a, lo_b, hi_b)
         if block is not None and block.matched >= min_words:
@@ -278,12 +362,10 @@ def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
     return best_at if best >= _MIN_GAIN else (0, 0)
 
 
-def _extend(ha: np.ndarray, hb: np.ndarray, span: list[int], width: int) -> list[int]:
+def _extend(ha: list[int], hb: list[int], span: list[int], width: int) -> list[int]:
     lo_a, hi_a, lo_b, hi_b = span
-    fa, fb = _best_prefix(ha[hi_a : hi_a + width].tolist(), hb[hi_b : hi_b + width].tolist())
-    ra, rb = _best_prefix(
-        ha[max(0, lo_a - width) : lo_a][::-1].tolist(), hb[max(0, lo_b - width) : lo_b][::-1].tolist()
-    )
+    fa, fb = _best_prefix(ha[hi_a : hi_a + width], hb[hi_b : hi_b + width])
+    ra, rb = _best_prefix(ha[max(0, lo_a - width) : lo_a][::-1], hb[max(0, lo_b - width) : lo_b][::-1])
     return [lo_a - ra, hi_a + fa, lo_b - rb, hi_b + fb]
 
 
@@ -308,10 +390,10 @@ def _merge_close(spans: list[list[int]], max_gap: int) -> list[list[int]]:
     return out
 
 
-def _refine(ha: np.ndarray, hb: np.ndarray, lo_a: int, hi_a: int, lo_b: int, hi_b: int) -> Block | None:
+def _refine(ha: list[int], hb: list[int], lo_a: int, hi_a: int, lo_b: int, hi_b: int) -> Block | None:
     """Word-level Levenshtein alignment of the chained span; trims non-matching ends."""
-    seg_a = ha[lo_a:hi_a].tolist()
-    seg_b = hb[lo_b:hi_b].tolist()
+    seg_a = ha[lo_a:hi_a]
+    seg_b = hb[lo_b:hi_b]
     ops = [
         (tag, i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b) for tag, i1, i2, j1, j2 in _opcodes(seg_a, seg_b)
     ]
