@@ -55,25 +55,28 @@ QUOTES = frozenset("\"'“”‘’«»„‚‹›`´")
 _DIGIT = re.compile(r"\d")
 
 # British / American spelling patterns: both forms map to one key
+# (literal every match holds, pattern, replacement)
 _VARIANTS = (
-    (re.compile(r"our(?=s?$|ed$|ing$|ite|able|ful)"), "or"),  # colour, favourite, honourable
-    (re.compile(r"tre(?=s?$|d$)"), "ter"),  # centre, theatres
-    (re.compile(r"is(?=e$|es$|ed$|ing$|ation)"), "iz"),  # organise, organisation
-    (re.compile(r"ys(?=e$|es$|ed$|ing$)"), "yz"),  # analyse
-    (re.compile(r"ence$"), "ense"),  # defence, licence, offence
-    (re.compile(r"ogue$"), "og"),  # catalogue
-    (re.compile(r"ae"), "e"),  # paediatric
-    (re.compile(r"oe(?=[a-z])"), "e"),  # manoeuvre
-    (re.compile(r"ll(?=ed$|ing$|er$|ers$)"), "l"),  # travelled, cancelling
-    (re.compile(r"mme$"), "m"),  # programme
+    ("our", re.compile(r"our(?=s?$|ed$|ing$|ite|able|ful)"), "or"),  # colour, favourite, honourable
+    ("tre", re.compile(r"tre(?=s?$|d$)"), "ter"),  # centre, theatres
+    ("is", re.compile(r"is(?=e$|es$|ed$|ing$|ation)"), "iz"),  # organise, organisation
+    ("ys", re.compile(r"ys(?=e$|es$|ed$|ing$)"), "yz"),  # analyse
+    ("ence", re.compile(r"ence$"), "ense"),  # defence, licence, offence
+    ("ogue", re.compile(r"ogue$"), "og"),  # catalogue
+    ("ae", re.compile(r"ae"), "e"),  # paediatric
+    ("oe", re.compile(r"oe(?=[a-z])"), "e"),  # manoeuvre
+    ("ll", re.compile(r"ll(?=ed$|ing$|er$|ers$)"), "l"),  # travelled, cancelling
+    ("mme", re.compile(r"mme$"), "m"),  # programme
 )
 
 
 @lru_cache(maxsize=65536)
 def _variant_key(word: str) -> str:
-    # cached: the same words recur across a corpus's edits
-    for pattern, repl in _VARIANTS:
-        word = pattern.sub(repl, word)
+    # cached: the same words recur across a corpus's edits; a pattern runs only where its
+    # literal stands (a substring test is far cheaper than a regex that cannot match)
+    for literal, pattern, repl in _VARIANTS:
+        if literal in word:
+            word = pattern.sub(repl, word)
     return word
 
 
@@ -107,8 +110,10 @@ def classify(a_words: list[str], b_words: list[str], a_surface: list[str], b_sur
         return "insert"
     if not b_words:
         return "delete"
-    if any(_is_number(w) for w in a_words) or any(_is_number(w) for w in b_words):
-        return "number"
+    for words in (a_words, b_words):
+        for w in words:
+            if not w.isalpha() or w in NUMBER_WORDS:  # ``_is_number``, inlined
+                return "number"
     if len(a_words) == len(b_words) and all(
         is_spelling_variant(x, y) for x, y in zip(a_words, b_words, strict=True)
     ):
@@ -135,9 +140,7 @@ def _kind(a_surface: tuple[str, ...], b_surface: tuple[str, ...]) -> str:
     )
 
 
-def _merge(
-    ops: tuple[tuple[str, int, int, int, int], ...], ha: np.ndarray, hb: np.ndarray
-) -> list[list[int]]:
+def _merge(ops: tuple[tuple[str, int, int, int, int], ...], ha: list[int], hb: list[int]) -> list[list[int]]:
     """Non-equal regions [i1, i2, j1, j2]: adjacent ones merged, and close ones that reorder the same words."""
     regions: list[list[int]] = []
     last_equal = -1  # words of the last equal run; -1 before the first region
@@ -151,8 +154,8 @@ def _merge(
             continue
         if regions and 0 < last_equal <= MERGE_GAP:
             prev = regions[-1]
-            a_set = set(ha[prev[0] : prev[1]].tolist()) | set(ha[i1:i2].tolist())
-            b_set = set(hb[prev[2] : prev[3]].tolist()) | set(hb[j1:j2].tolist())
+            a_set = set(ha[prev[0] : prev[1]]) | set(ha[i1:i2])
+            b_set = set(hb[prev[2] : prev[3]]) | set(hb[j1:j2])
             if a_set & b_set:
                 prev[1], prev[3] = i2, j2
                 last_equal = 0
@@ -162,38 +165,68 @@ def _merge(
     return regions
 
 
-def _span(tok: Tokens, i1: int, i2: int) -> tuple[int, int]:
-    """Character span of tokens [i1, i2); an empty token range gives an empty span at a boundary."""
-    if i2 > i1:
-        return int(tok.starts[i1]), int(tok.ends[i2 - 1])
-    if i1 < len(tok):
-        pos = int(tok.starts[i1])
-    else:
-        pos = int(tok.ends[i1 - 1]) if i1 > 0 else 0
-    return pos, pos
+class _Side:
+    """One document's token columns as Python lists, made once per pair (a numpy scalar read per
+    edit cost more than the edit), and its separator hashes as bytes (an equal run's separators
+    compare in one ``memcmp``)."""
 
+    __slots__ = ("text", "starts", "ends", "hashes", "seps", "n")
 
-def _sep_span(text: str, tok: Tokens, i: int) -> tuple[int, int]:
-    """The non-space characters between token i and token i+1."""
-    lo, hi = int(tok.ends[i]), int(tok.starts[i + 1])
-    while lo < hi and text[lo].isspace():
-        lo += 1
-    while hi > lo and text[hi - 1].isspace():
-        hi -= 1
-    return lo, hi
+    def __init__(self, text: str, tok: Tokens) -> None:
+        self.text = text
+        self.starts: list[int] = tok.starts.tolist()
+        self.ends: list[int] = tok.ends.tolist()
+        self.hashes: list[int] = tok.hashes.tolist()
+        self.seps = np.ascontiguousarray(tok.seps, dtype="<u8").tobytes()
+        self.n = len(self.starts)
+
+    def span(self, i1: int, i2: int) -> tuple[int, int]:
+        """Character span of tokens [i1, i2); an empty token range gives an empty span at a boundary."""
+        if i2 > i1:
+            return self.starts[i1], self.ends[i2 - 1]
+        if i1 < self.n:
+            pos = self.starts[i1]
+        else:
+            pos = self.ends[i1 - 1] if i1 > 0 else 0
+        return pos, pos
+
+    def sep_span(self, i: int) -> tuple[int, int]:
+        """The non-space characters between token i and token i+1."""
+        text = self.text
+        lo, hi = self.ends[i], self.starts[i + 1]
+        while lo < hi and text[lo].isspace():
+            lo += 1
+        while hi > lo and text[hi - 1].isspace():
+            hi -= 1
+        return lo, hi
+
+    def surfaces(self, i1: int, i2: int) -> tuple[str, ...]:
+        text = self.text
+        return tuple(text[s:e] for s, e in zip(self.starts[i1:i2], self.ends[i1:i2], strict=True))
 
 
 def find_run(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int] = (0, 0)) -> tuple[int, int]:
     """(start, length) of the longest occurrence in ``hashes`` of a prefix of the token-hash
     sequence ``run``; occurrences outside the token range ``avoid`` win ties. (-1, 0) if none."""
-    n = run.shape[0]
-    if n == 0 or hashes.shape[0] == 0:
+    return _find_run(hashes.tolist(), run.tolist(), avoid)
+
+
+def _find_run(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tuple[int, int]:
+    n, m = len(run), len(hashes)
+    if n == 0 or m == 0:
         return -1, 0
     best = (0, False, -1)  # (length, outside avoid, -start)
-    for s in np.nonzero(hashes == run[0])[0].tolist():
-        seg = hashes[s : s + n]
-        diff = np.nonzero(seg != run[: seg.shape[0]])[0]
-        length = int(diff[0]) if diff.shape[0] else int(seg.shape[0])
+    first = run[0]
+    s = -1
+    while True:
+        try:
+            s = hashes.index(first, s + 1)  # every start holding the run's first word, in order
+        except ValueError:
+            break
+        limit = min(n, m - s)
+        length = 1
+        while length < limit and hashes[s + length] == run[length]:
+            length += 1
         outside = s + length <= avoid[0] or s >= avoid[1]
         cand = (length, outside, -s)
         if cand > best:
@@ -201,80 +234,91 @@ def find_run(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int] = (0, 0
     return (-best[2], best[0]) if best[0] > 0 else (-1, 0)
 
 
-def _moved_copy(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int]) -> tuple[int, int]:
+def _moved_copy(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tuple[int, int]:
     """Where a run of words deleted on one side stands on the other: (start, length) when at least
     ``MOVED_MIN_WORDS`` and ``MOVED_SHARE`` of it appear there in order from its first word."""
-    at, length = find_run(hashes, run, avoid)
-    if at >= 0 and length >= max(MOVED_MIN_WORDS, MOVED_SHARE * run.shape[0]):
+    at, length = _find_run(hashes, run, avoid)
+    if at >= 0 and length >= max(MOVED_MIN_WORDS, MOVED_SHARE * len(run)):
         return at, length
     return -1, 0
 
 
-def _surfaces(text: str, tok: Tokens, i1: int, i2: int) -> list[str]:
-    return [text[tok.starts[k] : tok.ends[k]] for k in range(i1, i2)]
-
-
 def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> list[Edit]:
     """Every edit inside one passage, in order of position in ``a``."""
+    return _explain(_Side(text_a, ta), _Side(text_b, tb), block)
+
+
+def explain_blocks(text_a: str, ta: Tokens, text_b: str, tb: Tokens, blocks: list[Block]) -> list[list[Edit]]:
+    """``explain`` for every passage of one pair (the token columns are read once)."""
+    if not blocks:
+        return []
+    sa, sb = _Side(text_a, ta), _Side(text_b, tb)
+    return [_explain(sa, sb, blk) for blk in blocks]
+
+
+def _explain(sa: _Side, sb: _Side, block: Block) -> list[Edit]:
     edits: list[Edit] = []
-    regions = _merge(block.ops, ta.hashes, tb.hashes)
+    text_a, text_b = sa.text, sb.text
+    regions = _merge(block.ops, sa.hashes, sb.hashes)
     used: set[int] = set()
     for r, (i1, i2, j1, j2) in enumerate(regions):
         if r in used:
             continue
-        a0, a1 = _span(ta, i1, i2)
-        b0, b1 = _span(tb, j1, j2)
+        a0, a1 = sa.span(i1, i2)
+        b0, b1 = sb.span(j1, j2)
         # a run of words only one side has here, found elsewhere in the other text: moved
         if (j1 == j2 and i2 - i1 >= MOVED_MIN_WORDS) or (i1 == i2 and j2 - j1 >= MOVED_MIN_WORDS):
             if j1 == j2:
-                at, n = _moved_copy(tb.hashes, ta.hashes[i1:i2], (block.b0, block.b1))
+                at, n = _moved_copy(sb.hashes, sa.hashes[i1:i2], (block.b0, block.b1))
                 if at >= 0:
-                    c0, c1 = _span(tb, at, at + n)
+                    c0, c1 = sb.span(at, at + n)
                     edits.append(Edit("moved", text_a[a0:a1], text_b[c0:c1], a0, a1, c0, c1))
                     used |= _counterpart(regions, r, at, at + n, side="b")
                     continue
             else:
-                at, n = _moved_copy(ta.hashes, tb.hashes[j1:j2], (block.a0, block.a1))
+                at, n = _moved_copy(sa.hashes, sb.hashes[j1:j2], (block.a0, block.a1))
                 if at >= 0:
-                    c0, c1 = _span(ta, at, at + n)
+                    c0, c1 = sa.span(at, at + n)
                     edits.append(Edit("moved", text_a[c0:c1], text_b[b0:b1], c0, c1, b0, b1))
                     used |= _counterpart(regions, r, at, at + n, side="a")
                     continue
-        kind = _kind(tuple(_surfaces(text_a, ta, i1, i2)), tuple(_surfaces(text_b, tb, j1, j2)))
+        kind = _kind(sa.surfaces(i1, i2), sb.surfaces(j1, j2))
         edits.append(Edit(kind, text_a[a0:a1], text_b[b0:b1], a0, a1, b0, b1))
     # punctuation and quote style between words that match
-    for ia, ib in _sep_differences(block.ops, ta.seps, tb.seps):
-        a0, a1 = _sep_span(text_a, ta, ia)
-        b0, b1 = _sep_span(text_b, tb, ib)
+    for ia, ib in _sep_differences(block.ops, sa.seps, sb.seps):
+        a0, a1 = sa.sep_span(ia)
+        b0, b1 = sb.sep_span(ib)
         # keep only the differing middle of the two separators
         while a0 < a1 and b0 < b1 and text_a[a0] == text_b[b0]:
             a0, b0 = a0 + 1, b0 + 1
         while a1 > a0 and b1 > b0 and text_a[a1 - 1] == text_b[b1 - 1]:
             a1, b1 = a1 - 1, b1 - 1
-        sa, sb = text_a[a0:a1], text_b[b0:b1]
-        strip_a = "".join(c for c in sa if c not in QUOTES)
-        strip_b = "".join(c for c in sb if c not in QUOTES)
+        x, y = text_a[a0:a1], text_b[b0:b1]
+        strip_a = "".join(c for c in x if c not in QUOTES)
+        strip_b = "".join(c for c in y if c not in QUOTES)
         kind = "quote" if strip_a == strip_b else "punctuation"
-        edits.append(Edit(kind, sa, sb, a0, a1, b0, b1))
+        edits.append(Edit(kind, x, y, a0, a1, b0, b1))
     edits.sort(key=lambda e: (e.a_start, e.a_end, e.b_start, e.b_end, e.kind))
     return edits
 
 
 def _sep_differences(
-    ops: tuple[tuple[str, int, int, int, int], ...], seps_a: np.ndarray, seps_b: np.ndarray
+    ops: tuple[tuple[str, int, int, int, int], ...], seps_a: bytes, seps_b: bytes
 ) -> list[tuple[int, int]]:
-    """(token in a, token in b) of matching words followed by different separators, over all the
-    equal runs of a passage in one vectorised comparison."""
-    runs = [(i1, j1, i2 - i1 - 1) for tag, i1, i2, j1, _ in ops if tag == "equal" and i2 - i1 >= 2]
-    if not runs:
-        return []
-    r = np.array(runs, dtype=np.int64)
-    lengths = r[:, 2]
-    k = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    ia = np.repeat(r[:, 0], lengths) + k
-    ib = np.repeat(r[:, 1], lengths) + k
-    diff = np.nonzero(seps_a[ia] != seps_b[ib])[0]
-    return list(zip(ia[diff].tolist(), ib[diff].tolist(), strict=True))
+    """(token in a, token in b) of matching words followed by different separators. Separator
+    hashes are 8 bytes a token: an equal run whose separators all agree (most) is one bytes
+    comparison; only a run that differs is walked token by token."""
+    out: list[tuple[int, int]] = []
+    for tag, i1, i2, j1, _ in ops:
+        if tag != "equal" or i2 - i1 < 2:
+            continue
+        x, y, n = 8 * i1, 8 * j1, 8 * (i2 - i1 - 1)
+        if seps_a[x : x + n] == seps_b[y : y + n]:
+            continue
+        for k in range(0, n, 8):
+            if seps_a[x + k : x + k + 8] != seps_b[y + k : y + k + 8]:
+                out.append((i1 + k // 8, j1 + k // 8))
+    return out
 
 
 def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) -> set[int]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import Block, Index, align_tokens
-from .explain import explain, flags
+from .explain import explain_blocks, flags
 from .fingerprint import fingerprints, shingles
 from .normalize import Tokens, tokenize_many
 from .relate import coverage, direction, relation
@@ -81,8 +81,7 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Pass
         )
     out = []
     ta, tb = pa.tokens, pb.tokens
-    for blk in blocks:
-        edits = explain(pa.doc.text, ta, pb.doc.text, tb, blk)
+    for blk, edits in zip(blocks, explain_blocks(pa.doc.text, ta, pb.doc.text, tb, blocks), strict=True):
         len_a, len_b = blk.a1 - blk.a0, blk.b1 - blk.b0
         out.append(
             Passage(
