@@ -201,8 +201,9 @@ class _Side:
         return lo, hi
 
     def surfaces(self, i1: int, i2: int) -> tuple[str, ...]:
-        text = self.text
-        return tuple(text[s:e] for s, e in zip(self.starts[i1:i2], self.ends[i1:i2], strict=True))
+        if i2 - i1 == 1:  # most edits are one word
+            return (self.text[self.starts[i1] : self.ends[i1]],)
+        return tuple(map(self.text.__getitem__, map(slice, self.starts[i1:i2], self.ends[i1:i2])))
 
 
 def find_run(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int] = (0, 0)) -> tuple[int, int]:

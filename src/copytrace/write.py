@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -12,11 +13,77 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .types import Edit, Pair, Passage
+
+# the string escaping ``json.dumps(..., ensure_ascii=False)`` uses (its C implementation)
+_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def dumps(obj: dict[str, Any]) -> str:
     """One JSON line, stable across runs (key order as built, no NaN, UTF-8 kept)."""
     return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
+
+
+class _Unusual(Exception):
+    """A value the direct pair encoder leaves to ``dumps`` (which formats or rejects it)."""
+
+
+def _num(x: float) -> str:
+    if x != x or x in (math.inf, -math.inf):
+        raise _Unusual
+    return float.__repr__(x)
+
+
+def _value(v: Any) -> str:
+    # the scalars of the flag dicts, formatted as the json module does
+    if type(v) is str:
+        return _str(v)
+    if type(v) is int:
+        return int.__repr__(v)
+    if type(v) is float:
+        return _num(v)
+    if v is None:
+        return "null"
+    raise _Unusual
+
+
+def _flat(d: dict[str, Any]) -> str:
+    return "{" + ", ".join(_str(k) + ": " + _value(v) for k, v in d.items()) + "}"
+
+
+def _edit(e: Edit) -> str:
+    sim = "" if e.similarity is None else ', "similarity": ' + _num(e.similarity)
+    return (
+        f'{{"kind": {_str(e.kind)}, "a": {_str(e.a)}, "b": {_str(e.b)}, "a_start": {e.a_start:d}, '
+        f'"a_end": {e.a_end:d}, "b_start": {e.b_start:d}, "b_end": {e.b_end:d}{sim}}}'
+    )
+
+
+def _passage(p: Passage) -> str:
+    return (
+        f'{{"a_start": {p.a_start:d}, "a_end": {p.a_end:d}, "b_start": {p.b_start:d}, "b_end": {p.b_end:d}, '
+        f'"words": {p.words:d}, "similarity": {_num(p.similarity)}, '
+        f'"edits": [{", ".join([_edit(e) for e in p.edits])}]}}'
+    )
+
+
+def dumps_pair(pair: Pair) -> str:
+    """``dumps(pair.to_dict())``, byte for byte, written out directly: a pair has a fixed shape, so
+    its line is assembled from pieces (strings escaped by the json module's own C function)
+    instead of building nested dicts for the general encoder. Anything unusual (a non-finite
+    float, an unexpected type) goes through ``dumps``, which formats or rejects it."""
+    try:
+        return (
+            f'{{"a": {_str(pair.a)}, "b": {_str(pair.b)}, "relation": {_str(pair.relation)}, '
+            f'"direction": {_str(pair.direction)}, "direction_reason": {_str(pair.direction_reason)}, '
+            f'"containment_a": {_num(pair.containment_a)}, "containment_b": {_num(pair.containment_b)}, '
+            f'"similarity": {_num(pair.similarity)}, '
+            f'"passages": [{", ".join([_passage(p) for p in pair.passages])}], '
+            f'"flags": {{"numbers_changed": [{", ".join([_flat(d) for d in pair.numbers_changed])}], '
+            f'"names_changed": [{", ".join([_flat(d) for d in pair.names_changed])}]}}}}'
+        )
+    except (_Unusual, TypeError, ValueError):
+        return dumps(pair.to_dict())
 
 
 @contextmanager

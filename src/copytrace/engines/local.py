@@ -44,7 +44,7 @@ from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, write_chunk
 from ..types import Document, Pair, Settings
-from ..write import dumps
+from ..write import dumps_pair
 
 PAIRS_PER_TASK = 500
 
@@ -101,7 +101,7 @@ def compare_chunk(
 def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bool]:
     """(a index, b index, JSON line, relation, shared words, strong link) for the parent."""
     words = sum(p.words for p in pair.passages)
-    return a, b, dumps(pair.to_dict()), pair.relation, words, pair.relation in STRONG
+    return a, b, dumps_pair(pair), pair.relation, words, pair.relation in STRONG
 
 
 # ---------------------------------------------------------------- worker tasks
