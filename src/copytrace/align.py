@@ -308,8 +308,10 @@ def align_tokens(
     ngram: int,
     max_gap: int,
     min_words: int,
+    hash_lists: tuple[list[int], list[int]] | None = None,
 ) -> list[Block]:
-    """Shared passages between two tokenized documents, as token-range blocks with opcodes."""
+    """Shared passages between two tokenized documents, as token-range blocks with opcodes
+    (``hash_lists``: the token hashes as lists, when the caller has them already)."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
     core = max(1, min_words - ngram + 1)
@@ -319,7 +321,7 @@ def align_tokens(
     if chain_spans.shape[0] == 0:
         # a passage needs ``core`` words inside exact n-gram runs: none can form here
         return []
-    ha, hb = ta.hashes.tolist(), tb.hashes.tolist()
+    ha, hb = hash_lists or (ta.hashes.tolist(), tb.hashes.tolist())
     width = max_gap + ngram
     spans = _merge_close([_extend(ha, hb, span4, width) for span4 in chain_spans.tolist()], max_gap)
     covered = _covers(a0, a1, b0, b1, cover, np.array(spans, dtype=np.int64)).tolist()
@@ -348,6 +350,16 @@ _MATCH, _MISMATCH, _XDROP, _MIN_GAIN = 1.0, 0.5, 4.0, 2.0
 
 def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
     """How far an alignment of two segments can be extended from their start: (words of a, of b)."""
+    # The score gains 1 a matched word, so an extension needs at least ``_MIN_GAIN`` (2) words
+    # both segments hold: with no word in common, or one held once by either side, the answer is
+    # (0, 0) without aligning (most extensions end at once, where the texts part).
+    common = set(seg_a).intersection(seg_b)
+    if not common:
+        return 0, 0
+    if len(common) == 1:
+        (word,) = common
+        if seg_a.count(word) < 2 or seg_b.count(word) < 2:
+            return 0, 0
     score = best = 0.0
     best_at = (0, 0)
     for tag, i1, i2, j1, j2 in _opcodes(seg_a, seg_b):

@@ -172,11 +172,11 @@ class _Side:
 
     __slots__ = ("text", "starts", "ends", "hashes", "seps", "n")
 
-    def __init__(self, text: str, tok: Tokens) -> None:
+    def __init__(self, text: str, tok: Tokens, hashes: list[int] | None = None) -> None:
         self.text = text
         self.starts: list[int] = tok.starts.tolist()
         self.ends: list[int] = tok.ends.tolist()
-        self.hashes: list[int] = tok.hashes.tolist()
+        self.hashes: list[int] = tok.hashes.tolist() if hashes is None else hashes
         self.seps = np.ascontiguousarray(tok.seps, dtype="<u8").tobytes()
         self.n = len(self.starts)
 
@@ -249,11 +249,20 @@ def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> l
     return _explain(_Side(text_a, ta), _Side(text_b, tb), block)
 
 
-def explain_blocks(text_a: str, ta: Tokens, text_b: str, tb: Tokens, blocks: list[Block]) -> list[list[Edit]]:
-    """``explain`` for every passage of one pair (the token columns are read once)."""
+def explain_blocks(
+    text_a: str,
+    ta: Tokens,
+    text_b: str,
+    tb: Tokens,
+    blocks: list[Block],
+    hash_lists: tuple[list[int], list[int]] | None = None,
+) -> list[list[Edit]]:
+    """``explain`` for every passage of one pair (the token columns are read once; ``hash_lists``:
+    the token hashes as lists, when the caller has them already)."""
     if not blocks:
         return []
-    sa, sb = _Side(text_a, ta), _Side(text_b, tb)
+    ha, hb = hash_lists or (None, None)
+    sa, sb = _Side(text_a, ta, ha), _Side(text_b, tb, hb)
     return [_explain(sa, sb, blk) for blk in blocks]
 
 

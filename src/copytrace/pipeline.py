@@ -67,7 +67,9 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Pass
         # (only punctuation and quote style can differ); a text shorter than min_words too
         n = len(pa.tokens)
         blocks = [Block(0, n, 0, n, n, (("equal", 0, n, 0, n),))]
+        lists = None
     else:
+        lists = (pa.tokens.hashes.tolist(), pb.tokens.hashes.tolist())  # read once for align and explain
         blocks = align_tokens(
             pa.tokens,
             pa.shingles,
@@ -78,10 +80,13 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Pass
             s.ngram,
             s.max_gap,
             s.min_words,
+            lists,
         )
     out = []
     ta, tb = pa.tokens, pb.tokens
-    for blk, edits in zip(blocks, explain_blocks(pa.doc.text, ta, pb.doc.text, tb, blocks), strict=True):
+    for blk, edits in zip(
+        blocks, explain_blocks(pa.doc.text, ta, pb.doc.text, tb, blocks, lists), strict=True
+    ):
         len_a, len_b = blk.a1 - blk.a0, blk.b1 - blk.b0
         out.append(
             Passage(
