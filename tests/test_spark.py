@@ -15,7 +15,7 @@ import pytest
 from conftest import GHOUTA_A, GHOUTA_B, ROOT
 
 from copytrace.cli import main
-from copytrace.engines.spark import chunk_starts
+from copytrace.engines.spark import _pack, _unpack, chunk_starts, dest_keys
 from copytrace.errors import EngineError
 from copytrace.scan import scan
 from copytrace.types import Document, Settings
@@ -122,6 +122,19 @@ def test_engine_parity_with_filters(spark, corpus, tmp_path):
     assert (local / "pairs.jsonl").read_text(encoding="utf-8").count("\n") > 10
 
 
+def test_shared_staging_parity(spark, corpus, tmp_path, monkeypatch):
+    """With COPYTRACE_SPARK_STAGING (a cluster's shared storage) the chunks are saved as Parquet, read
+    by Spark, and each align chunk gets its texts by a cogroup (no store files mapped): the same
+    outputs, and the run's staging folder is removed at the end."""
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    monkeypatch.setenv("COPYTRACE_SPARK_STAGING", str(staging))
+    local, spark_out = _scan_both([str(corpus)], tmp_path, Settings(batch_size=500))
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+    assert list(staging.iterdir()) == []
+
+
 def test_empty_and_unrelated_inputs(spark, tmp_path):
     docs = [
         Document("x", "one two three four five six seven"),
@@ -138,6 +151,25 @@ def test_chunk_starts_balance_pairs():
     # 3 pairs a chunk: a=1 (5 pairs) and a=4 (5) each start one; a=7 and a=9 share the last
     assert chunk_starts(per_a, 12, parallelism=1).tolist() == [1, 4, 7]
     assert chunk_starts(per_a, 12, parallelism=100).tolist() == [1, 4, 7, 9]
+
+
+def test_dest_keys_land_in_their_partition(spark):
+    """The keys that place packed postings, hits and align chunks: Spark's hash partitioning sends
+    key ``dest_keys(n)[t]`` to partition ``t`` (a wrong key would unbalance the tasks, not the output)."""
+    from pyspark.sql import functions as F
+
+    for parts in (1, 7, 64):
+        keys = dest_keys(parts)
+        df = spark.createDataFrame([(int(k), t) for t, k in enumerate(keys)], "k int, t int")
+        got = df.repartition(parts, "k").select("t", F.spark_partition_id().alias("p")).collect()
+        assert sorted((r.t, r.p) for r in got) == [(t, t) for t in range(parts)]
+
+
+def test_packed_columns_round_trip():
+    values = np.arange(10, dtype=np.uint64) * np.uint64(1 << 40)
+    col = _pack(values, np.array([0, 3, 3, 10]))
+    got, n = _unpack(col.slice(1), np.uint64)
+    assert n.tolist() == [0, 7] and got.tolist() == values[3:].tolist()
 
 
 def test_missing_pyspark_names_the_extra(monkeypatch, tmp_path, capsys):

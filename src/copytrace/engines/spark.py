@@ -79,9 +79,8 @@ DEFAULT_MASTER = "local[*]"
 INSTALL_HINT = "pip install 'copytrace[spark]'"
 STAGING_ENV = "COPYTRACE_SPARK_STAGING"
 
-RESULT_ROWS_PER_PART = 10_000  # pairs a partition streamed to the driver (about 15 MB of JSON)
-POSTINGS_SCHEMA = "h long, d int, p int"
-RESULTS_SCHEMA = "a long, b long, line string, relation string, words long, strong boolean"
+DOCS_SCHEMA = "chunk int, k int, " + ", ".join(f"{name} string" for name in SCHEMA.names)
+CANDS_SCHEMA = "a long, b long"
 _UNKNOWN_DAY = -(1 << 40)
 DONE = "_copytrace-done.json"  # a stage's completion file, inside its Parquet output, written last
 PAIRS_DONE = "_spark-pairs.json"  # in the work folder: pairs.jsonl and the edges are complete
@@ -199,66 +198,106 @@ def _docs_of(batch: pa.RecordBatch | pa.Table) -> list[Document]:
     ]
 
 
-def fingerprint_fn(s: Settings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``mapInArrow`` function: staged documents (idx, text: only the text is fingerprinted, so
-    only it is shipped to Python) -> postings (h: hash bits as int64, d: doc index, p: n-gram
-    position)."""
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for rb in batches:
-            if rb.num_rows == 0:
-                continue
-            idx = rb.column("idx").to_numpy().astype(np.int32)
-            docs = [Document("", text) for text in rb.column("text").to_pylist()]
-            h, d, p = fingerprint_postings(docs, 0, s)
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(h.astype(np.uint64).view(np.int64)),
-                    pa.array(idx[d.astype(np.int64)]),
-                    pa.array(p.astype(np.int32)),
-                ],
-                names=["h", "d", "p"],
-            )
-
-    return run
-
-
-def chunk_fn(starts: np.ndarray) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``mapInArrow`` function: candidate pairs (a, b) -> (chunk, a, b); chunk ``k`` holds every
-    pair whose ``a`` lies in ``[starts[k], starts[k + 1])``."""
+def chunk_fn(
+    starts: np.ndarray, keys: np.ndarray
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` function: candidate pairs (a, b) -> (chunk key, chunk, a, b); chunk ``c`` holds
+    every pair whose ``a`` lies in ``[starts[c], starts[c + 1])`` and is placed by ``keys[c]``."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for rb in batches:
             a = rb.column("a").to_numpy()
-            chunk = np.searchsorted(starts, a, side="right").astype(np.int64) - 1
+            chunk = np.searchsorted(starts, a, side="right") - 1
             yield pa.RecordBatch.from_arrays(
-                [pa.array(chunk), rb.column("a"), rb.column("b")], names=["chunk", "a", "b"]
+                [
+                    pa.array(keys[chunk].astype(np.int32)),
+                    pa.array(chunk.astype(np.int32)),
+                    rb.column("a"),
+                    rb.column("b"),
+                ],
+                names=["chunk", "c", "a", "b"],
             )
 
     return run
 
 
-def align_fn(s: Settings) -> Callable[[pa.Table, pa.Table], pa.Table]:
-    """Cogroup function: one chunk's pairs and the documents they name -> encoded related pairs."""
+def _align_rows(pairs_t: pa.Table, get: Callable[[set[int]], dict[int, Document]], s: Settings) -> pa.Table:
+    """One chunk's candidate pairs -> its related pairs, encoded, sorted by (a, b)."""
+    a = pairs_t.column("a").to_numpy()
+    b = pairs_t.column("b").to_numpy()
+    order = np.lexsort((b, a))
+    pairs = list(zip(a[order].tolist(), b[order].tolist(), strict=True))
+    rows = [
+        encode_pair(x, y, pair) for x, y, pair in compare_chunk(pairs, get({i for p in pairs for i in p}), s)
+    ]
+    return pa.table(
+        {
+            "a": pa.array([r[0] for r in rows], pa.int64()),
+            "b": pa.array([r[1] for r in rows], pa.int64()),
+            "line": pa.array([r[2] for r in rows], pa.string()),
+            "relation": pa.array([r[3] for r in rows], pa.string()),
+            "words": pa.array([r[4] for r in rows], pa.int64()),
+            "strong": pa.array([r[5] for r in rows], pa.bool_()),
+        }
+    )
+
+
+def save_results(results_uri: str, c: int, table: pa.Table) -> pa.Table:
+    """Chunk ``c``'s related pairs as ``results/part-NNNNNN.arrow`` (moved into place when complete);
+    returns the row (c, pairs) the driver collects."""
+    fs, root = _filesystem(results_uri)
+    tmp = f"{root}/.part-{c:06d}-{uuid.uuid4().hex}.tmp"
+    with fs.open_output_stream(tmp) as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    fs.move(tmp, f"{root}/part-{c:06d}.arrow")
+    return pa.table({"c": pa.array([c], pa.int32()), "n": pa.array([table.num_rows], pa.int64())})
+
+
+def align_fn(s: Settings, results_uri: str) -> Callable[[pa.Table, pa.Table], pa.Table]:
+    """Cogroup function: one chunk's pairs and the documents they name -> the chunk's related pairs,
+    saved by ``save_results``."""
 
     def run(pairs_t: pa.Table, docs_t: pa.Table) -> pa.Table:
-        a = pairs_t.column("a").to_numpy()
-        b = pairs_t.column("b").to_numpy()
-        order = np.lexsort((b, a))
-        pairs = list(zip(a[order].tolist(), b[order].tolist(), strict=True))
-        idx = docs_t.column("idx").to_pylist()
-        docs = dict(zip(idx, _docs_of(docs_t), strict=True))
-        rows = [encode_pair(x, y, pair) for x, y, pair in compare_chunk(pairs, docs, s)] if pairs else []
-        return pa.table(
-            {
-                "a": pa.array([r[0] for r in rows], pa.int64()),
-                "b": pa.array([r[1] for r in rows], pa.int64()),
-                "line": pa.array([r[2] for r in rows], pa.string()),
-                "relation": pa.array([r[3] for r in rows], pa.string()),
-                "words": pa.array([r[4] for r in rows], pa.int64()),
-                "strong": pa.array([r[5] for r in rows], pa.bool_()),
-            }
-        )
+        docs = dict(zip(docs_t.column("idx").to_pylist(), _docs_of(docs_t), strict=True))
+        c = int(pairs_t.column("c")[0].as_py())
+        return save_results(results_uri, c, _align_rows(pairs_t, lambda need: docs, s))
+
+    return run
+
+
+def store_get(files: list[str], offsets: np.ndarray, need: set[int]) -> dict[int, Document]:
+    """Documents by input index from the run's Arrow IPC chunk files (``offsets``: first index of
+    each), memory-mapped and unmapped again, as the local engine's ``StoreReader`` reads them."""
+    out: dict[int, Document] = {}
+    idx = np.array(sorted(need), dtype=np.int64)
+    which = np.searchsorted(offsets, idx, side="right") - 1
+    for f in np.unique(which).tolist():
+        sel = idx[which == f]
+        with pa.memory_map(files[f], "r") as src:
+            table = pa.ipc.open_file(src).read_all()
+            docs = _docs_of(table.take(pa.array(sel - offsets[f])))
+        out.update(zip(sel.tolist(), docs, strict=True))
+    return out
+
+
+def align_store_fn(
+    files: list[str], offsets: np.ndarray, results_uri: str, s: Settings
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` function over a partition of chunked pairs (one chunk a partition): each
+    chunk's documents read from the run's store (``store_get``: a machine-local staging folder,
+    so no text crosses Spark), its related pairs saved by ``save_results``."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        got = [rb for rb in batches if rb.num_rows]
+        if not got:
+            return
+        t = pa.Table.from_batches(got)
+        c = t.column("c").to_numpy()
+        for chunk in np.unique(c).tolist():
+            part = t.filter(pa.array(c == chunk))
+            yield from save_results(
+                results_uri, chunk, _align_rows(part, lambda need: store_get(files, offsets, need), s)
+            ).to_batches()
 
     return run
 
@@ -341,21 +380,73 @@ def _write_bytes(fs: Any, path: str, data: bytes) -> None:
     fs.move(tmp, path)
 
 
-def save_chunk_docs(docs_uri: str, chunk: int, docs: list[Document], meta: dict[str, Any]) -> None:
-    """One chunk's documents as ``part-NNNNNN.parquet``, then its completion file ``_part-NNNNNN.json``
-    (names starting with ``_`` or ``.`` are not read by Spark as data)."""
+def doc_file(chunk: int, ipc: bool) -> str:
+    """A saved chunk's file name: Arrow IPC (a store file the driver and the align tasks map, when
+    the staging folder is on this machine) or Parquet (read by Spark, on shared storage)."""
+    return f"part-{chunk:06d}.arrow" if ipc else f"part-{chunk:06d}.parquet"
+
+
+def save_chunk_docs(
+    docs_uri: str, chunk: int, docs: list[Document], meta: dict[str, Any], s: Settings | None, ipc: bool
+) -> None:
+    """One chunk's documents as ``part-NNNNNN.parquet`` or ``.arrow`` (with ``s``, its postings too:
+    ``save_chunk_postings``), then its completion file ``_part-NNNNNN.json`` (names starting with
+    ``_`` or ``.`` are not read by Spark as data)."""
     import pyarrow.parquet as pq
 
     fs, root = _filesystem(docs_uri)
     tmp = f"{root}/.part-{chunk:06d}-{uuid.uuid4().hex}.tmp"
-    pq.write_table(
-        _docs_table(chunk, docs), tmp, filesystem=fs, compression="zstd", row_group_size=ROWS_PER_GROUP
-    )
-    fs.move(tmp, f"{root}/part-{chunk:06d}.parquet")
+    if ipc:  # as ``store.write_chunk`` writes the local engine's store: one record batch
+        with fs.open_output_stream(tmp) as sink, pa.ipc.new_file(sink, SCHEMA) as writer:
+            writer.write_batch(pa.RecordBatch.from_pydict(_columns(docs), schema=SCHEMA))
+    else:
+        pq.write_table(
+            _docs_table(chunk, docs), tmp, filesystem=fs, compression="zstd", row_group_size=ROWS_PER_GROUP
+        )
+    fs.move(tmp, f"{root}/{doc_file(chunk, ipc)}")
+    if s is not None:
+        save_chunk_postings(docs_uri, chunk, [d.text for d in docs], s)
     _write_bytes(fs, f"{root}/_part-{chunk:06d}.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
 
 
-def load_chunk_meta(docs_uri: str, chunk: int) -> dict[str, Any] | None:
+def postings_uri_of(docs_uri: str) -> str:
+    """Where the chunks' postings go: ``postings/`` beside ``docs/``."""
+    return docs_uri.rsplit("/", 1)[0] + "/postings"
+
+
+def saved_texts(docs_uri: str, chunk: int, ipc: bool) -> list[str]:
+    """The texts of a saved chunk."""
+    import pyarrow.parquet as pq
+
+    fs, root = _filesystem(docs_uri)
+    path = f"{root}/{doc_file(chunk, ipc)}"
+    if ipc:
+        with fs.open_input_file(path) as src:
+            texts: list[str] = pa.ipc.open_file(src).read_all().column("text").to_pylist()
+        return texts
+    texts = pq.read_table(path, columns=["text"], filesystem=fs).column("text").to_pylist()
+    return texts
+
+
+def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings) -> None:
+    """A chunk's postings (``fingerprint_postings`` of its texts, document numbers within the chunk)
+    as ``postings/part-NNNNNN.parquet``: one row a bucket (``postings_blobs``), written under a
+    temporary name and moved into place (its presence means it is complete)."""
+    import pyarrow.parquet as pq
+
+    h, d, p = fingerprint_postings([Document("", t) for t in texts], 0, s)
+    fs, root = _filesystem(postings_uri_of(docs_uri))
+    tmp = f"{root}/.part-{chunk:06d}-{uuid.uuid4().hex}.tmp"
+    pq.write_table(postings_blobs(chunk, h, d, p), tmp, filesystem=fs, compression="none")
+    fs.move(tmp, f"{root}/part-{chunk:06d}.parquet")
+
+
+def postings_saved(docs_uri: str, chunk: int) -> bool:
+    fs, root = _filesystem(postings_uri_of(docs_uri))
+    return bool(fs.get_file_info(f"{root}/part-{chunk:06d}.parquet").type.name == "File")
+
+
+def load_chunk_meta(docs_uri: str, chunk: int, ipc: bool) -> dict[str, Any] | None:
     """The completion file of a chunk read before (a resumed run), or None."""
     fs, root = _filesystem(docs_uri)
     try:
@@ -363,7 +454,7 @@ def load_chunk_meta(docs_uri: str, chunk: int) -> dict[str, Any] | None:
             meta: dict[str, Any] = json.loads(fh.read())
     except (OSError, ValueError):
         return None
-    if fs.get_file_info(f"{root}/part-{chunk:06d}.parquet").type.name != "File":
+    if fs.get_file_info(f"{root}/{doc_file(chunk, ipc)}").type.name != "File":
         return None
     return meta
 
@@ -387,13 +478,19 @@ def chunk_meta(
 
 
 def read_fn(
-    docs_uri: str,
+    docs_uri: str, s: Settings, ipc: bool
 ) -> Callable[[Iterable[tuple[int, str, str, int, int, int]]], Iterator[tuple[int, str]]]:
     """Executor function: chunk rows (chunk, kind, path, lo, hi, first) -> (chunk, JSON of its
-    completion record, or of the input error ``{"error": [path, reason, record]}``)."""
+    completion record, or of the input error ``{"error": [path, reason, record]}``). The chunk's
+    postings are made here too, from the texts just parsed (``save_chunk_postings``); a chunk the
+    driver read (kind ``driver``) is only fingerprinted, from its saved texts, and gives ``{}``."""
 
     def run(rows: Iterable[tuple[int, str, str, int, int, int]]) -> Iterator[tuple[int, str]]:
         for chunk, kind, path, lo, hi, first in rows:
+            if kind == "driver":
+                save_chunk_postings(docs_uri, chunk, saved_texts(docs_uri, chunk, ipc), s)
+                yield chunk, "{}"
+                continue
             warned: list[str] = []
             try:
                 try:
@@ -408,20 +505,20 @@ def read_fn(
             except InputError as exc:
                 yield chunk, json.dumps({"error": [exc.path, exc.reason, exc.record]}, ensure_ascii=False)
                 continue
-            save_chunk_docs(docs_uri, chunk, docs, meta)
+            save_chunk_docs(docs_uri, chunk, docs, meta, s, ipc)
             yield chunk, json.dumps(meta, ensure_ascii=False)
 
     return run
 
 
 def read_arrow_fn(
-    docs_uri: str, todo: list[tuple[int, str, str, int, int, int]]
+    docs_uri: str, todo: list[tuple[int, str, str, int, int, int]], s: Settings, ipc: bool
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """``mapInArrow`` function over ``spark.range(len(todo))``: row ``i`` reads chunk ``todo[i]``
     with ``read_fn`` -> (chunk, JSON of its completion record or input error). A DataFrame job,
     not an RDD one, so that it runs in the Python workers the warm-up job started (Spark keeps
     separate worker pools for RDD and SQL jobs; a fresh pool pays the imports again)."""
-    read = read_fn(docs_uri)
+    read = read_fn(docs_uri, s, ipc)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for rb in batches:
@@ -449,6 +546,7 @@ def plan_chunks(
     s: Settings,
     warn: Callable[[str], None] | None,
     resumed: bool,
+    ipc: bool,
 ) -> list[tuple[int, str, str, int, int, int]]:
     """Every chunk of the inputs in input order: JSONL and Parquet chunks as rows for the executors;
     the other inputs read here a batch at a time and saved as their chunks are (skipped when a
@@ -459,9 +557,11 @@ def plan_chunks(
     def save(batch: list[Document]) -> None:
         chunk = len(rows)
         rows.append((chunk, "driver", batch[0].path or "input", -1, -1, 0))
-        if not (resumed and load_chunk_meta(docs_uri, chunk) is not None):
+        if not (resumed and load_chunk_meta(docs_uri, chunk, ipc) is not None):
             where = batch[0].path or "input"
-            save_chunk_docs(docs_uri, chunk, batch, chunk_meta("driver", where, -1, -1, batch, [], []))
+            save_chunk_docs(
+                docs_uri, chunk, batch, chunk_meta("driver", where, -1, -1, batch, [], []), None, ipc
+            )
 
     def flush(docs: Iterable[Document]) -> None:
         batch: list[Document] = []
@@ -509,7 +609,8 @@ def indexed_docs(spark: SparkSession, docs_uri: str, offsets: np.ndarray) -> Dat
         )
     )
     return (
-        spark.read.parquet(docs_uri)
+        spark.read.schema(DOCS_SCHEMA)
+        .parquet(docs_uri)
         .join(F.broadcast(first), "chunk")
         .select((F.col("first") + F.col("k")).cast("int").alias("idx"), *SCHEMA.names)
     )
@@ -589,62 +690,203 @@ def _write_marker(uri: str, fields: dict[str, Any]) -> None:
     _write_bytes(fs, f"{root}/{DONE}", json.dumps(fields).encode("utf-8"))
 
 
-def whole_partition(
-    fn: Callable[[pa.Table], pa.Table],
+# ---------------------------------------------------------------- candidates: packed shuffles
+#
+# Postings and hits cross Spark's shuffles as a few large rows, not one row each: a row holds the
+# packed arrays (raw bytes of the numpy arrays) of one bucket of one chunk (postings) or of one
+# destination partition of one task (hits). The JVM then moves bytes instead of converting,
+# hashing and sorting millions of small rows; the Python functions unpack them without copies.
+# Buckets are the top bits of a multiplicative mix of the 64-bit value (Fibonacci hashing, Knuth,
+# TAOCP vol. 3, 6.4): winnowed hashes crowd the low end of the hash space, pair keys share their
+# high bits, so neither is bucketed by its raw bits. Bucket ``k`` goes to partition ``k % parts``;
+# ``dest_keys`` gives, for each partition, a key that Spark's hash partitioning sends there.
+
+BUCKET_BITS = 10
+BUCKETS = 1 << BUCKET_BITS
+_FIB = np.uint64(0x9E3779B97F4A7C15)
+PIECE = 1 << 22  # values a packed hit row holds at most (32 MiB of keys)
+POSTINGS_BLOBS = "chunk int, bucket int, h binary, d binary, p binary"
+HITS_BLOBS = "dest int, k binary, qa binary, qb binary"
+
+
+def bucket_of(x: np.ndarray) -> np.ndarray:
+    """Bucket (0 .. BUCKETS - 1) of 64-bit values."""
+    return ((x.astype(np.uint64) * _FIB) >> np.uint64(64 - BUCKET_BITS)).astype(np.int32)
+
+
+def _pack(values: np.ndarray, bounds: np.ndarray) -> pa.Array:
+    """A binary column whose row ``i`` is the bytes of ``values[bounds[i]:bounds[i + 1]]``."""
+    data = np.ascontiguousarray(values)
+    offsets = (np.asarray(bounds, dtype=np.int64) * data.dtype.itemsize).astype(np.int32)
+    return pa.Array.from_buffers(
+        pa.binary(), len(bounds) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def _unpack(col: pa.Array | pa.ChunkedArray, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The values of a binary column of packed arrays, one after the other (a read-only view), and
+    the number of values in each row."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    width = np.dtype(dtype).itemsize
+    otype = np.int64 if pa.types.is_large_binary(col.type) else np.int32
+    bufs = col.buffers()
+    offs = np.frombuffer(bufs[1], otype, count=len(col) + 1, offset=col.offset * np.dtype(otype).itemsize)
+    if bufs[2] is None or offs[-1] == offs[0]:
+        return np.empty(0, dtype), np.zeros(len(col), np.int64)
+    data = np.frombuffer(bufs[2], np.uint8)[offs[0] : offs[-1]].view(dtype)
+    return data, np.diff(offs).astype(np.int64) // width
+
+
+def postings_blobs(chunk: int, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> pa.Table:
+    """A chunk's postings, one row a non-empty bucket of the hash, each sorted by hash (documents
+    ascending within a hash, as ``fingerprint_postings`` made them: ``candidates.posting_lists``
+    merges such runs)."""
+    b = bucket_of(h)
+    order = np.lexsort((h, b))
+    b = b[order]
+    bounds = np.searchsorted(b, np.arange(BUCKETS + 1))
+    used = np.flatnonzero(np.diff(bounds) > 0)
+    cut = np.concatenate((bounds[used], [bounds[-1]]))
+    return pa.table(
+        {
+            "chunk": pa.array(np.full(used.shape[0], chunk, np.int32)),
+            "bucket": pa.array(used.astype(np.int32)),
+            "h": _pack(h[order].astype(np.uint64), cut),
+            "d": _pack(d[order].astype(np.int32), cut),
+            "p": _pack(p[order].astype(np.int32), cut),
+        }
+    )
+
+
+def _murmur3_int(values: np.ndarray, seed: int = 42) -> np.ndarray:
+    """Spark's ``Murmur3_x86_32.hashInt`` of each value (the hash of ``HashPartitioning``), signed."""
+    m = np.uint64(0xFFFFFFFF)
+
+    def rotl(x: np.ndarray, r: int) -> np.ndarray:
+        return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & m
+
+    k1 = rotl((values.astype(np.uint64) & m) * np.uint64(0xCC9E2D51) & m, 15) * np.uint64(0x1B873593) & m
+    h1 = (rotl(np.uint64(seed) ^ k1, 13) * np.uint64(5) + np.uint64(0xE6546B64)) & m
+    h1 ^= np.uint64(4)
+    h1 ^= h1 >> np.uint64(16)
+    h1 = h1 * np.uint64(0x85EBCA6B) & m
+    h1 ^= h1 >> np.uint64(13)
+    h1 = h1 * np.uint64(0xC2B2AE35) & m
+    h1 ^= h1 >> np.uint64(16)
+    return h1.astype(np.uint32).view(np.int32).astype(np.int64)
+
+
+def dest_keys(parts: int) -> np.ndarray:
+    """For each partition ``t`` of ``repartition(parts, key)`` on an int column, the smallest key
+    that lands in ``t`` (Spark places a row in ``pmod(murmur3(key, 42), parts)``)."""
+    n = 8 * parts
+    while True:
+        t = _murmur3_int(np.arange(n, dtype=np.int64)) % parts
+        seen, first = np.unique(t, return_index=True)
+        if seen.shape[0] == parts:
+            return first.astype(np.int32)  # ``seen`` is 0 .. parts - 1, in order
+        n *= 2
+
+
+def _scatter(keys: np.ndarray, qa: np.ndarray, qb: np.ndarray, dest: np.ndarray) -> Iterator[pa.RecordBatch]:
+    """Hits as packed rows (dest, k, qa, qb), one batch a destination partition (or piece of one),
+    each sorted by pair key."""
+    parts = dest.shape[0]
+    t = bucket_of(keys) % parts
+    order = np.lexsort((keys, t))
+    t = t[order]
+    keys, qa, qb = keys[order], qa[order].astype(np.int32), qb[order].astype(np.int32)
+    bounds = np.searchsorted(t, np.arange(parts + 1))
+    for part in range(parts):
+        for lo in range(int(bounds[part]), int(bounds[part + 1]), PIECE):
+            cut = np.array([0, min(PIECE, int(bounds[part + 1]) - lo)])
+            hi = lo + int(cut[1])
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array([dest[part]], pa.int32()),
+                    _pack(keys[lo:hi], cut),
+                    _pack(qa[lo:hi], cut),
+                    _pack(qb[lo:hi], cut),
+                ],
+                names=["dest", "k", "qa", "qb"],
+            )
+
+
+def hits_fn(
+    offsets: np.ndarray, dest: np.ndarray, max_df: int
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``mapInArrow`` function applying ``fn`` once to a whole partition (all its batches as one
-    table): after ``repartition(n, key)`` every row of a key is in that one call, with no sort."""
+    """``mapInArrow`` function over a whole partition of packed postings (every posting of a hash is
+    in one partition): ``candidates.pair_hits`` on all of them (document index = chunk offset +
+    number in the chunk), the hits packed by destination partition of their pair key."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        got = [b for b in batches if b.num_rows]
-        if got:
-            yield from fn(pa.Table.from_batches(got)).to_batches()
+        hs, ds, ps = [], [], []
+        for rb in batches:
+            if rb.num_rows == 0:
+                continue
+            h, n = _unpack(rb.column("h"), np.uint64)
+            d, _ = _unpack(rb.column("d"), np.int32)
+            p, _ = _unpack(rb.column("p"), np.int32)
+            chunk = rb.column("chunk").to_numpy()
+            hs.append(h)
+            ds.append(d.astype(np.int64) + np.repeat(offsets[chunk], n))
+            ps.append(p)
+        if hs:
+            keys, qa, qb = cand.pair_hits(np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), max_df)
+            del hs, ds, ps
+            yield from _scatter(keys, qa, qb, dest)
 
     return run
 
 
-def hits_fn(max_df: int) -> Callable[[pa.Table], pa.Table]:
-    """Postings of whole hashes -> hits (pair key a << 32 | b, position in a, position in b) by
-    ``candidates.pair_hits``."""
+def support_fn(s: Settings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """``mapInArrow`` function over a whole partition of packed hits (every hit of a pair is in one
+    partition) -> candidate pairs (a, b) by ``candidates.supported_pairs`` (the two-hit rule)."""
 
-    def run(t: pa.Table) -> pa.Table:
-        h = t.column("h").to_numpy().view(np.uint64)
-        keys, qa, qb = cand.pair_hits(h, t.column("d").to_numpy(), t.column("p").to_numpy(), max_df)
-        return pa.table(
-            {
-                "key": pa.array(keys.view(np.int64)),
-                "pa": pa.array(qa.astype(np.int32)),
-                "pb": pa.array(qb.astype(np.int32)),
-            }
-        )
-
-    return run
-
-
-def support_fn(s: Settings) -> Callable[[pa.Table], pa.Table]:
-    """Every hit of whole pairs -> candidate pairs (a, b) by ``candidates.supported_pairs`` (the
-    two-hit rule)."""
-
-    def run(t: pa.Table) -> pa.Table:
-        keys = t.column("key").to_numpy().view(np.uint64)
-        qa, qb = t.column("pa").to_numpy(), t.column("pb").to_numpy()
-        a, b = cand.supported_pairs(keys, qa, qb, s.min_shared, s.support_window)
-        return pa.table({"a": pa.array(a.astype(np.int64)), "b": pa.array(b.astype(np.int64))})
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        ks, qas, qbs = [], [], []
+        for rb in batches:
+            if rb.num_rows == 0:
+                continue
+            ks.append(_unpack(rb.column("k"), np.uint64)[0])
+            qas.append(_unpack(rb.column("qa"), np.int32)[0])
+            qbs.append(_unpack(rb.column("qb"), np.int32)[0])
+        if ks:
+            a, b = cand.supported_pairs(
+                np.concatenate(ks), np.concatenate(qas), np.concatenate(qbs), s.min_shared, s.support_window
+            )
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(a.astype(np.int64)), pa.array(b.astype(np.int64))], names=["a", "b"]
+            )
 
     return run
 
 
-def candidate_pairs(postings: DataFrame, n_postings: int, parallelism: int, s: Settings) -> DataFrame:
-    """Candidate pairs (a, b), a < b, by the local engine's own functions: postings hash-partitioned
-    by fingerprint, ``candidates.pair_hits`` on each partition; hits hash-partitioned by pair,
-    ``candidates.supported_pairs`` on each partition. Partitions are sized as the local engine sizes
-    its hash ranges (``memory_mb``, about 64 bytes a posting), at least four a core."""
+def candidate_pairs(
+    spark: SparkSession,
+    postings_uri: str,
+    offsets: np.ndarray,
+    n_postings: int,
+    parallelism: int,
+    s: Settings,
+) -> DataFrame:
+    """Candidate pairs (a, b), a < b, by the local engine's own functions: the chunks' packed
+    postings hash-partitioned by bucket, ``candidates.pair_hits`` on each partition; the packed hits
+    hash-partitioned by pair key, ``candidates.supported_pairs`` on each partition. Partitions are
+    sized as the local engine sizes its hash ranges (``memory_mb``, about 64 bytes a posting), at
+    least four a core."""
+    from pyspark.sql import functions as F
+
     budget = max(16, s.memory_mb // 2) * 1024 * 1024
-    parts = max(4 * parallelism, -(-n_postings * 64 // budget))
-    hits = postings.repartition(parts, "h").mapInArrow(
-        whole_partition(hits_fn(s.max_df)), "key long, pa int, pb int"
-    )
-    return hits.repartition(parts, "key").mapInArrow(whole_partition(support_fn(s)), "a long, b long")
+    parts = min(BUCKETS, max(4 * parallelism, -(-n_postings * 64 // budget)))
+    dest = dest_keys(parts)
+    to_dest = F.element_at(
+        F.array(*[F.lit(int(k)) for k in dest]), F.pmod(F.col("bucket"), F.lit(parts)) + 1
+    ).cast("int")
+    postings = spark.read.schema(POSTINGS_BLOBS).parquet(postings_uri).withColumn("dest", to_dest)
+    hits = postings.repartition(parts, "dest").mapInArrow(hits_fn(offsets, dest, s.max_df), HITS_BLOBS)
+    return hits.repartition(parts, "dest").mapInArrow(support_fn(s), "a long, b long")
 
 
 def estimated_postings(chars: int, s: Settings) -> int:
@@ -750,12 +992,14 @@ def _scan(
     if shared and not resumed:
         _remove(staging)
     docs_uri = f"{staging}/docs"
+    # staging on this machine (a local master): the chunks are saved as the run's Arrow store itself
+    ipc = not shared
     owned = False
     try:
         # the driver cuts the inputs (and reads those only it reads) while the JVM starts (the JVM in
         # this thread: a child process may be tied to the thread that started it, e.g. by PR_SET_PDEATHSIG)
         with ThreadPoolExecutor(1) as pool:
-            planning = pool.submit(plan_chunks, inputs, docs_uri, s, warn, resumed)
+            planning = pool.submit(plan_chunks, inputs, docs_uri, s, warn, resumed, ipc)
             try:
                 spark, owned = start_session(master, s, workdir)
                 if not shared and not (spark.sparkContext.master or "").startswith("local"):
@@ -772,7 +1016,7 @@ def _scan(
                 with contextlib.suppress(BaseException):
                     planning.result()
                 raise
-        metas = _read_chunks(spark, rows, docs_uri, workdir, resumed, progress, warn)
+        metas = _read_chunks(spark, rows, docs_uri, workdir, resumed, progress, warn, s, ipc)
         ids: list[str] = []
         dates: list[str | None] = []
         sources: list[str | None] = []
@@ -787,11 +1031,14 @@ def _scan(
             chars += int(meta["chars"])
         del metas  # the per-document columns are kept once
         state.n_docs = len(ids)
-        state.stages["read"] = time.perf_counter() - t0
+        state.stages["read+fingerprint"] = time.perf_counter() - t0
         with ThreadPoolExecutor(1) as pool:
             # the driver's own copy of the documents (for documents.jsonl and the report) is made
             # while the executors work
-            storing = pool.submit(arrow_store, docs_uri, n_chunks, workdir)
+            if ipc:
+                storing = pool.submit(lambda: [f"{docs_uri}/{doc_file(c, True)}" for c in range(n_chunks)])
+            else:
+                storing = pool.submit(arrow_store, docs_uri, n_chunks, workdir)
             try:
                 edges, relations, n_candidates = _run(
                     spark,
@@ -806,6 +1053,7 @@ def _scan(
                     pairs_out,
                     workdir,
                     storing,
+                    shared,
                 )
             finally:
                 with contextlib.suppress(BaseException):
@@ -835,6 +1083,8 @@ def _read_chunks(
     resumed: bool,
     progress: Any,
     warn: Callable[[str], None] | None,
+    s: Settings,
+    ipc: bool,
 ) -> list[dict[str, Any]]:
     """Read every chunk not read before on the executors; then, in input order, the first input
     error or repeated id raises ``InputError`` as the local engine's does, and each chunk is
@@ -843,19 +1093,20 @@ def _read_chunks(
     got: dict[int, dict[str, Any]] = {}
     todo = []
     for row in rows:
-        meta = load_chunk_meta(docs_uri, row[0]) if (resumed or row[1] == "driver") else None
+        meta = load_chunk_meta(docs_uri, row[0], ipc) if (resumed or row[1] == "driver") else None
         if meta is not None:
             got[row[0]] = meta
-        else:
+        # a chunk the driver read is fingerprinted by the executors (once: its postings file stays)
+        if meta is None or (row[1] == "driver" and not postings_saved(docs_uri, row[0])):
             todo.append(row)
     progress.advance(task, len(got))
     if todo:
         # one chunk a partition, so that the executors read them in parallel
         chunks = spark.range(len(todo), numPartitions=len(todo)).mapInArrow(
-            read_arrow_fn(docs_uri, todo), "chunk long, meta string"
+            read_arrow_fn(docs_uri, todo, s, ipc), "chunk long, meta string"
         )
         for row in chunks.collect():
-            got[row.chunk] = json.loads(row.meta)
+            got.setdefault(row.chunk, json.loads(row.meta))
     metas = [got[row[0]] for row in rows]
     first_seen: dict[str, int] = {}  # id -> input index (one int an id, as the local engine keeps)
     starts: list[int] = []
@@ -898,8 +1149,9 @@ def _run(
     pairs_out: Path,
     workdir: Path,
     storing: Future[list[str]],
+    shared: bool,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, int], int]:
-    """fingerprint+candidates, align and the driver's write of ``pairs.jsonl``; each stage's output
+    """candidates, align and the driver's write of ``pairs.jsonl``; each stage's output
     is kept with a completion file written last, and a stage whose output is complete is skipped:
     candidate pairs as Parquet in ``staging/cands``, related pairs in ``staging/results`` (each with
     ``DONE``), ``pairs.jsonl`` with the clustering edges (``_spark-edges.npy``) and
@@ -922,57 +1174,76 @@ def _run(
         return empty, {}, 0
 
     docs_uri = f"{staging}/docs"
-    # about four input splits per core (the chunks' row groups are small enough to split)
-    fs, root = _filesystem(docs_uri)
-    size = sum(int(f.size or 0) for f in fs.get_file_info(_selector(root)) if f.base_name.startswith("part-"))
-    split = min(128 << 20, max(1 << 20, size // (4 * sc.defaultParallelism)))
-    spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
-    docs_df = indexed_docs(spark, docs_uri, offsets)
-
+    ipc = not shared
     t0 = time.perf_counter()
     cands_uri = f"{staging}/cands"
     marker = _read_marker(cands_uri)
+    per_a: pa.Table | None = None
     if marker is None:
-        task = progress.add_task("fingerprint+candidates", total=None)
-        postings = docs_df.select("idx", "text").mapInArrow(fingerprint_fn(s), POSTINGS_SCHEMA)
-        pairs = candidate_pairs(postings, estimated_postings(chars, s), sc.defaultParallelism, s)
+        task = progress.add_task("candidates", total=None)
+        postings_uri = postings_uri_of(docs_uri)
+        _split_files(spark, postings_uri)
+        pairs = candidate_pairs(
+            spark, postings_uri, offsets, estimated_postings(chars, s), sc.defaultParallelism, s
+        )
         if s.semantic:
             pairs = pairs.unionByName(_neighbours(spark, storing.result(), dates, s)).distinct()
         cands_df = filter_candidates(spark, pairs, dates, sources, s)
         cands_df.write.mode("overwrite").parquet(cands_uri)
-        marker = {"candidates": spark.read.parquet(cands_uri).count()}
+        # the pairs each ``a`` has (for the align chunks) and so their number, in one job
+        per_a = spark.read.schema(CANDS_SCHEMA).parquet(cands_uri).groupBy("a").count().toArrow()
+        marker = {"candidates": int(per_a.column("count").to_numpy().sum())}
         _write_marker(cands_uri, marker)
         progress.update(task, total=n_docs, completed=n_docs)
         checkpoint.crash_point("spark-candidates")
     n_candidates = int(marker["candidates"])
-    state.stages["fingerprint+candidates"] = time.perf_counter() - t0
+    state.stages["candidates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     task = progress.add_task("align", total=n_candidates)
     results_uri = f"{staging}/results"
-    if n_candidates and _read_marker(results_uri) is None:
-        cands = spark.read.parquet(cands_uri)
-        per_a = cands.groupBy("a").count().toArrow()
+    done_align = _read_marker(results_uri) if n_candidates else {"chunks": 0}
+    if done_align is None:
+        cands = spark.read.schema(CANDS_SCHEMA).parquet(cands_uri)
+        if per_a is None:
+            per_a = cands.groupBy("a").count().toArrow()
         starts = chunk_starts(per_a, n_candidates, sc.defaultParallelism)
-        chunked = cands.mapInArrow(chunk_fn(starts), "chunk long, a long, b long")
-        # the documents each chunk names, each once (new column names: the cogroup's sides must
-        # not share attributes)
-        need = (
-            chunked.select(F.col("chunk").alias("k"), F.col("a").alias("idx"))
-            .union(chunked.select(F.col("chunk").alias("k"), F.col("b").alias("idx")))
-            .distinct()
-        )
-        # ``need`` is small (two numbers a pair): broadcast it, so the texts are shuffled once
-        needed_docs = docs_df.withColumn("idx", F.col("idx").cast("long")).join(F.broadcast(need), "idx")
-        results = (
-            chunked.groupBy("chunk")
-            .cogroup(needed_docs.groupBy("k"))
-            .applyInArrow(align_fn(s), RESULTS_SCHEMA)
-        )
-        results.write.mode("overwrite").parquet(results_uri)
-        _write_marker(results_uri, {"candidates": n_candidates})
+        # one chunk a partition, each named by a key hash partitioning sends there, so that every
+        # task is one chunk (adaptive execution neither merges nor splits explicit repartitions);
+        # each chunk's related pairs are saved as a file of their own, sorted (a chunk is a range of
+        # ``a``), so the driver streams them in order with no sort and no Spark job
+        n_chunks = int(starts.shape[0])
+        chunked = cands.mapInArrow(chunk_fn(starts, dest_keys(n_chunks)), "chunk int, c int, a long, b long")
+        _remove(results_uri)
+        if ipc:
+            # the documents are mapped from the run's store on this machine: no text crosses Spark
+            files = storing.result()
+            results = chunked.repartition(n_chunks, "chunk").mapInArrow(
+                align_store_fn(files, offsets, results_uri, s), "c int, n long"
+            )
+        else:
+            _split_files(spark, docs_uri)
+            # the documents each chunk names, each once (new column names: the cogroup's sides must
+            # not share attributes)
+            need = (
+                chunked.select(F.col("chunk").alias("k"), F.col("a").alias("idx"))
+                .union(chunked.select(F.col("chunk").alias("k"), F.col("b").alias("idx")))
+                .distinct()
+            )
+            # ``need`` is small (two numbers a pair): broadcast it, so the texts are shuffled once
+            docs_df = indexed_docs(spark, docs_uri, offsets).withColumn("idx", F.col("idx").cast("long"))
+            needed_docs = docs_df.join(F.broadcast(need), "idx")
+            results = (
+                chunked.repartition(n_chunks, "chunk")
+                .groupBy("chunk")
+                .cogroup(needed_docs.repartition(n_chunks, "k").groupBy("k"))
+                .applyInArrow(align_fn(s, results_uri), "c int, n long")
+            )
+        results.collect()
+        done_align = {"candidates": n_candidates, "chunks": n_chunks}
+        _write_marker(results_uri, done_align)
         checkpoint.crash_point("spark-align")
-    edges, relations = _write_pairs(spark, results_uri if n_candidates else None, pairs_out, progress, task)
+    edges, relations = _write_pairs(results_uri, int(done_align["chunks"]), pairs_out, progress, task)
     rec = np.empty(edges[0].shape[0], dtype=[("a", "<i8"), ("b", "<i8"), ("s", "u1"), ("w", "<i8")])
     rec["a"], rec["b"], rec["s"], rec["w"] = edges
     with open(edges_path, "wb") as fh:
@@ -983,6 +1254,15 @@ def _run(
     progress.update(task, completed=n_candidates)
     state.stages["align"] = time.perf_counter() - t0
     return edges, relations, n_candidates
+
+
+def _split_files(spark: SparkSession, uri: str) -> None:
+    """About four input splits a core for the next read of the Parquet files in ``uri`` (the chunks'
+    row groups are small enough to split)."""
+    fs, root = _filesystem(uri)
+    size = sum(int(f.size or 0) for f in fs.get_file_info(_selector(root)) if f.base_name.startswith("part-"))
+    split = min(128 << 20, max(1 << 20, size // (4 * spark.sparkContext.defaultParallelism)))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(split))
 
 
 def _selector(root: str) -> Any:
@@ -1005,45 +1285,34 @@ def _neighbours(
 
 
 def _write_pairs(
-    spark: SparkSession, results_uri: str | None, pairs_out: Path, progress: Any, task: Any
+    results_uri: str, n_chunks: int, pairs_out: Path, progress: Any, task: Any
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, int]]:
-    """Stream the related pairs sorted by (a, b) to the driver one partition at a time
-    (``toLocalIterator``) into ``pairs_out``; keep only the compact edges clustering needs."""
+    """Stream the related pairs, chunk file after chunk file (each sorted by (a, b), the chunks
+    ranges of ``a`` in order), into ``pairs_out``; keep only the compact edges clustering needs.
+    The driver holds one chunk's pairs at a time."""
     edge_a: list[np.ndarray] = []
     edge_b: list[np.ndarray] = []
     edge_w: list[np.ndarray] = []
     edge_s: list[np.ndarray] = []
     relations: dict[str, int] = {}
+    fs, root = _filesystem(results_uri)
     with open(pairs_out, "w", encoding="utf-8") as fh:
-        if results_uri is not None:
-            buf: list[Any] = []
-
-            def flush() -> None:
-                fh.write("".join(r.line + "\n" for r in buf))
-                edge_a.append(np.array([r.a for r in buf], dtype=np.int64))
-                edge_b.append(np.array([r.b for r in buf], dtype=np.int64))
-                edge_w.append(np.array([r.words for r in buf], dtype=np.int64))
-                edge_s.append(np.array([r.strong for r in buf], dtype=np.bool_))
-                for r in buf:
-                    relations[r.relation] = relations.get(r.relation, 0) + 1
-                progress.advance(task, len(buf))
-                buf.clear()
-
-            results = spark.read.parquet(results_uri)
-            # many small range partitions, fetched one at a time: a global orderBy let adaptive
-            # execution coalesce 1M documents' pairs (600 MB of JSON) into a few huge task
-            # results, and one was lost from the block manager (TaskResultLost)
-            parts = max(spark.sparkContext.defaultParallelism, -(-results.count() // RESULT_ROWS_PER_PART))
-            ordered = results.repartitionByRange(parts, "a", "b").sortWithinPartitions("a", "b")
-            for row in ordered.toLocalIterator(prefetchPartitions=False):
-                buf.append(row)
-                if len(buf) >= PAIRS_PER_TASK:
-                    flush()
-            if buf:
-                flush()
+        for c in range(n_chunks):
+            with fs.open_input_file(f"{root}/part-{c:06d}.arrow") as src:
+                t = pa.ipc.open_file(src).read_all()
+            if t.num_rows == 0:
+                continue
+            fh.write("".join(line + "\n" for line in t.column("line").to_pylist()))
+            edge_a.append(t.column("a").to_numpy())
+            edge_b.append(t.column("b").to_numpy())
+            edge_w.append(t.column("words").to_numpy())
+            edge_s.append(t.column("strong").to_numpy(zero_copy_only=False).astype(np.bool_))
+            for r in t.column("relation").to_pylist():
+                relations[r] = relations.get(r, 0) + 1
+            progress.advance(task, t.num_rows)
 
     def cat(xs: list[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(xs) if xs else np.empty(0, dtype=dtype)
+        return np.concatenate(xs).astype(dtype) if xs else np.empty(0, dtype=dtype)
 
     edges = (cat(edge_a, np.int64), cat(edge_b, np.int64), cat(edge_s, np.bool_), cat(edge_w, np.int64))
     return edges, relations
