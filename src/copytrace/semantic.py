@@ -698,7 +698,7 @@ def _probed(plans: list[Plan], s: Settings) -> list[Plan]:
     for n, (_, va, vb, passages, oa, ob) in enumerate(plans):
         if passages or len(oa) + len(ob) <= 2 * PROBE:
             continue
-        sims = va.static([k for k, _ in oa], m) @ vb.static([k for k, _ in ob], m).T
+        sims = _static_sims(va, vb, oa, ob, m)
         best = sims.max(axis=1)
         rows = np.argsort(-best, kind="stable")[:PROBE]
         cols = sorted({int(sims[i].argmax()) for i in rows.tolist()})
@@ -725,16 +725,9 @@ def _gated(va: _View, vb: _View, passages: tuple[Passage, ...]) -> tuple[list[tu
     before the model, as candidate generation before re-ranking in paraphrase mining."""
     aa, ab = va.open_all(passages, 0), vb.open_all(passages, 1)
     if not passages and PASSAGELESS_STATIC is not None and WINDOW is not None and aa and ab:
-        m = model()
-        sims = va.static([k for k, _ in aa], m) @ vb.static([k for k, _ in ab], m).T
+        sims = _static_sims(va, vb, aa, ab, model())
         ka, kb = sims.max(axis=1) >= PASSAGELESS_STATIC, sims.max(axis=0) >= PASSAGELESS_STATIC
-        return _plausible(
-            va,
-            vb,
-            [o for o, keep in zip(aa, ka, strict=True) if keep],
-            [o for o, keep in zip(ab, kb, strict=True) if keep],
-            passages,
-        )
+        return _plausible(va, vb, _kept(aa, ka), _kept(ab, kb), passages)
     shared = FAR_SHARED if passages else PASSAGELESS_SHARED
     if WINDOW is None or shared is None or not aa or not ab:
         return aa, ab
@@ -746,13 +739,19 @@ def _gated(va: _View, vb: _View, passages: tuple[Passage, ...]) -> tuple[list[tu
     cb = [vb.content(k) for k, _ in ab]
     ka = [k in near_a or any(len(x & y) >= shared for y in cb) for (k, _), x in zip(aa, ca, strict=True)]
     kb = [k in near_b or any(len(x & y) >= shared for x in ca) for (k, _), y in zip(ab, cb, strict=True)]
-    return _plausible(
-        va,
-        vb,
-        [o for o, keep in zip(aa, ka, strict=True) if keep],
-        [o for o, keep in zip(ab, kb, strict=True) if keep],
-        passages,
-    )
+    return _plausible(va, vb, _kept(aa, ka), _kept(ab, kb), passages)
+
+
+Open = list[tuple[int, Sentence]]
+
+
+def _kept(items: Open, keep: Sequence[bool] | np.ndarray) -> Open:
+    return [o for o, k in zip(items, keep, strict=True) if k]
+
+
+def _static_sims(va: _View, vb: _View, oa: Open, ob: Open, m: Model) -> np.ndarray:
+    """Cosines of the cheap static vectors of open sentences ``oa`` x ``ob``."""
+    return va.static([k for k, _ in oa], m) @ vb.static([k for k, _ in ob], m).T
 
 
 def _plausible(
@@ -773,20 +772,18 @@ def _plausible(
     The pre-filter idea is candidate generation before re-ranking, as in paraphrase mining."""
     if PAIR_STATIC is None or not oa or not ob:
         return oa, ob
-    m = model()
-    sims = va.static([k for k, _ in oa], m) @ vb.static([k for k, _ in ob], m).T
+    sims = _static_sims(va, vb, oa, ob, model())
     ca = [va.content(k) for k, _ in oa]
     cb = [vb.content(k) for k, _ in ob]
-    ok = sims >= PAIR_STATIC
+    ok: np.ndarray = sims >= PAIR_STATIC
     for i, j in zip(*np.nonzero(ok), strict=True):
         if not ca[i] & cb[j]:
             ok[i, j] = False
-    ka, kb = ok.any(axis=1), ok.any(axis=0)
-    if not passages and (int(ka.sum()) < MIN_SENTENCES or int(kb.sum()) < MIN_SENTENCES):
+    ka = [bool(x) for x in np.any(ok, axis=1)]
+    kb = [bool(x) for x in np.any(ok, axis=0)]
+    if not passages and (sum(ka) < MIN_SENTENCES or sum(kb) < MIN_SENTENCES):
         return [], []
-    return [o for o, keep in zip(oa, ka, strict=True) if keep], [
-        o for o, keep in zip(ob, kb, strict=True) if keep
-    ]
+    return _kept(oa, ka), _kept(ob, kb)
 
 
 class _Batch:
