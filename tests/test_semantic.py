@@ -218,6 +218,19 @@ def test_compare_many_matches_pair_by_pair() -> None:
     assert [x.relation for x in many[:3]] == ["near_duplicate", "near_duplicate", "same_event"]
 
 
+def _spy_on_encode(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the model is asked to embed (the real model still embeds them)."""
+    seen: list[str] = []
+    encode = semantic.Model.encode
+
+    def spy(self: semantic.Model, texts: list[str]) -> np.ndarray:
+        seen.extend(texts)
+        return encode(self, texts)
+
+    monkeypatch.setattr(semantic.Model, "encode", spy)
+    return seen
+
+
 @needs_model
 def test_window_keeps_far_unrelated_sentences_away_from_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """With a lexical passage, open sentences far from it that share no content words with the
@@ -230,14 +243,7 @@ def test_window_keeps_far_unrelated_sentences_away_from_the_model(monkeypatch: p
     )
     a = Document("a", COPIED_1 + REWRITTEN_A + COPIED_2 + " " + filler_a)
     b = Document("b", COPIED_1 + REWRITTEN_B + COPIED_2 + " " + filler_b)
-    seen: list[str] = []
-    encode = semantic.Model.encode
-
-    def spy(self: semantic.Model, texts: list[str]) -> np.ndarray:
-        seen.extend(texts)
-        return encode(self, texts)
-
-    monkeypatch.setattr(semantic.Model, "encode", spy)
+    seen = _spy_on_encode(monkeypatch)
     pair = compare(a, b, Settings(max_gap=5, semantic=True))
     assert any(e.kind == "rewording" for q in pair.passages for e in q.edits)
     assert any("780" in t for t in seen)
@@ -285,14 +291,7 @@ CONVOY_B = (
 def test_probe_spares_the_model_unrelated_passageless_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pair without lexical passages first sends only its best ``PROBE`` sentences (and their
     partners) to the model: an unrelated pair stops there, a rewritten one goes on and aligns."""
-    seen: list[str] = []
-    encode = semantic.Model.encode
-
-    def spy(self: semantic.Model, texts: list[str]) -> np.ndarray:
-        seen.extend(texts)
-        return encode(self, texts)
-
-    monkeypatch.setattr(semantic.Model, "encode", spy)
+    seen = _spy_on_encode(monkeypatch)
     assert semantic.PROBE is not None
     # the same words (market, sold, Friday) in other stories: past the cheap filters, not rewording
     fish = "Police officers in Town{0} said the weekly fish market sold fresh tuna and crabs on day {0}."
