@@ -52,6 +52,7 @@ class Run:
     peak_executors_mib: float
     stages: dict[str, float]
     pairs: int
+    cpu_s: float = 0.0  # user + system seconds of the whole process tree (polled: a lower bound)
 
 
 def ensure_corpus(n: int, seed: int, workers: int) -> Path:
@@ -95,6 +96,22 @@ def _roles(root: psutil.Process, spark: bool) -> tuple[int, int]:
     return driver, executors
 
 
+def _cpu(root: psutil.Process, seen: dict[int, float]) -> None:
+    """Record the CPU seconds (user + system) of every process of the tree by pid; a process that
+    ends between polls keeps its last reading. On a shared machine the wall time depends on the
+    others' load, the CPU seconds much less."""
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            seen[p.pid] = t.user + t.system
+        except psutil.Error:
+            pass
+
+
 def run(engine: str, cmd: list[str], out: Path, timeout: float | None) -> Run:
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
@@ -102,7 +119,9 @@ def run(engine: str, cmd: list[str], out: Path, timeout: float | None) -> Run:
     proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     root = psutil.Process(proc.pid)
     peak_total = peak_driver = peak_exec = 0
+    cpu: dict[int, float] = {}
     while proc.poll() is None:
+        _cpu(root, cpu)
         d, e = _roles(root, engine == "spark")
         peak_total, peak_driver, peak_exec = max(peak_total, d + e), max(peak_driver, d), max(peak_exec, e)
         if timeout is not None and time.perf_counter() - t0 > timeout:
@@ -124,6 +143,7 @@ def run(engine: str, cmd: list[str], out: Path, timeout: float | None) -> Run:
         peak_exec / MIB,
         stats.get("stages", {}),
         stats.get("pairs", -1),
+        sum(cpu.values()),
     )
 
 
@@ -138,16 +158,16 @@ def render(n: int, seed: int, workers: int, corpus: Path, runs: list[Run], ident
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.  ",
         f"Command: `.venv/bin/python benchmarks/bench_spark.py --n {n} --seed {seed} --workers {workers}`",
         "",
-        "| engine | wall s | × local | peak RSS MiB (all) | driver MiB | executors MiB | pairs | stages (s) |",
-        "|---|--:|--:|--:|--:|--:|--:|---|",
+        "| engine | wall s | × local | CPU s | peak RSS MiB (all) | driver MiB | executors MiB | pairs | stages (s) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for r in runs:
         if r.returncode != 0:
-            lines.append(f"| {r.engine} | failed: exit status {r.returncode} |  |  |  |  |  |  |")
+            lines.append(f"| {r.engine} | failed: exit status {r.returncode} |  |  |  |  |  |  |  |")
             continue
         stages = ", ".join(f"{k} {v:.1f}" for k, v in r.stages.items())
         lines.append(
-            f"| {r.engine} | {r.wall_s:.1f} | {r.wall_s / local.wall_s:.2f} | {r.peak_total_mib:,.0f} | "
+            f"| {r.engine} | {r.wall_s:.1f} | {r.wall_s / local.wall_s:.2f} | {r.cpu_s:.1f} | {r.peak_total_mib:,.0f} | "
             f"{r.peak_driver_mib:,.0f} | {r.peak_executors_mib:,.0f} | {r.pairs:,} | {stages} |"
         )
     same = ", ".join(f"{k} {'identical' if v else 'DIFFERENT'}" for k, v in identical.items())
@@ -164,7 +184,8 @@ def write_md(md: Path, block: str, n: int, seed: int) -> None:
         "engine and with `--engine spark --spark-master local[W]` (W = `--workers`), one after the other.\n"
         "*driver*: local engine parent / Spark's Python driver plus the JVM (in local mode the JVM is\n"
         "driver and executor at once); *executors*: local pool workers / Spark's Python workers. Peak\n"
-        "RSS is summed over the processes of each role, polled every 0.2 s. Spark's time includes\n"
+        "RSS is summed over the processes of each role, polled every 0.2 s; *CPU s*: user + system\n"
+        "seconds of the whole process tree (polled, so a lower bound). Spark's time includes\n"
         "starting the JVM and the Python workers.\n"
     )
     text = md.read_text(encoding="utf-8") if md.is_file() else "# Benchmarks\n"

@@ -3,34 +3,33 @@
 Stages and where their data lives (``staging`` is the run's work folder for a ``local`` master, or
 ``$COPYTRACE_SPARK_STAGING/copytrace-KEY`` on storage every executor reaches):
 
-1. read        the driver cuts JSONL files into byte ranges at line ends (``sources.slices``, as the
-               local engine's workers read them) and Parquet files into row-group ranges, and ships
-               one row a chunk (kind, path, start, end, first record) to a DataFrame job (run by
-               the Python workers the warm-up job started; an RDD job would start its own);
-               executors parse their chunk with the local engine's functions
-               (``sources.read_slice``, ``read.make_document``) and write
-               ``staging/docs/part-NNNNNN.parquet`` and its completion file. Text files,
-               folders and CSV are read by the driver a batch at a time and saved the same way. The
-               driver keeps only per-document columns (id, date, source); input errors and repeated
-               ids raise, in input order, the local engine's one-line ``InputError``
-2. fingerprint executors, ``mapInArrow`` over the saved chunks' texts (``idx`` = documents in
-               earlier chunks + row in the chunk, added in the JVM by a broadcast join on the chunk
-               number): ``fingerprint_postings`` gives postings (hash, doc index,
-               n-gram position); the uint64 hash travels as the int64 with the same bits
-3. candidates  two shuffles: postings hash-partitioned by fingerprint, ``candidates.pair_hits`` on
-               each partition (posting lists longer than ``max_df`` dropped, every hit a < b with
-               its positions); hits hash-partitioned by pair, ``candidates.supported_pairs`` on
-               each (the two-hit rule); ``--semantic`` neighbour pairs added; then the optional date
-               window and same-source filters as joins. Kept as ``staging/cands`` (Parquet)
-4. align       executors: candidate pairs in chunks of consecutive ``a`` (boundaries from the
-               per-``a`` counts), each chunk cogrouped with the documents it needs (a join ships
-               every text once per chunk), ``compare_chunk`` + ``encode_pair``. Kept as
-               ``staging/results`` (Parquet)
-5. write       the results sorted by (a, b) stream to the driver one partition at a time
-               (``toLocalIterator``) and are written in that order; the driver keeps only the
-               compact edge arrays that clustering needs, as the local engine does. Meanwhile the
+1. read +      the driver cuts JSONL files into byte ranges at line ends (``sources.slices``, as the
+   fingerprint local engine's workers read them) and Parquet files into row-group ranges, and ships
+               one row a chunk (kind, path, start, end, first record) to a DataFrame job; executors
+               parse their chunk with the local engine's functions (``sources.read_slice``,
+               ``read.make_document``), write its documents (``staging/docs/part-NNNNNN``: Arrow IPC
+               for a local staging folder, the run's store itself; Parquet on shared storage),
+               fingerprint the texts they hold (``fingerprint_postings``; document numbers within
+               the chunk) and write the postings packed by bucket (``staging/postings``), then the
+               chunk's completion file. Text files, folders and CSV are read by the driver a batch at
+               a time and saved the same way (the executors fingerprint them). The driver keeps only
+               per-document columns (id, date, source); input errors and repeated ids raise, in input
+               order, the local engine's one-line ``InputError``
+2. candidates  two shuffles of packed rows (see "candidates: packed shuffles"): postings by bucket,
+               ``candidates.pair_hits`` on each partition (posting lists longer than ``max_df``
+               dropped); hits by pair key, ``candidates.supported_pairs`` on each (the two-hit rule);
+               ``--semantic`` neighbour pairs added; then the optional date window and same-source
+               filters as joins. Kept as ``staging/cands`` (Parquet)
+3. align       candidate pairs in chunks of consecutive ``a`` (boundaries from the per-``a`` counts),
+               one chunk a task; the chunk's documents mapped from the run's store (local staging) or
+               cogrouped with it (a join ships every text once per chunk; shared storage);
+               ``compare_chunk`` + ``encode_pair``; each chunk's related pairs, sorted, saved as
+               ``staging/results/part-NNNNNN.arrow``
+4. write       the driver reads the result files in chunk order (a chunk is a range of ``a``: the
+               order of the local engine's output) into ``pairs.jsonl`` and keeps only the compact
+               edge arrays that clustering needs, as the local engine does. On shared storage the
                driver copies the saved chunks, one at a time, into the run's Arrow store (for
-               ``documents.jsonl`` and the report)
+               ``documents.jsonl`` and the report) while the executors work
 
 Resume (``--resume``): every stage output ends with a completion file written last (a chunk's
 ``_part-NNNNNN.json``, a Parquet output's ``_copytrace-done.json``, the work folder's
@@ -146,6 +145,11 @@ def spark_conf(master: str, s: Settings, workdir: Path) -> dict[str, str]:
     if cores is not None:
         # one JVM does everything: give it the candidate stage's budget twice over, 2 GiB at least
         conf["spark.driver.memory"] = f"{max(2048, 2 * s.memory_mb)}m"
+        # the JIT's first tier only: the JVM here plans jobs and moves packed bytes (the work is
+        # done in Python), and the optimizing compiler's threads took the cores from the Python
+        # workers while Spark started (2 cores: session start 16 -> 9 s, first job 12 -> 9 s,
+        # later small jobs a quarter faster, at load 6)
+        conf["spark.driver.extraJavaOptions"] += " -XX:TieredStopAtLevel=1"
         conf["spark.sql.shuffle.partitions"] = str(max(4, 4 * cores))
     return conf
 
@@ -516,8 +520,8 @@ def read_arrow_fn(
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """``mapInArrow`` function over ``spark.range(len(todo))``: row ``i`` reads chunk ``todo[i]``
     with ``read_fn`` -> (chunk, JSON of its completion record or input error). A DataFrame job,
-    not an RDD one, so that it runs in the Python workers the warm-up job started (Spark keeps
-    separate worker pools for RDD and SQL jobs; a fresh pool pays the imports again)."""
+    not an RDD one, so that its Python workers are the ones every later (SQL) job reuses (Spark
+    keeps separate worker pools for RDD and SQL jobs; a fresh pool pays the imports again)."""
     read = read_fn(docs_uri, s, ipc)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -1009,8 +1013,11 @@ def _scan(
                         "and every executor can read and write"
                     )
                 # Python workers start and load the compiled stage functions while the driver plans
-                par = spark.sparkContext.defaultParallelism
-                spark.range(par, numPartitions=par).mapInArrow(warm_fn(s), "id long").count()
+                # (when planning is done already, as it is for JSONL and Parquet, the read job starts
+                # them: a job less)
+                if not planning.done():
+                    par = spark.sparkContext.defaultParallelism
+                    spark.range(par, numPartitions=par).mapInArrow(warm_fn(s), "id long").count()
                 rows = planning.result()
             except BaseException:
                 with contextlib.suppress(BaseException):
