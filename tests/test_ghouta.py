@@ -111,3 +111,26 @@ def test_cli_terminal_view(capsys):
     assert main(["compare", str(GHOUTA_A), str(GHOUTA_B)]) == 0
     out = capsys.readouterr().out
     assert "partial" in out and "Reconciliation" in out and "spelling" in out
+
+
+def test_pair_line_written_directly_equals_the_general_encoder(ghouta_texts):
+    """``dumps_pair`` (the scan's fast path) and ``dumps(to_dict())`` agree on a real pair, and on
+    it with a rewording similarity, odd strings and number and name flags."""
+    from dataclasses import replace
+
+    from copytrace.write import dumps, dumps_pair
+
+    pair = _pair(ghouta_texts)[2]
+    assert pair.passages and pair.passages[0].edits
+    assert dumps_pair(pair) == dumps(pair.to_dict())
+    p0 = pair.passages[0]
+    e0 = replace(p0.edits[0], a='say "hi"\n\t\u2028\U0001f600', similarity=0.8125)
+    flag = {"a": "780", "b": "\u0667\u0668\u0660", "a_start": 3, "a_end": 6, "b_start": 4, "b_end": 7}
+    odd = replace(
+        pair,
+        passages=(replace(p0, edits=(e0, *p0.edits[1:])), *pair.passages[1:]),
+        numbers_changed=(flag,),
+        names_changed=({**flag, "a": "Douma", "b": "Dūmā"},),
+    )
+    assert dumps_pair(odd) == dumps(odd.to_dict())
+    assert json.loads(dumps_pair(odd))["passages"][0]["edits"][0]["similarity"] == 0.8125
