@@ -110,10 +110,8 @@ def classify(a_words: list[str], b_words: list[str], a_surface: list[str], b_sur
         return "insert"
     if not b_words:
         return "delete"
-    for words in (a_words, b_words):
-        for w in words:
-            if not w.isalpha() or w in NUMBER_WORDS:  # ``_is_number``, inlined
-                return "number"
+    if any(map(_is_number, a_words)) or any(map(_is_number, b_words)):
+        return "number"
     if len(a_words) == len(b_words) and all(
         is_spelling_variant(x, y) for x, y in zip(a_words, b_words, strict=True)
     ):
@@ -206,13 +204,9 @@ class _Side:
         return tuple(map(self.text.__getitem__, map(slice, self.starts[i1:i2], self.ends[i1:i2])))
 
 
-def find_run(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+def _find_run(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tuple[int, int]:
     """(start, length) of the longest occurrence in ``hashes`` of a prefix of the token-hash
     sequence ``run``; occurrences outside the token range ``avoid`` win ties. (-1, 0) if none."""
-    return _find_run(hashes.tolist(), run.tolist(), avoid)
-
-
-def _find_run(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tuple[int, int]:
     n, m = len(run), len(hashes)
     if n == 0 or m == 0:
         return -1, 0
