@@ -91,10 +91,17 @@ class StoreReader:
     Files are memory-mapped when first needed; ``release()`` unmaps them, so the pages a task
     touched leave the process's resident memory (the next access maps the file again)."""
 
-    def __init__(self, paths: str | list[str]) -> None:
+    def __init__(self, paths: str | list[str], offsets: np.ndarray | None = None) -> None:
+        """``offsets``: when each file is known to hold one record batch, the first input index of
+        each file and the total (the files are then not opened until read)."""
         self._paths = [paths] if isinstance(paths, str) else list(paths)
         self._open: dict[int, tuple[pa.MemoryMappedFile, pa.ipc.RecordBatchFileReader]] = {}
         self._batches: list[tuple[int, int]] = []
+        if offsets is not None:
+            self._batches = [(f, 0) for f in range(len(self._paths))]
+            self.num_batches = len(self._batches)
+            self.offsets = np.asarray(offsets, dtype=np.int64)
+            return
         sizes = []
         for f in range(len(self._paths)):
             reader = self._reader(f)

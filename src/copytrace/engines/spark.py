@@ -67,7 +67,7 @@ from ..errors import EngineError, InputError
 from ..read import JSONL_SUFFIXES, read_inputs
 from ..relate import parse_date
 from ..sources import JsonlSlice, line_of, read_slice, slices
-from ..store import SCHEMA, _columns
+from ..store import SCHEMA, StoreReader, _columns
 from ..types import Document, Settings
 from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, fingerprint_postings
 
@@ -271,17 +271,12 @@ def align_fn(s: Settings, results_uri: str) -> Callable[[pa.Table, pa.Table], pa
 
 def store_get(files: list[str], offsets: np.ndarray, need: set[int]) -> dict[int, Document]:
     """Documents by input index from the run's Arrow IPC chunk files (``offsets``: first index of
-    each), memory-mapped and unmapped again, as the local engine's ``StoreReader`` reads them."""
-    out: dict[int, Document] = {}
-    idx = np.array(sorted(need), dtype=np.int64)
-    which = np.searchsorted(offsets, idx, side="right") - 1
-    for f in np.unique(which).tolist():
-        sel = idx[which == f]
-        with pa.memory_map(files[f], "r") as src:
-            table = pa.ipc.open_file(src).read_all()
-            docs = _docs_of(table.take(pa.array(sel - offsets[f])))
-        out.update(zip(sel.tolist(), docs, strict=True))
-    return out
+    each, one record batch a file), read by the local engine's ``StoreReader``."""
+    store = StoreReader(files, offsets)
+    try:
+        return store.get(need)
+    finally:
+        store.close()
 
 
 def align_store_fn(
