@@ -84,6 +84,36 @@ def write_chunk(path: str, docs: list[Document]) -> None:
     os.replace(tmp, path)
 
 
+class _Strings:
+    """A string column of a record batch read in place: its offsets as numpy, its bytes as a
+    ``memoryview``, its validity as a numpy mask (None when no value is null)."""
+
+    __slots__ = ("offsets", "data", "valid")
+
+    def __init__(self, arr: pa.Array) -> None:
+        validity, offsets, data = arr.buffers()
+        wide = pa.types.is_large_string(arr.type)
+        n = len(arr)
+        self.offsets = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)[
+            arr.offset : arr.offset + n + 1
+        ].astype(np.int64, copy=False)
+        self.data = memoryview(data) if data is not None else memoryview(b"")
+        self.valid = None if arr.null_count == 0 else arr.is_valid().to_numpy(zero_copy_only=False)
+
+    def take(self, rows: np.ndarray) -> list[str | None]:
+        """The values at ``rows`` (decoded as ``to_pylist`` decodes them)."""
+        data = self.data
+        got: list[str | None] = [
+            str(data[lo:hi], "utf-8")
+            for lo, hi in zip(self.offsets[rows].tolist(), self.offsets[rows + 1].tolist(), strict=True)
+        ]
+        if self.valid is not None:
+            for k, ok in enumerate(self.valid[rows].tolist()):
+                if not ok:
+                    got[k] = None
+        return got
+
+
 class StoreReader:
     """Random access to documents by input index over one or more Arrow IPC files, each holding
     consecutive rows (a chunk per record batch).
@@ -96,6 +126,7 @@ class StoreReader:
         each file and the total (the files are then not opened until read)."""
         self._paths = [paths] if isinstance(paths, str) else list(paths)
         self._open: dict[int, tuple[pa.MemoryMappedFile, pa.ipc.RecordBatchFileReader]] = {}
+        self._cols: dict[int, list[_Strings]] = {}  # string columns of each batch read, while mapped
         self._batches: list[tuple[int, int]] = []
         if offsets is not None:
             self._batches = [(f, 0) for f in range(len(self._paths))]
@@ -121,6 +152,7 @@ class StoreReader:
 
     def release(self) -> None:
         """Unmap every open file (Python objects made from them are copies and stay valid)."""
+        self._cols.clear()  # drop the views first: a mapping lives while a buffer of it does
         for src, _ in self._open.values():
             src.close()
         self._open.clear()
@@ -139,17 +171,34 @@ class StoreReader:
         return pc.utf8_slice_codeunits(self.batch(i).column("text"), 0, chars).to_pylist()
 
     def get(self, indices: Iterable[int]) -> dict[int, Document]:
-        """Documents by input index (each batch is sliced once)."""
+        """Documents by input index. Strings are decoded straight from each batch's buffers (no
+        ``take`` copy, no row dicts), and a batch's column views are kept until ``release()``, so
+        a reader used for many calls opens each file once."""
         out: dict[int, Document] = {}
         idx = np.array(sorted(set(indices)), dtype=np.int64)
         if idx.shape[0] == 0:
             return out
         which = np.searchsorted(self.offsets, idx, side="right") - 1
-        for b in np.unique(which).tolist():
-            sel = idx[which == b]
-            local = pa.array((sel - self.offsets[b]).tolist(), type=pa.int64())
-            for i, row in zip(sel.tolist(), self.batch(b).take(local).to_pylist(), strict=True):
-                out[i] = _doc(row)
+        cut = np.flatnonzero(np.diff(which)) + 1
+        for b, sel in zip(which[np.concatenate(([0], cut))].tolist(), np.split(idx, cut), strict=True):
+            cols = self._cols.get(b)
+            if cols is None:
+                batch = self.batch(b)
+                cols = self._cols[b] = [_Strings(batch.column(name)) for name in SCHEMA.names]
+            local = sel - self.offsets[b]
+            ids, texts, dates, sources, titles, urls, paths, metas = (c.take(local) for c in cols)
+            for k, i in enumerate(sel.tolist()):
+                meta = metas[k]
+                out[i] = Document(
+                    id=ids[k],  # type: ignore[arg-type]
+                    text=texts[k],  # type: ignore[arg-type]
+                    date=dates[k],
+                    source=sources[k],
+                    title=titles[k],
+                    url=urls[k],
+                    path=paths[k],
+                    meta=json.loads(meta) if meta else {},
+                )
         return out
 
     def close(self) -> None:

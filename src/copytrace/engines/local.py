@@ -47,6 +47,8 @@ from ..types import Document, Pair, Settings
 from ..write import dumps_pair
 
 PAIRS_PER_TASK = 500
+# an align worker unmaps the document store after reading memory_mb / MAPPED_SHARE characters
+MAPPED_SHARE = 64
 
 
 @dataclass
@@ -183,10 +185,25 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
             _WORKER["store"].close()
         _WORKER["store"] = StoreReader(files)
         _WORKER["store_key"] = key
+        _WORKER["mapped"] = 0
     s: Settings = _WORKER["settings"]
-    docs = _WORKER["store"].get({i for p in pairs for i in p})
-    _WORKER["store"].release()  # the texts are copied out: unmap, so worker memory stays flat
+    store: StoreReader = _WORKER["store"]
+    docs = store.get({i for p in pairs for i in p})
+    # The texts are copied out. The files stay mapped for the next tasks (opening ~50 files a task
+    # cost more than reading their documents) until the text read since the last unmap passes a
+    # share of the memory budget: then unmap, so the pages touched leave the worker's memory.
+    _WORKER["mapped"] += sum(len(d.text) for d in docs.values())
+    if _WORKER["mapped"] > (s.memory_mb << 20) // MAPPED_SHARE:
+        store.release()
+        _WORKER["mapped"] = 0
     return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
+
+
+def _close_store() -> None:
+    """Unmap the document store an in-process ``_align_task`` kept open (one worker)."""
+    if _WORKER.get("store") is not None:
+        _WORKER["store"].close()
+    _WORKER["store"] = _WORKER["store_key"] = None
 
 
 # ---------------------------------------------------------------- parent side
@@ -225,10 +242,12 @@ class Pool:
             ) from None
 
     def close(self) -> None:
+        _close_store()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
     def terminate(self) -> None:
+        _close_store()
         if self._pool is not None:
             for proc in list(getattr(self._pool, "_processes", {}).values()):
                 proc.terminate()

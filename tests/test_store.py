@@ -1,0 +1,80 @@
+"""The document store: documents read back by index equal the documents written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from copytrace.store import StoreReader, write_chunk, write_store
+from copytrace.types import Document
+
+
+def _docs(first: int, n: int) -> list[Document]:
+    out = []
+    for k in range(first, first + n):
+        out.append(
+            Document(
+                id=f"d{k}",
+                text=("" if k % 7 == 0 else f"text {k} é 中文 😀 " * (k % 5 + 1)),
+                date=None if k % 2 else f"2020-01-{k % 28 + 1:02d}",
+                source=None if k % 3 else "Reuters",
+                title=None if k % 4 else f"title {k}",
+                url=None,
+                path=f"/x/{k}.txt" if k % 5 == 0 else None,
+                meta={"n": k, "tag": "ü"} if k % 6 == 0 else {},
+            )
+        )
+    return out
+
+
+def test_get_equals_written_documents_across_files_and_releases(tmp_path: Path) -> None:
+    docs = _docs(0, 30) + _docs(30, 25) + _docs(55, 1)
+    files = []
+    for k, (lo, hi) in enumerate(((0, 30), (30, 55), (55, 56))):
+        files.append(str(tmp_path / f"c{k}.arrow"))
+        write_chunk(files[-1], docs[lo:hi])
+    for reader in (StoreReader(files), StoreReader(files, np.array([0, 30, 55, 56]))):
+        want = [3, 0, 29, 30, 31, 54, 55, 12, 12]
+        got = reader.get(want)
+        assert sorted(got) == sorted(set(want))
+        assert all(got[i] == docs[i] for i in got)
+        # the same reader again (files still mapped), then after an unmap
+        assert reader.get(range(56)) == dict(enumerate(docs))
+        reader.release()
+        assert reader.get([55, 1]) == {1: docs[1], 55: docs[55]}
+        assert reader.get([]) == {}
+        reader.close()
+
+
+def test_get_reads_files_of_several_batches(tmp_path: Path) -> None:
+    docs = _docs(0, 23)
+    path = str(tmp_path / "s.arrow")
+    for _ in write_store(path, docs, rows_per_batch=5):
+        pass
+    reader = StoreReader(path)
+    assert reader.num_batches == 5
+    assert reader.get(range(23)) == dict(enumerate(docs))
+    assert [d.id for d in reader.batch_docs(4)] == [d.id for d in docs[20:]]
+
+
+def test_align_task_results_equal_whether_the_store_stays_mapped(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from copytrace.engines import local
+    from copytrace.types import Settings
+
+    base = (
+        "the minister said on tuesday that the new budget would cut spending on roads and schools by a third "
+    )
+    docs = [Document(f"d{k}", f"intro {k} " + base * (1 + k % 3) + f" end {k}") for k in range(12)]
+    files = [str(tmp_path / "a.arrow"), str(tmp_path / "b.arrow")]
+    write_chunk(files[0], docs[:6])
+    write_chunk(files[1], docs[6:])
+    pairs = [(a, b) for a in range(12) for b in range(a + 1, 12) if (a + b) % 3]
+    results = []
+    for share in (1, 1 << 40):  # never unmapped within the run / unmapped after every task
+        monkeypatch.setattr(local, "MAPPED_SHARE", share)
+        local._init_worker(Settings(workers=1))
+        results.append([local._align_task((files, pairs[k : k + 7])) for k in range(0, len(pairs), 7)])
+        local._close_store()
+    assert results[0] == results[1]
+    assert sum(len(r) for r in results[0]) == len(pairs)
