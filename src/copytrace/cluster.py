@@ -99,6 +99,21 @@ def components(n_docs: int, edges: Edges, min_family_words: int) -> np.ndarray:
     return labels
 
 
+def family_id(k: int) -> str:
+    """The id of the ``k``-th family (``f000000``, ``f000001``, ...)."""
+    return f"f{k:06d}"
+
+
+def family_numbers(labels: np.ndarray) -> np.ndarray:
+    """Per document, the number of its family in the order ``families`` lists them (by first
+    member), or -1 for documents in no family."""
+    labels = np.asarray(labels, dtype=np.int64)
+    out = np.full(labels.shape[0], -1, dtype=np.int64)
+    member = labels >= 0
+    out[member] = np.unique(labels[member], return_inverse=True)[1]
+    return out
+
+
 def families(
     labels: np.ndarray,
     ids: list[str],
@@ -129,7 +144,7 @@ def families(
         earliest, reason = earliest_member(ms, ids, dates, wire, sources)
         out.append(
             Family(
-                id=f"f{k:06d}",
+                id=family_id(k),
                 members=tuple(ids[m] for m in ms),
                 representative=ids[rep],
                 earliest=earliest,

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import InputError
 from .explain import moved_passages
 from .read import TABLE_SUFFIXES, decode
@@ -35,6 +37,7 @@ MAX_FAMILIES = 5000
 TEXTS_FILE = "texts.parquet"
 
 TextLookup = Callable[[set[str]], dict[str, str]]
+DocumentLookup = Callable[[set[str]], dict[str, dict[str, Any]]]
 
 
 def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
@@ -80,6 +83,31 @@ def top_pairs(pairs_path: Path, max_pairs: int) -> tuple[list[dict[str, Any]], i
     return rows, total
 
 
+def top_pairs_by_words(
+    pairs_path: Path, max_pairs: int, words: np.ndarray
+) -> tuple[list[dict[str, Any]], int] | None:
+    """``top_pairs`` when the shared words of every line are known (a scan's edges, in file order):
+    the ranking is made on the array and only the chosen lines are decoded. None when the file
+    holds another number of pairs."""
+    n = int(words.shape[0])
+    chosen = np.lexsort((np.arange(n), -np.asarray(words, dtype=np.int64)))[
+        :max_pairs
+    ]  # words, then file order
+    rank = {line: r for r, line in enumerate(chosen.tolist())}
+    rows: list[Any] = [None] * len(rank)
+    total = 0
+    if pairs_path.exists():
+        with open(pairs_path, "rb") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                r = rank.get(total)
+                if r is not None:
+                    rows[r] = json.loads(line)
+                total += 1
+    return (rows, total) if total == n else None
+
+
 def _passage(d: dict[str, Any]) -> Passage:
     return Passage(d["a_start"], d["a_end"], d["b_start"], d["b_end"], d["words"], d["similarity"])
 
@@ -91,9 +119,19 @@ def build_report(
     max_pairs: int = MAX_PAIRS,
     max_families: int = MAX_FAMILIES,
     title: str = "copytrace report",
+    families: Iterable[dict[str, Any]] | None = None,
+    documents: tuple[int, DocumentLookup] | None = None,
+    pair_words: np.ndarray | None = None,
 ) -> str:
-    """The HTML of the report for the outputs in ``out_dir`` (pairs, documents, clusters JSONL)."""
-    pairs, n_pairs = top_pairs(out_dir / "pairs.jsonl", max_pairs)
+    """The HTML of the report for the outputs in ``out_dir`` (pairs, documents, clusters JSONL).
+
+    A scan that holds them in memory passes ``families`` (the clusters.jsonl records),
+    ``documents`` (the number of documents and a lookup of documents.jsonl records by id) and
+    ``pair_words`` (the shared words of each pair, in file order), and those files are not read."""
+    ranked = (
+        None if pair_words is None else top_pairs_by_words(out_dir / "pairs.jsonl", max_pairs, pair_words)
+    )
+    pairs, n_pairs = ranked if ranked is not None else top_pairs(out_dir / "pairs.jsonl", max_pairs)
     # streamed: only the largest families and the documents of the shown pairs are kept
     n_fams = 0
 
@@ -105,16 +143,20 @@ def build_report(
 
     fams = heapq.nsmallest(
         max_families,
-        counted(_read_jsonl(out_dir / "clusters.jsonl")),
+        counted(_read_jsonl(out_dir / "clusters.jsonl") if families is None else families),
         key=lambda f: (-int(f.get("size", len(f.get("members", [])))), str(f.get("cluster"))),
     )
     need = {str(p["a"]) for p in pairs} | {str(p["b"]) for p in pairs}
     docs: dict[str, dict[str, Any]] = {}
-    n_docs = 0
-    for d in _read_jsonl(out_dir / "documents.jsonl"):
-        n_docs += 1
-        if str(d["id"]) in need:
-            docs[str(d["id"])] = d
+    if documents is None:
+        n_docs = 0
+        for d in _read_jsonl(out_dir / "documents.jsonl"):
+            n_docs += 1
+            if str(d["id"]) in need:
+                docs[str(d["id"])] = d
+    else:
+        n_docs, lookup = documents
+        docs = lookup(need)
     found = texts(need)
     words_of: dict[str, int] = {}
     for p in pairs:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from . import __version__
@@ -25,13 +27,13 @@ from .checkpoint import (
     interruptible,
     make_manifest,
 )
-from .cluster import Edges, components, families
+from .cluster import Edges, components, families, family_id, family_numbers
 from .errors import ConfigError, InputError, OutputError
 from .progress import make_progress
 from .read import read_inputs
 from .relate import is_wire_original
 from .store import StoreReader
-from .types import Document, Settings
+from .types import Document, Family, Settings
 from .write import dumps, write_rejects
 
 ENGINES = ("local", "spark")
@@ -143,79 +145,190 @@ def _run(
 
 def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -> None:
     """Families from the pair edges, then documents.jsonl and texts.parquet (one pass over the
-    store), clusters.jsonl and report.html."""
-    import numpy as np
+    store, the Parquet encoding on a thread beside the JSON lines), clusters.jsonl and report.html
+    (its document rows, families and pair ranking from memory, not read back from the outputs)."""
     import pyarrow.parquet as pq
 
     from .report import TEXTS_FILE
 
     ids: list[str] = cols["ids"]
-    ea, eb, es, ew = cols["edges"]
-    edges = Edges(ea, eb, es, ew)
+    edges = Edges(*cols["edges"])
     labels = components(len(ids), edges, s.min_words)
+    numbers = family_numbers(labels)
     paired = np.zeros(len(ids), dtype=np.bool_)
     paired[edges.a] = True
     paired[edges.b] = True
     store = StoreReader(cols["store"])
     try:
-        wire: list[bool] = []
-        sources: list[str | None] = []
-        for b in range(store.num_batches):
-            wire.extend(is_wire_original(t) for t in store.heads(b))
-            sources.extend(store.batch(b).column("source").to_pylist())
-            store.release()
+        wire, sources = _wire_and_sources(store, labels >= 0)
         fams = families(labels, ids, cols["dates"], wire, edges, sources)
-        family_of = {m: fam.id for fam in fams for m in fam.members}
+        stored: dict[str | None, bool] = {}
         with (
             open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh,
             pq.ParquetWriter(tmp / TEXTS_FILE, TEXTS_SCHEMA) as texts,
+            ThreadPoolExecutor(1) as encoder,  # Parquet encoding releases the GIL: it overlaps the JSON
         ):
-            for b in range(store.num_batches):
-                rb = store.batch(b)
-                for doc in store.batch_docs(b):
-                    fh.write(dumps(document_record(doc, family_of.get(doc.id))) + "\n")
-                first = int(store.offsets[b])
-                stored = _stored_texts(rb, paired[first : first + rb.num_rows])
-                if stored is not None:
-                    texts.write_table(stored)
-                del rb
-                store.release()
+            written: list[Future[None]] = []
+            try:
+                for b in range(store.num_batches):
+                    rb = store.batch(b)
+                    first = int(store.offsets[b])
+                    fh.write(document_lines(rb, numbers[first : first + rb.num_rows]))
+                    keep = _stored_rows(rb, paired[first : first + rb.num_rows], stored)
+                    if keep is not None:
+                        written.append(encoder.submit(_write_texts, texts, rb, keep))
+                    del rb
+                    store.release()  # the batches handed to the thread keep their own mapping
+                for done in written:
+                    done.result()
+            except BaseException:
+                encoder.shutdown(wait=True, cancel_futures=True)
+                raise
         with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
             for fam in fams:
                 fh.write(dumps(fam.to_dict()) + "\n")
-        write_report_from_store(tmp, store, ids, paired)
+        write_report_from_store(tmp, store, ids, paired, numbers, fams, edges.words)
     finally:
         store.close()
 
 
-def _stored_texts(rb: Any, paired: Any) -> Any:
-    """``texts.parquet`` rows of one store batch: the texts of paired documents that have no file
-    of their own (table records, Documents), so ``copytrace report DIR`` can rebuild the report."""
-    import pyarrow as pa
+def _wire_and_sources(store: StoreReader, member: Any) -> tuple[list[bool], list[str | None]]:
+    """Per document: does it open with a wire dateline (read only for family members, the only
+    ones ``families`` asks about), and its ``source``."""
+    wire = [False] * int(member.shape[0])
+    sources: list[str | None] = []
+    for b in range(store.num_batches):
+        rb = store.batch(b)
+        first = int(store.offsets[b])
+        sel = member[first : first + rb.num_rows]
+        if sel.any():
+            import pyarrow.compute as pc
 
+            heads = pc.utf8_slice_codeunits(rb.column("text"), 0, 400).filter(_mask(sel)).to_pylist()
+            for k, head in zip((first + np.flatnonzero(sel)).tolist(), heads, strict=True):
+                wire[k] = is_wire_original(head)
+        sources.extend(rb.column("source").to_pylist())
+        del rb
+        store.release()
+    return wire, sources
+
+
+def _mask(keep: Any) -> pa.Array:
+    """A boolean Arrow array from a numpy one, built from its bits (``pa.array`` would import pandas)."""
+    bits = np.packbits(np.asarray(keep, dtype=np.bool_), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), int(keep.shape[0]), [None, pa.py_buffer(bits)])
+
+
+def _stored_rows(rb: pa.RecordBatch, paired: Any, stored: dict[str | None, bool]) -> Any:
+    """Which rows of a store batch go to ``texts.parquet``: paired documents with no file of their
+    own (table records, Documents), so ``copytrace report DIR`` can rebuild the report; None if none.
+    ``stored`` remembers the answer per path (a table's records share one)."""
     from .report import needs_stored_text
 
-    keep = paired.copy()
-    for k, path in enumerate(rb.column("path").to_pylist()):
-        keep[k] = keep[k] and needs_stored_text(path)
-    if not keep.any():
+    if not paired.any():
         return None
-    return pa.Table.from_batches([rb.select(["id", "text"]).filter(pa.array(keep))], TEXTS_SCHEMA)
+    paths = rb.column("path").to_pylist()
+    for path in set(paths) - stored.keys():
+        stored[path] = needs_stored_text(path)
+    keep = paired & np.fromiter((stored[p] for p in paths), dtype=np.bool_, count=len(paths))
+    return keep if keep.any() else None
 
 
-def write_report_from_store(tmp: Path, store: StoreReader, ids: list[str], paired: Any) -> None:
-    """``report.html``, its texts looked up in the run's store."""
-    import numpy as np
+def _write_texts(texts: Any, rb: pa.RecordBatch, keep: Any) -> None:
+    texts.write_table(pa.Table.from_batches([rb.select(["id", "text"]).filter(_mask(keep))], TEXTS_SCHEMA))
 
+
+_str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the escaping of json.dumps(ensure_ascii=False)
+_OPTIONAL = ("date", "source", "title", "url", "path")
+
+
+def document_lines(rb: pa.RecordBatch, numbers: Any) -> str:
+    """The ``documents.jsonl`` lines of one store batch (``numbers``: each row's family number or -1):
+    ``dumps(document_record(doc, cluster))`` byte for byte, assembled from the columns (a record
+    has a fixed shape) without decoding the texts (their length is counted in Arrow) or making a
+    ``Document`` per row."""
+    import pyarrow.compute as pc
+
+    n = rb.num_rows
+    ids = rb.column("id").to_pylist()
+    lengths = pc.utf8_length(rb.column("text")).to_pylist()
+    optional = [
+        (f', "{name}": ', col.to_pylist()) for name in _OPTIONAL if (col := rb.column(name)).null_count < n
+    ]
+    meta = rb.column("meta")
+    metas = meta.to_pylist() if meta.null_count < n else None
+    clusters = [
+        ', "cluster": null}\n' if c < 0 else f', "cluster": "{family_id(c)}"}}\n' for c in numbers.tolist()
+    ]
+    out = []
+    for k in range(n):
+        parts = ['{"id": ', _str(ids[k]), ', "length": ', str(lengths[k])]
+        for key, values in optional:
+            if (v := values[k]) is not None:
+                parts += (key, _str(v))
+        if metas is not None and (m := metas[k]) is not None:
+            parts += (', "meta": ', _meta(m))
+        parts.append(clusters[k])
+        out.append("".join(parts))
+    return "".join(out)
+
+
+def _meta(stored: str) -> str:
+    """A stored ``meta`` (JSON with sorted keys, as ``dumps`` writes its decoded form) as written
+    to ``documents.jsonl``; the stored text itself unless it holds a non-finite number (``dumps``
+    refuses those) or something that looks like one."""
+    if "NaN" in stored or "Infinity" in stored:
+        return dumps(json.loads(stored))
+    return stored
+
+
+def write_report_from_store(
+    tmp: Path,
+    store: StoreReader,
+    ids: list[str],
+    paired: Any,
+    numbers: Any,
+    fams: list[Family],
+    pair_words: Any,
+) -> None:
+    """``report.html``: texts and document rows read from the run's store (only the documents the
+    shown pairs need), families and the shared words of each pair from memory."""
     from .report import write_report
 
     index = {ids[k]: k for k in np.nonzero(paired)[0].tolist()}
+    rows: dict[str, dict[str, Any]] = {}
+
+    def fetch(want: set[str]) -> None:
+        todo = np.array(sorted(index[i] for i in want if i in index and i not in rows), dtype=np.int64)
+        which = np.searchsorted(store.offsets, todo, side="right") - 1
+        for b in np.unique(which).tolist():
+            first = int(store.offsets[b])
+            rb = store.batch(b)
+            sel = np.zeros(rb.num_rows, dtype=np.bool_)
+            sel[todo[which == b] - first] = True
+            got = rb.select(["id", "text", "date", "source", "title"]).filter(_mask(sel)).to_pylist()
+            for row in got:
+                k = int(numbers[index[row["id"]]])
+                row["cluster"] = family_id(k) if k >= 0 else None
+                rows[row["id"]] = row
+            del rb
+            store.release()
 
     def texts(want: set[str]) -> dict[str, str]:
-        got = store.get(index[i] for i in want if i in index)
-        return {d.id: d.text for d in got.values()}
+        fetch(want)
+        return {i: rows[i]["text"] for i in want if i in rows}
 
-    write_report(tmp, texts)
+    def documents(want: set[str]) -> dict[str, dict[str, Any]]:
+        fetch(want)
+        return {i: rows[i] for i in want if i in rows}
+
+    write_report(
+        tmp,
+        texts,
+        families=(fam.to_dict() for fam in fams),
+        documents=(len(ids), documents),
+        pair_words=pair_words,
+    )
 
 
 def document_record(doc: Document, cluster: str | None) -> dict[str, Any]:
