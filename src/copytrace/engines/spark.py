@@ -84,6 +84,12 @@ _UNKNOWN_DAY = -(1 << 40)
 DONE = "_copytrace-done.json"  # a stage's completion file, inside its Parquet output, written last
 PAIRS_DONE = "_spark-pairs.json"  # in the work folder: pairs.jsonl and the edges are complete
 EDGES_FILE = "_spark-edges.npy"
+# candidate pairs in one align task at most. A Spark task costs tens of milliseconds besides its work
+# (scheduling, the shuffle read, the Python worker's set-up: 0.1 CPU s a task on the 2-core machine),
+# so a chunk holds several of the local engine's tasks and compares them one at a time
+CHUNK_PAIRS = 4 * PAIRS_PER_TASK
+# chunks of documents one read task parses at most (one after another: one chunk in memory)
+READ_CHUNKS_PER_TASK = 8
 
 # everything at ERROR; the REPL logger set too, so Spark prints no "Setting default log level" notice
 _LOG4J2 = """\
@@ -226,14 +232,19 @@ def chunk_fn(
 
 
 def _align_rows(pairs_t: pa.Table, get: Callable[[set[int]], dict[int, Document]], s: Settings) -> pa.Table:
-    """One chunk's candidate pairs -> its related pairs, encoded, sorted by (a, b)."""
+    """One chunk's candidate pairs -> its related pairs, encoded, sorted by (a, b). The pairs are
+    compared ``PAIRS_PER_TASK`` at a time (the local engine's task), so a worker holds the prepared
+    documents of one such slice, however large the chunk."""
     a = pairs_t.column("a").to_numpy()
     b = pairs_t.column("b").to_numpy()
     order = np.lexsort((b, a))
     pairs = list(zip(a[order].tolist(), b[order].tolist(), strict=True))
-    rows = [
-        encode_pair(x, y, pair) for x, y, pair in compare_chunk(pairs, get({i for p in pairs for i in p}), s)
-    ]
+    rows = []
+    for k in range(0, len(pairs), PAIRS_PER_TASK):
+        part = pairs[k : k + PAIRS_PER_TASK]
+        docs = get({i for p in part for i in p})
+        rows.extend(encode_pair(x, y, pair) for x, y, pair in compare_chunk(part, docs, s))
+        del docs
     return pa.table(
         {
             "a": pa.array([r[0] for r in rows], pa.int64()),
@@ -938,13 +949,13 @@ def filter_candidates(
 
 
 def chunk_starts(per_a: pa.Table, n_pairs: int, parallelism: int) -> np.ndarray:
-    """First ``a`` of each align chunk: consecutive ``a`` values holding about ``PAIRS_PER_TASK`` pairs
+    """First ``a`` of each align chunk: consecutive ``a`` values holding about ``CHUNK_PAIRS`` pairs
     (fewer when there are few pairs, so that every core gets work)."""
     a = per_a.column("a").to_numpy()
     c = per_a.column("count").to_numpy()
     order = np.argsort(a, kind="stable")
     a, c = a[order], c[order]
-    target = max(1, min(PAIRS_PER_TASK, -(-n_pairs // (4 * max(1, parallelism)))))
+    target = max(1, min(CHUNK_PAIRS, -(-n_pairs // (4 * max(1, parallelism)))))
     before = np.concatenate(([0], np.cumsum(c)[:-1]))
     chunk = before // target
     first = np.concatenate(([True], chunk[1:] != chunk[:-1]))
@@ -1103,8 +1114,11 @@ def _read_chunks(
             todo.append(row)
     progress.advance(task, len(got))
     if todo:
-        # one chunk a partition, so that the executors read them in parallel
-        chunks = spark.range(len(todo), numPartitions=len(todo)).mapInArrow(
+        # a few chunks a partition (each task reads its chunks one after another), at least 4
+        # tasks a core, so that the executors read in parallel and evenly
+        par = spark.sparkContext.defaultParallelism
+        tasks = max(min(len(todo), 4 * par), -(-len(todo) // READ_CHUNKS_PER_TASK))
+        chunks = spark.range(len(todo), numPartitions=tasks).mapInArrow(
             read_arrow_fn(docs_uri, todo, s, ipc), "chunk long, meta string"
         )
         for row in chunks.collect():
