@@ -8,7 +8,7 @@ import random
 import numpy as np
 
 from copytrace import Document
-from copytrace.cluster import Edges, components, earliest_member, families
+from copytrace.cluster import Edges, components, earliest_member, families, family_id, family_numbers
 from copytrace.scan import scan
 
 SYLLABLES = "ka lo mi ne su ta ri po ve da bu ze fo gi hu ja".split()
@@ -112,3 +112,20 @@ def test_families_representative_uses_links_inside_the_family():
     labels = np.array([0, 0, 0, -1], dtype=np.int64)
     (fam,) = families(labels, ["a", "b", "c", "d"], [None] * 4, [False] * 4, edges)
     assert fam.members == ("a", "b", "c") and fam.representative == "b"
+
+
+def test_family_numbers_follow_the_order_of_families():
+    rng = np.random.default_rng(3)
+    n = 200
+    a = rng.integers(0, n, 150)
+    b = rng.integers(0, n, 150)
+    keep = a != b
+    a, b = np.minimum(a, b)[keep], np.maximum(a, b)[keep]
+    edges = Edges(a, b, rng.random(a.shape[0]) < 0.5, rng.integers(1, 90, a.shape[0]))
+    labels = components(n, edges, 15)
+    ids = [f"d{i}" for i in range(n)]
+    fams = families(labels, ids, [None] * n, [False] * n, edges)
+    numbers = family_numbers(labels)
+    assert fams and all(ids[i] in fams[k].members for i, k in enumerate(numbers.tolist()) if k >= 0)
+    assert sum(len(f.members) for f in fams) == int((numbers >= 0).sum())
+    assert [f.id for f in fams] == [family_id(k) for k in range(len(fams))]

@@ -151,3 +151,43 @@ def test_candidate_stage_split_by_memory_gives_the_same_pairs(corpus_2k: Path, t
     np.testing.assert_array_equal(split[0], ref[0])
     np.testing.assert_array_equal(split[1], ref[1])
     assert not list(tmp_path.glob("_hits-*"))  # run files are removed
+
+
+def test_document_and_family_lines_equal_dumps(tmp_path: Path) -> None:
+    """The directly assembled documents.jsonl and clusters.jsonl lines are ``dumps`` of the records."""
+    from copytrace.scan import document_lines, document_record, family_line
+    from copytrace.store import StoreReader, write_chunk
+    from copytrace.types import Family
+    from copytrace.write import dumps
+
+    docs = [
+        Document("plain", "one two three"),
+        Document(
+            'q"uo\\te\n', "caf\u00e9 \U0001f600 \u2028 text", date="2018-03-07", source="AFP", path=None
+        ),
+        Document(
+            "m",
+            "x",
+            title="T\u00eftle\t",
+            url="http://x/?a=1&b=2",
+            path="a.jsonl",
+            meta={"z": 1, "a": [1.5, None]},
+        ),
+        Document("nan-looking", "y", meta={"note": "NaN and Infinity are words here", "n": -0.0}),
+        Document("ctl", "\x00\x1f", meta={"k\u00e9y": {"b": 2, "a": "\u00ff"}}),
+    ]
+    write_chunk(str(tmp_path / "s.arrow"), docs)
+    store = StoreReader(str(tmp_path / "s.arrow"))
+    stored = store.get(range(len(docs)))
+    numbers = np.array([0, -1, 12, -1, 3])
+    want = "".join(
+        dumps(document_record(stored[k], f"f{c:06d}" if c >= 0 else None)) + "\n"
+        for k, c in enumerate(numbers.tolist())
+    )
+    assert document_lines(store.batch(0), numbers) == want
+    store.close()
+    for fam in (
+        Family("f000001", ("a", 'b"\\'), "a", None),
+        Family("f000002", ("\u00e9",), "\u00e9", "\u00e9", "earliest date 2018-03-07"),
+    ):
+        assert family_line(fam) == dumps(fam.to_dict()) + "\n"

@@ -134,18 +134,22 @@ def families(
     member = np.nonzero(labels >= 0)[0]
     if member.size == 0:
         return []
-    # members grouped by label, each group ordered by input index
+    # members grouped by label, each group ordered by input index; the same groups ordered by
+    # shared words (most first, ties: input order) put each representative at its group's start
     order = member[np.lexsort((member, labels[member]))]
-    cuts = np.nonzero(np.diff(labels[order]))[0] + 1
+    by_share = member[np.lexsort((member, -share[member], labels[member]))]
+    starts = np.flatnonzero(np.concatenate(([True], labels[order][1:] != labels[order][:-1])))
+    reps = by_share[starts].tolist()
+    bounds = np.append(starts, order.shape[0]).tolist()
+    members = order.tolist()
     out: list[Family] = []
-    for k, group in enumerate(np.split(order, cuts)):
-        ms = group.tolist()
-        rep = ms[int(np.lexsort((group, -share[group]))[0])]
+    for k, rep in enumerate(reps):
+        ms = members[bounds[k] : bounds[k + 1]]
         earliest, reason = earliest_member(ms, ids, dates, wire, sources)
         out.append(
             Family(
                 id=family_id(k),
-                members=tuple(ids[m] for m in ms),
+                members=tuple([ids[m] for m in ms]),
                 representative=ids[rep],
                 earliest=earliest,
                 earliest_reason=reason,

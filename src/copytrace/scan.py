@@ -8,9 +8,10 @@ documents read from tables, for ``copytrace report``), ``report.html`` and, on r
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -144,73 +145,83 @@ def _run(
 
 
 def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -> None:
-    """Families from the pair edges, then documents.jsonl and texts.parquet (one pass over the
-    store, the Parquet encoding on a thread beside the JSON lines), clusters.jsonl and report.html
-    (its document rows, families and pair ranking from memory, not read back from the outputs)."""
-    import pyarrow.parquet as pq
-
+    """Families from the pair edges, then documents.jsonl, clusters.jsonl and report.html (its
+    document rows, families and pair ranking from memory, not read back from the outputs), while a
+    thread writes texts.parquet (its Parquet encoding releases the GIL)."""
     from .report import TEXTS_FILE
 
     ids: list[str] = cols["ids"]
     edges = Edges(*cols["edges"])
-    labels = components(len(ids), edges, s.min_words)
-    numbers = family_numbers(labels)
     paired = np.zeros(len(ids), dtype=np.bool_)
     paired[edges.a] = True
     paired[edges.b] = True
-    store = StoreReader(cols["store"])
-    try:
-        wire, sources = _wire_and_sources(store, labels >= 0)
-        fams = families(labels, ids, cols["dates"], wire, edges, sources)
-        stored: dict[str | None, bool] = {}
-        with (
-            open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh,
-            pq.ParquetWriter(tmp / TEXTS_FILE, TEXTS_SCHEMA) as texts,
-            ThreadPoolExecutor(1) as encoder,  # Parquet encoding releases the GIL: it overlaps the JSON
-        ):
-            written: list[Future[None]] = []
+    stop = threading.Event()
+    with ThreadPoolExecutor(1) as thread:
+        texts = thread.submit(write_stored_texts, tmp / TEXTS_FILE, cols["store"], paired, stop)
+        try:
+            labels = components(len(ids), edges, s.min_words)
+            numbers = family_numbers(labels)
+            member = labels >= 0
+            wire = [False] * len(ids)  # opens with a wire dateline: asked of family members only
+            sources: list[str | None] = []
+            store = StoreReader(cols["store"])
             try:
-                for b in range(store.num_batches):
-                    rb = store.batch(b)
-                    first = int(store.offsets[b])
-                    fh.write(document_lines(rb, numbers[first : first + rb.num_rows]))
-                    keep = _stored_rows(rb, paired[first : first + rb.num_rows], stored)
-                    if keep is not None:
-                        written.append(encoder.submit(_write_texts, texts, rb, keep))
-                    del rb
-                    store.release()  # the batches handed to the thread keep their own mapping
-                for done in written:
-                    done.result()
-            except BaseException:
-                encoder.shutdown(wait=True, cancel_futures=True)
-                raise
-        with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
-            for fam in fams:
-                fh.write(dumps(fam.to_dict()) + "\n")
-        write_report_from_store(tmp, store, ids, paired, numbers, fams, edges.words)
+                with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
+                    for b in range(store.num_batches):
+                        rb = store.batch(b)
+                        first = int(store.offsets[b])
+                        rows = slice(first, first + rb.num_rows)
+                        fh.write(document_lines(rb, numbers[rows]))
+                        _read_wire(rb, member[rows], first, wire)
+                        sources.extend(rb.column("source").to_pylist())
+                        del rb
+                        store.release()
+                fams = families(labels, ids, cols["dates"], wire, edges, sources)
+                with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
+                    fh.writelines(family_line(fam) for fam in fams)
+                write_report_from_store(tmp, store, ids, paired, numbers, fams, edges.words)
+            finally:
+                store.close()
+        except BaseException:
+            stop.set()
+            raise
+        texts.result()
+
+
+def write_stored_texts(path: Path, store_files: list[str], paired: Any, stop: threading.Event) -> None:
+    """``texts.parquet``: the texts of paired documents that have no file of their own (table
+    records, Documents), so ``copytrace report DIR`` can rebuild the report. Runs on a thread
+    with a store reader of its own; returns early once ``stop`` is set."""
+    import pyarrow.parquet as pq
+
+    store = StoreReader(store_files)
+    stored: dict[str | None, bool] = {}  # needs_stored_text per path (a table's records share one)
+    try:
+        with pq.ParquetWriter(path, TEXTS_SCHEMA) as texts:
+            for b in range(store.num_batches):
+                if stop.is_set():
+                    return
+                rb = store.batch(b)
+                first = int(store.offsets[b])
+                keep = _stored_rows(rb, paired[first : first + rb.num_rows], stored)
+                if keep is not None:
+                    texts.write_table(
+                        pa.Table.from_batches([rb.select(["id", "text"]).filter(_mask(keep))], TEXTS_SCHEMA)
+                    )
+                del rb
+                store.release()
     finally:
         store.close()
 
 
-def _wire_and_sources(store: StoreReader, member: Any) -> tuple[list[bool], list[str | None]]:
-    """Per document: does it open with a wire dateline (read only for family members, the only
-    ones ``families`` asks about), and its ``source``."""
-    wire = [False] * int(member.shape[0])
-    sources: list[str | None] = []
-    for b in range(store.num_batches):
-        rb = store.batch(b)
-        first = int(store.offsets[b])
-        sel = member[first : first + rb.num_rows]
-        if sel.any():
-            import pyarrow.compute as pc
+def _read_wire(rb: pa.RecordBatch, member: Any, first: int, wire: list[bool]) -> None:
+    """Mark in ``wire`` the family members of a store batch that open with a wire dateline."""
+    import pyarrow.compute as pc
 
-            heads = pc.utf8_slice_codeunits(rb.column("text"), 0, 400).filter(_mask(sel)).to_pylist()
-            for k, head in zip((first + np.flatnonzero(sel)).tolist(), heads, strict=True):
-                wire[k] = is_wire_original(head)
-        sources.extend(rb.column("source").to_pylist())
-        del rb
-        store.release()
-    return wire, sources
+    if member.any():
+        heads = pc.utf8_slice_codeunits(rb.column("text"), 0, 400).filter(_mask(member)).to_pylist()
+        for k, head in zip((first + np.flatnonzero(member)).tolist(), heads, strict=True):
+            wire[k] = is_wire_original(head)
 
 
 def _mask(keep: Any) -> pa.Array:
@@ -220,9 +231,7 @@ def _mask(keep: Any) -> pa.Array:
 
 
 def _stored_rows(rb: pa.RecordBatch, paired: Any, stored: dict[str | None, bool]) -> Any:
-    """Which rows of a store batch go to ``texts.parquet``: paired documents with no file of their
-    own (table records, Documents), so ``copytrace report DIR`` can rebuild the report; None if none.
-    ``stored`` remembers the answer per path (a table's records share one)."""
+    """Which rows of a store batch go to ``texts.parquet`` (None if none)."""
     from .report import needs_stored_text
 
     if not paired.any():
@@ -232,10 +241,6 @@ def _stored_rows(rb: pa.RecordBatch, paired: Any, stored: dict[str | None, bool]
         stored[path] = needs_stored_text(path)
     keep = paired & np.fromiter((stored[p] for p in paths), dtype=np.bool_, count=len(paths))
     return keep if keep.any() else None
-
-
-def _write_texts(texts: Any, rb: pa.RecordBatch, keep: Any) -> None:
-    texts.write_table(pa.Table.from_batches([rb.select(["id", "text"]).filter(_mask(keep))], TEXTS_SCHEMA))
 
 
 _str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the escaping of json.dumps(ensure_ascii=False)
@@ -271,6 +276,18 @@ def document_lines(rb: pa.RecordBatch, numbers: Any) -> str:
         parts.append(clusters[k])
         out.append("".join(parts))
     return "".join(out)
+
+
+def family_line(fam: Family) -> str:
+    """The ``clusters.jsonl`` line of a family: ``dumps(fam.to_dict())`` byte for byte, written out
+    directly (a fixed shape; strings escaped by the json module's own function)."""
+    earliest = "null" if fam.earliest is None else _str(fam.earliest)
+    return (
+        f'{{"cluster": {_str(fam.id)}, "size": {len(fam.members):d}, '
+        f'"members": [{", ".join([_str(m) for m in fam.members])}], '
+        f'"representative": {_str(fam.representative)}, "earliest": {earliest}, '
+        f'"earliest_reason": {_str(fam.earliest_reason)}}}\n'
+    )
 
 
 def _meta(stored: str) -> str:
