@@ -17,6 +17,7 @@ Runs and chaining are compiled with numba; the edit alignment is RapidFuzz's C++
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -308,10 +309,11 @@ def align_tokens(
     ngram: int,
     max_gap: int,
     min_words: int,
-    hash_lists: tuple[list[int], list[int]] | None = None,
+    hash_lists: Callable[[], tuple[list[int], list[int]]] | None = None,
 ) -> list[Block]:
     """Shared passages between two tokenized documents, as token-range blocks with opcodes
-    (``hash_lists``: the token hashes as lists, when the caller has them already)."""
+    (``hash_lists``: gives the token hashes as lists, when the caller keeps them; called only
+    when a passage can form, as most candidate pairs end before)."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
     core = max(1, min_words - ngram + 1)
@@ -321,7 +323,7 @@ def align_tokens(
     if chain_spans.shape[0] == 0:
         # a passage needs ``core`` words inside exact n-gram runs: none can form here
         return []
-    ha, hb = hash_lists or (ta.hashes.tolist(), tb.hashes.tolist())
+    ha, hb = hash_lists() if hash_lists is not None else (ta.hashes.tolist(), tb.hashes.tolist())
     width = max_gap + ngram
     spans = _merge_close([_extend(ha, hb, span4, width) for span4 in chain_spans.tolist()], max_gap)
     covered = _covers(a0, a1, b0, b1, cover, np.array(spans, dtype=np.int64)).tolist()

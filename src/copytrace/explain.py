@@ -163,7 +163,7 @@ def _merge(ops: tuple[tuple[str, int, int, int, int], ...], ha: list[int], hb: l
     return regions
 
 
-class _Side:
+class Side:
     """One document's token columns as Python lists, made once per pair (a numpy scalar read per
     edit cost more than the edit), and its separator hashes as bytes (an equal run's separators
     compare in one ``memcmp``)."""
@@ -240,7 +240,7 @@ def _moved_copy(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tu
 
 def explain(text_a: str, ta: Tokens, text_b: str, tb: Tokens, block: Block) -> list[Edit]:
     """Every edit inside one passage, in order of position in ``a``."""
-    return _explain(_Side(text_a, ta), _Side(text_b, tb), block)
+    return _explain(Side(text_a, ta), Side(text_b, tb), block)
 
 
 def explain_blocks(
@@ -256,11 +256,17 @@ def explain_blocks(
     if not blocks:
         return []
     ha, hb = hash_lists or (None, None)
-    sa, sb = _Side(text_a, ta, ha), _Side(text_b, tb, hb)
+    sa, sb = Side(text_a, ta, ha), Side(text_b, tb, hb)
     return [_explain(sa, sb, blk) for blk in blocks]
 
 
-def _explain(sa: _Side, sb: _Side, block: Block) -> list[Edit]:
+def explain_sides(sa: Side, sb: Side, blocks: list[Block]) -> list[list[Edit]]:
+    """``explain`` for every passage of one pair, given each document's ``Side`` (kept by the
+    caller for all the pairs a document is in)."""
+    return [_explain(sa, sb, blk) for blk in blocks]
+
+
+def _explain(sa: Side, sb: Side, block: Block) -> list[Edit]:
     edits: list[Edit] = []
     text_a, text_b = sa.text, sb.text
     regions = _merge(block.ops, sa.hashes, sb.hashes)

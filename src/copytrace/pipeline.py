@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import Block, Index, align_tokens
-from .explain import explain_blocks, flags
+from .explain import Side, explain_sides, flags
 from .fingerprint import fingerprints, shingles
 from .normalize import Tokens, tokenize_many
 from .relate import coverage, direction, relation
@@ -31,12 +31,29 @@ class Prepared:
     tokens: Tokens
     shingles: np.ndarray
     _index: Index | None = None
+    _hashes: list[int] | None = None
+    _side: Side | None = None
 
     @property
     def index(self) -> Index:
         if self._index is None:
             self._index = Index.build(self.shingles)
         return self._index
+
+    @property
+    def hash_list(self) -> list[int]:
+        """The token hashes as a Python list (what alignment and explanation read), made once:
+        converting 64-bit hashes to Python ints costs more than seeding a pair."""
+        if self._hashes is None:
+            self._hashes = self.tokens.hashes.tolist()
+        return self._hashes
+
+    @property
+    def side(self) -> Side:
+        """The token columns as ``explain`` reads them, made once for all the document's pairs."""
+        if self._side is None:
+            self._side = Side(self.doc.text, self.tokens, self.hash_list)
+        return self._side
 
     @property
     def key(self) -> tuple[int, bytes]:
@@ -67,9 +84,7 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Pass
         # (only punctuation and quote style can differ); a text shorter than min_words too
         n = len(pa.tokens)
         blocks = [Block(0, n, 0, n, n, (("equal", 0, n, 0, n),))]
-        lists = None
     else:
-        lists = (pa.tokens.hashes.tolist(), pb.tokens.hashes.tolist())  # read once for align and explain
         blocks = align_tokens(
             pa.tokens,
             pa.shingles,
@@ -80,13 +95,13 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Pass
             s.ngram,
             s.max_gap,
             s.min_words,
-            lists,
+            lambda: (pa.hash_list, pb.hash_list),
         )
+    if not blocks:
+        return ()
     out = []
     ta, tb = pa.tokens, pb.tokens
-    for blk, edits in zip(
-        blocks, explain_blocks(pa.doc.text, ta, pb.doc.text, tb, blocks, lists), strict=True
-    ):
+    for blk, edits in zip(blocks, explain_sides(pa.side, pb.side, blocks), strict=True):
         len_a, len_b = blk.a1 - blk.a0, blk.b1 - blk.b0
         out.append(
             Passage(
