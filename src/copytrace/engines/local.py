@@ -32,14 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 
 from .. import candidates as cand
 from .. import checkpoint
 from ..cluster import STRONG
 from ..errors import EngineError, InputError
-from ..fingerprint import batch_fingerprints
-from ..normalize import tokenize_batch
+from ..fingerprint import _DOC_SEED, _GOLDEN, _shingles, _winnow, batch_fingerprints
+from ..normalize import _mix64, tokenize_batch
 from ..pipeline import Prepared, compare, compare_prepared, prepare_many
 from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
@@ -78,6 +79,104 @@ def fingerprint_postings(
     return h, d + np.int32(first_index), pos
 
 
+@numba.njit(cache=True)
+def _radix_order(keys: np.ndarray) -> np.ndarray:
+    """The stable sorting order of uint64 keys: LSD radix sort, 11-bit digits, skipping a digit
+    all keys share (Knuth, TAOCP vol. 3, 5.2.5). Stable, so equal keys keep their input order."""
+    n = keys.shape[0]
+    order = np.arange(n).astype(np.int32)
+    spare = np.empty(n, dtype=np.int32)
+    k = keys.copy()
+    k_spare = np.empty(n, dtype=np.uint64)
+    counts = np.empty(2048, dtype=np.int64)
+    for shift in range(0, 64, 11):
+        counts[:] = 0
+        for i in range(n):
+            counts[(k[i] >> np.uint64(shift)) & np.uint64(2047)] += 1
+        if counts.max() == n:
+            continue
+        total = 0
+        for c in range(2048):
+            size = counts[c]
+            counts[c] = total
+            total += size
+        for i in range(n):
+            digit = (k[i] >> np.uint64(shift)) & np.uint64(2047)
+            j = counts[digit]
+            counts[digit] = j + 1
+            k_spare[j] = k[i]
+            spare[j] = order[i]
+        k, k_spare = k_spare, k
+        order, spare = spare, order
+    return order
+
+
+@numba.njit(cache=True)
+def _sorted_postings(
+    hashes: np.ndarray, counts: np.ndarray, n: int, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # every document's whole-text fingerprint and winnowed n-grams, in document order
+    size = hashes.shape[0] + 2 * counts.shape[0]
+    all_h = np.empty(size, dtype=np.uint64)
+    all_d = np.empty(size, dtype=np.int32)
+    all_p = np.empty(size, dtype=np.int32)
+    k = 0
+    offset = 0
+    for d in range(counts.shape[0]):
+        c = counts[d]
+        if c > 0:
+            dh = _DOC_SEED
+            for t in range(offset, offset + c):
+                dh = _mix64(dh * _GOLDEN + hashes[t])
+            all_h[k] = dh
+            all_d[k] = d
+            all_p[k] = -1
+            k += 1
+        sh = _shingles(hashes[offset : offset + c], n)
+        offset += c
+        if sh.shape[0] == 0:
+            continue
+        pos = _winnow(sh, w)
+        for t in range(pos.shape[0]):
+            all_h[k] = sh[pos[t]]
+            all_d[k] = d
+            all_p[k] = pos[t]
+            k += 1
+    # one stable sort by hash: documents ascend within a hash, and within a document the
+    # whole-text fingerprint comes first, then the n-gram's positions in order; a document's
+    # repeated n-gram keeps its first position
+    order = _radix_order(all_h[:k])
+    out_h = np.empty(k, dtype=np.uint64)
+    out_d = np.empty(k, dtype=np.int32)
+    out_p = np.empty(k, dtype=np.int32)
+    m = 0
+    for t in range(k):
+        i = order[t]
+        v = all_h[i]
+        if m > 0 and out_h[m - 1] == v and out_d[m - 1] == all_d[i] and out_p[m - 1] >= 0:
+            continue
+        out_h[m] = v
+        out_d[m] = all_d[i]
+        out_p[m] = all_p[i]
+        m += 1
+    return out_h[:m].copy(), out_d[:m].copy(), out_p[:m].copy()
+
+
+def sorted_postings(docs: list[Document], s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``fingerprint_postings(docs, 0, s)`` in the order ``save_postings`` stores them (by hash,
+    documents ascending within a hash), made in one pass: the per-document sort of the unique
+    fingerprints and the chunk-wide sort become one radix sort of the winnowed n-grams."""
+    if not docs:
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
+    tok, counts = tokenize_batch([d.text for d in docs])
+    return _sorted_postings(
+        np.ascontiguousarray(tok.hashes, dtype=np.uint64),
+        np.ascontiguousarray(counts, dtype=np.int64),
+        s.ngram,
+        max(1, s.winnow_window),
+    )
+
+
 def fingerprint_batch(docs: list[Document], first_index: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Postings (hash, doc index) of a batch of documents, one row per distinct fingerprint."""
     h, d, _ = fingerprint_postings(docs, first_index, s)
@@ -90,7 +189,7 @@ def compare_chunk(
     """Compare candidate pairs; keeps only related ones (at least one passage)."""
     cache: dict[int, Prepared] = {}
     need = sorted({i for p in pairs for i in p})
-    for idx, prep in zip(need, prepare_many([docs[i] for i in need], s), strict=True):
+    for idx, prep in zip(need, prepare_many([docs[i] for i in need], s, index=True), strict=True):
         cache[idx] = prep
     if s.semantic:  # one model call for the whole chunk (extra [semantic])
         from ..semantic import compare_many
@@ -150,7 +249,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.postings")
-    save_postings(postings_file, *fingerprint_postings(docs, 0, s))
+    write_postings(postings_file, *sorted_postings(docs, s))
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
         chunk_no,
@@ -269,7 +368,7 @@ def warm_up(s: Settings) -> None:
     """Load every compiled function once, so forked workers start with them loaded."""
     text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
     compare(Document("w1", text), Document("w2", text + " more"), s)
-    fingerprint_batch([Document("w", text)], 0, s)
+    sorted_postings([Document("w", text)], s)
 
 
 def _worker_count(s: Settings) -> int:
@@ -295,7 +394,14 @@ def save_postings(path: str, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> Non
     doc i4, position i4) after a 16-byte header, so each can be memory-mapped on its own and
     ``searchsorted`` on the hashes touches only a few pages."""
     order = np.argsort(h, kind="stable")
-    _write_arrays(path, [h[order].astype("<u8"), d[order].astype("<i4"), p[order].astype("<i4")])
+    write_postings(path, h[order], d[order], p[order])
+
+
+def write_postings(path: str, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> None:
+    """``save_postings`` of postings already sorted by hash (documents ascending within a hash)."""
+    _write_arrays(
+        path, [h.astype("<u8", copy=False), d.astype("<i4", copy=False), p.astype("<i4", copy=False)]
+    )
 
 
 def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
