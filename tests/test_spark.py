@@ -15,7 +15,7 @@ import pytest
 from conftest import GHOUTA_A, GHOUTA_B, ROOT
 
 from copytrace.cli import main
-from copytrace.engines.spark import _pack, _unpack, chunk_starts, dest_keys
+from copytrace.engines.spark import _pack, _unpack, chunk_starts, dest_keys, finish_recording
 from copytrace.errors import EngineError
 from copytrace.scan import scan
 from copytrace.types import Document, Settings
@@ -46,6 +46,7 @@ def spark(tmp_path_factory):
     yield session
     if owned:
         session.stop()
+        finish_recording()  # a JVM that recorded the class-data archive dumps it now (scan does this too)
 
 
 @pytest.fixture(scope="module")
@@ -349,3 +350,67 @@ def test_repeated_id_across_files_as_the_local_engine(spark, tmp_path):
         messages.append(str(exc.value))
     assert messages[0] == messages[1]
     assert messages[1] == f"{inputs[1]}: line 2: duplicate id 'b' (first seen in {inputs[0]}: line 3)"
+
+
+# ---------------------------------------------------------------- JVM class-data sharing
+
+
+def _cds_options(env: dict[str, str]) -> str:
+    code = "from copytrace.engines.spark import cds_options; print(cds_options())"
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_class_data_archive_recorded_then_mapped(tmp_path):
+    """The first scan records the JVM's class-data archive into the cache (moved into place only
+    after its JVM exited normally); the next scan maps it, with the same outputs."""
+    _need_spark()
+    cache = tmp_path / "cache"
+    env = {**os.environ, "COPYTRACE_CACHE_DIR": str(cache)}
+    env.pop(CDS_ENV := "COPYTRACE_SPARK_CDS", None)
+    (cache / "copytrace").mkdir(parents=True)
+    assert "-XX:ArchiveClassesAtExit=" in _cds_options(env)  # nothing cached: this run records
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"out{k}"
+        cmd = [
+            str(ROOT / ".venv" / "bin" / "copytrace"),
+            "scan",
+            str(GHOUTA_A),
+            str(GHOUTA_B),
+            "--out",
+            str(out),
+        ]
+        r = subprocess.run([*cmd, "--engine", "spark", "--spark-master", "local[2]", "--quiet"], env=env)
+        assert r.returncode == 0
+        outs.append(out)
+        archives = list((cache / "copytrace").glob("*.jsa"))
+        assert len(archives) == 1 and archives[0].stat().st_size > 0
+        assert not list((cache / "copytrace").glob("*.part"))
+        if k == 0:
+            options = _cds_options(env)
+            assert f"-XX:SharedArchiveFile={archives[0]}" in options
+            assert "ArchiveClassesAtExit" not in options
+    for name in OUTPUTS:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    assert _cds_options({**env, CDS_ENV: "0"}).strip() == ""
+
+
+def test_stale_archive_part_is_removed(tmp_path):
+    """A ``.part`` whose process is gone (killed while its JVM dumped) is deleted, not promoted."""
+    cache = tmp_path / "cache" / "copytrace"
+    cache.mkdir(parents=True)
+    env = {**os.environ, "COPYTRACE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("COPYTRACE_SPARK_CDS", None)
+    first = _cds_options(env)
+    name = first.split("ArchiveClassesAtExit=")[1].split()[0]
+    final = Path(name).name.rsplit(".", 2)[0]
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = cache / f"{final}.{int(dead.stdout)}.part"
+    stale.write_bytes(b"half an archive")
+    assert "ArchiveClassesAtExit" in _cds_options(env)
+    assert not stale.exists()
+    assert not (cache / final).exists()
