@@ -1046,6 +1046,20 @@ def filter_candidates(
     return joined.where(keep).select("a", "b")
 
 
+def pairs_per_a(cands_uri: str, n_docs: int) -> pa.Table:
+    """The candidate pairs each ``a`` has (for the align chunks, and so their number): the driver
+    streams the ``a`` column of the candidates' Parquet files (no Spark job: one would cost a
+    shuffle and its scheduling for what is a count), holding one count a document."""
+    import pyarrow.dataset as ds
+
+    fs, root = _filesystem(cands_uri)
+    counts = np.zeros(max(1, n_docs), dtype=np.int64)
+    for rb in ds.dataset(root, format="parquet", filesystem=fs).to_batches(columns=["a"]):
+        counts += np.bincount(rb.column("a").to_numpy(), minlength=counts.shape[0])
+    a = np.flatnonzero(counts)
+    return pa.table({"a": pa.array(a.astype(np.int64)), "count": pa.array(counts[a])})
+
+
 def chunk_starts(per_a: pa.Table, n_pairs: int, parallelism: int) -> np.ndarray:
     """First ``a`` of each align chunk: consecutive ``a`` values holding about ``CHUNK_PAIRS`` pairs
     (fewer when there are few pairs, so that every core gets work)."""
@@ -1305,8 +1319,7 @@ def _run(
             pairs = pairs.unionByName(_neighbours(spark, storing.result(), dates, s)).distinct()
         cands_df = filter_candidates(spark, pairs, dates, sources, s)
         cands_df.write.mode("overwrite").parquet(cands_uri)
-        # the pairs each ``a`` has (for the align chunks) and so their number, in one job
-        per_a = spark.read.schema(CANDS_SCHEMA).parquet(cands_uri).groupBy("a").count().toArrow()
+        per_a = pairs_per_a(cands_uri, n_docs)
         marker = {"candidates": int(per_a.column("count").to_numpy().sum())}
         _write_marker(cands_uri, marker)
         progress.update(task, total=n_docs, completed=n_docs)
@@ -1321,7 +1334,7 @@ def _run(
     if done_align is None:
         cands = spark.read.schema(CANDS_SCHEMA).parquet(cands_uri)
         if per_a is None:
-            per_a = cands.groupBy("a").count().toArrow()
+            per_a = pairs_per_a(cands_uri, n_docs)
         starts = chunk_starts(per_a, n_candidates, sc.defaultParallelism)
         # one chunk a partition, each named by a key hash partitioning sends there, so that every
         # task is one chunk (adaptive execution neither merges nor splits explicit repartitions);
