@@ -191,3 +191,23 @@ def test_document_and_family_lines_equal_dumps(tmp_path: Path) -> None:
         Family("f000002", ("\u00e9",), "\u00e9", "\u00e9", "earliest date 2018-03-07"),
     ):
         assert family_line(fam) == dumps(fam.to_dict()) + "\n"
+
+
+def test_sorted_postings_equal_fingerprint_postings_sorted() -> None:
+    """The chunk postings made sorted in one pass are ``fingerprint_postings`` in stable hash order."""
+    from copytrace.engines.local import fingerprint_postings, sorted_postings
+
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(6)]
+    edge = [Document("e", ""), Document("o", "one"), Document("r", "a b c d e a b c d e a b c d e f")]
+    for s in (Settings(), Settings(ngram=1, window=1), Settings(ngram=3, window=7)):
+        for _ in range(30):
+            docs = edge + [
+                Document(str(i), " ".join(rng.choice(words, rng.integers(0, 40))))
+                for i in range(rng.integers(1, 30))
+            ]
+            h, d, p = fingerprint_postings(docs, 0, s)
+            order = np.argsort(h, kind="stable")
+            got = sorted_postings(docs, s)
+            for want, have in zip((h[order], d[order], p[order]), got, strict=True):
+                assert want.dtype == have.dtype and np.array_equal(want, have)

@@ -157,14 +157,16 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
     paired[edges.b] = True
     stop = threading.Event()
     with ThreadPoolExecutor(1) as thread:
-        texts = thread.submit(write_stored_texts, tmp / TEXTS_FILE, cols["store"], paired, stop)
+        texts = thread.submit(
+            write_stored_texts, tmp / TEXTS_FILE, cols["store"], cols.get("store_offsets"), paired, stop
+        )
         try:
             labels = components(len(ids), edges, s.min_words)
             numbers = family_numbers(labels)
             member = labels >= 0
             wire = [False] * len(ids)  # opens with a wire dateline: asked of family members only
             sources: list[str | None] = []
-            store = StoreReader(cols["store"])
+            store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
                 with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
                     for b in range(store.num_batches):
@@ -188,13 +190,16 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
         texts.result()
 
 
-def write_stored_texts(path: Path, store_files: list[str], paired: Any, stop: threading.Event) -> None:
+def write_stored_texts(
+    path: Path, store_files: list[str], offsets: Any, paired: Any, stop: threading.Event
+) -> None:
     """``texts.parquet``: the texts of paired documents that have no file of their own (table
     records, Documents), so ``copytrace report DIR`` can rebuild the report. Runs on a thread
-    with a store reader of its own; returns early once ``stop`` is set."""
+    with a store reader of its own (``offsets``: as ``StoreReader`` takes them, or None); returns
+    early once ``stop`` is set."""
     import pyarrow.parquet as pq
 
-    store = StoreReader(store_files)
+    store = StoreReader(store_files, offsets)
     stored: dict[str | None, bool] = {}  # needs_stored_text per path (a table's records share one)
     try:
         with pq.ParquetWriter(path, TEXTS_SCHEMA) as texts:

@@ -609,17 +609,20 @@ def scan_local(
             for message in res.warnings:
                 if warn is not None:
                     warn(message)
-            for k, doc_id in enumerate(res.ids):
-                if doc_id in first_seen:
-                    c0 = bisect.bisect_right(offsets, first_seen[doc_id]) - 1
-                    k0 = first_seen[doc_id] - offsets[c0]
-                    first = prepared[c0]
-                    raise InputError(
-                        res.where,
-                        f"duplicate id {doc_id!r} (first seen in {first.where}: {first.locate(k0)})",
-                        res.locate(k),
-                    )
-                first_seen[doc_id] = len(ids) + k
+            if first_seen.keys().isdisjoint(res.ids) and len(set(res.ids)) == len(res.ids):
+                first_seen.update(zip(res.ids, range(len(ids), len(ids) + len(res.ids)), strict=True))
+            else:  # a repeated id: the first one, named with where it was first seen
+                for k, doc_id in enumerate(res.ids):
+                    if doc_id in first_seen:
+                        c0 = bisect.bisect_right(offsets, first_seen[doc_id]) - 1
+                        k0 = first_seen[doc_id] - offsets[c0]
+                        first = prepared[c0]
+                        raise InputError(
+                            res.where,
+                            f"duplicate id {doc_id!r} (first seen in {first.where}: {first.locate(k0)})",
+                            res.locate(k),
+                        )
+                    first_seen[doc_id] = len(ids) + k
             ids.extend(res.ids)
             dates.extend(res.dates)
             sources.extend(res.sources)
@@ -676,6 +679,7 @@ def scan_local(
         "ids": ids,
         "dates": dates,
         "store": doc_files,
+        "store_offsets": np.array([*offsets, len(ids)], dtype=np.int64),  # a record batch a file
         "edges": edges,
     }
     return state, columns
