@@ -185,6 +185,7 @@ def test_document_and_family_lines_equal_dumps(tmp_path: Path) -> None:
         for k, c in enumerate(numbers.tolist())
     )
     assert document_lines(store.batch(0), numbers) == want
+    assert document_lines(store.batch(0), numbers, np.array([len(d.text) for d in docs])) == want
     store.close()
     for fam in (
         Family("f000001", ("a", 'b"\\'), "a", None),

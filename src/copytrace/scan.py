@@ -164,6 +164,7 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
             labels = components(len(ids), edges, s.min_words)
             numbers = family_numbers(labels)
             member = labels >= 0
+            lengths = cols.get("lengths")
             wire = [False] * len(ids)  # opens with a wire dateline: asked of family members only
             sources: list[str | None] = []
             store = StoreReader(cols["store"], cols.get("store_offsets"))
@@ -173,7 +174,9 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
                         rb = store.batch(b)
                         first = int(store.offsets[b])
                         rows = slice(first, first + rb.num_rows)
-                        fh.write(document_lines(rb, numbers[rows]))
+                        fh.write(
+                            document_lines(rb, numbers[rows], None if lengths is None else lengths[rows])
+                        )
                         _read_wire(rb, member[rows], first, wire)
                         sources.extend(rb.column("source").to_pylist())
                         del rb
@@ -252,16 +255,19 @@ _str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the escap
 _OPTIONAL = ("date", "source", "title", "url", "path")
 
 
-def document_lines(rb: pa.RecordBatch, numbers: Any) -> str:
-    """The ``documents.jsonl`` lines of one store batch (``numbers``: each row's family number or -1):
-    ``dumps(document_record(doc, cluster))`` byte for byte, assembled from the columns (a record
-    has a fixed shape) without decoding the texts (their length is counted in Arrow) or making a
-    ``Document`` per row."""
+def document_lines(rb: pa.RecordBatch, numbers: Any, lengths: Any = None) -> str:
+    """The ``documents.jsonl`` lines of one store batch (``numbers``: each row's family number or -1;
+    ``lengths``: each text's length if known, else counted here): ``dumps(document_record(doc,
+    cluster))`` byte for byte, assembled from the columns (a record has a fixed shape) without
+    decoding the texts or making a ``Document`` per row."""
     import pyarrow.compute as pc
 
     n = rb.num_rows
     ids = rb.column("id").to_pylist()
-    lengths = pc.utf8_length(rb.column("text")).to_pylist()
+    if lengths is None:
+        lengths = pc.utf8_length(rb.column("text")).to_pylist()
+    else:
+        lengths = lengths.tolist()
     optional = [
         (f', "{name}": ', col.to_pylist()) for name in _OPTIONAL if (col := rb.column(name)).null_count < n
     ]

@@ -234,6 +234,7 @@ class ChunkResult:
     warnings: list[str] = field(
         default_factory=list
     )  # for the parent to show (workers' stderr may be elsewhere)
+    lengths: list[int] = field(default_factory=list)  # characters of each text (documents.jsonl)
 
     def locate(self, k: int) -> str:
         """Where document ``k`` of this chunk was read: ``line N`` of a JSONL file, else ``record``."""
@@ -263,6 +264,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
         source.hi if isinstance(source, JsonlSlice) else -1,
         lines,
         warnings,
+        [len(x.text) for x in docs],
     )
 
 
@@ -597,6 +599,7 @@ def scan_local(
         ids: list[str] = []
         dates: list[str | None] = []
         sources: list[str | None] = []
+        lengths: list[int] = []
         first_seen: dict[str, int] = {}  # id -> input index (an int, not a tuple: 1M ids fit)
         prepared: list[ChunkResult] = []
         doc_files: list[str] = []
@@ -626,6 +629,7 @@ def scan_local(
             ids.extend(res.ids)
             dates.extend(res.dates)
             sources.extend(res.sources)
+            lengths.extend(res.lengths)
             doc_files.append(res.docs_file)
             fp_files.append(res.postings_file)
             progress.advance(task, len(res.ids))
@@ -680,6 +684,8 @@ def scan_local(
         "dates": dates,
         "store": doc_files,
         "store_offsets": np.array([*offsets, len(ids)], dtype=np.int64),  # a record batch a file
+        # text lengths, unless a chunk marker from before they were kept lacks them
+        "lengths": np.array(lengths, dtype=np.int64) if len(lengths) == len(ids) else None,
         "edges": edges,
     }
     return state, columns
