@@ -227,17 +227,68 @@ class Index:
     def build(sh: np.ndarray) -> Index:
         return Index(*_index(sh))
 
+    @staticmethod
+    def build_many(sh: np.ndarray, bounds: np.ndarray) -> list[Index]:
+        """``build`` for a batch of documents in one compiled call: ``sh`` their n-gram hashes
+        concatenated, document ``k``'s at ``[bounds[k], bounds[k + 1])``."""
+        srt, order, occ = _index_many(sh, bounds)
+        b = bounds.tolist()
+        return [Index(srt[lo:hi], order[lo:hi], occ[lo:hi]) for lo, hi in zip(b[:-1], b[1:], strict=True)]
+
+
+_INSERTION_MAX = 16
+
 
 @numba.njit(cache=True)
-def _index(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``Index`` arrays in one compiled call (a stable sort: the same order as numpy's stable
-    argsort; per-document numpy calls cost more in dispatch than in work)."""
-    order = np.argsort(sh, kind="mergesort")
+def _sort_into(
+    sh: np.ndarray, order: np.ndarray, srt: np.ndarray, occ: np.ndarray, scratch: np.ndarray
+) -> None:
+    """``Index`` arrays of one document's n-gram hashes ``sh``, written into ``order``, ``srt``
+    and ``occ`` (``scratch``: room for ``2 * len(sh) + 3`` integers).
+
+    The order is the stable sorting order (equal hashes by position), as numpy's stable argsort
+    gives it, found by a bucket sort: the hashes are uniform, so a counting sort on their top
+    ``log2(n)`` bits leaves about one hash a bucket, and a stable insertion sort finishes each
+    bucket (a long one, of a repeated n-gram or of unlucky hashes, is argsorted stably). Linear
+    in expectation, about four times faster than the mergesort argsort at a document's size."""
     n = sh.shape[0]
-    srt = np.empty(n, dtype=sh.dtype)
+    if n == 0:
+        return
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    nb = 1 << bits
+    shift = np.uint64(64 - bits)
+    start = scratch[: nb + 1]
+    start[:] = 0
+    for i in range(n):
+        start[(sh[i] >> shift) + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    for i in range(n):  # positions in increasing order: a stable scatter
+        b = sh[i] >> shift
+        order[start[b]] = i
+        start[b] += 1
+    lo = 0
+    for b in range(nb):
+        hi = start[b]  # after the scatter: the end of bucket b
+        if hi - lo > _INSERTION_MAX:
+            vals = np.empty(hi - lo, dtype=sh.dtype)
+            for k in range(hi - lo):
+                vals[k] = sh[order[lo + k]]
+            order[lo:hi] = order[lo:hi][np.argsort(vals, kind="mergesort")]
+        else:
+            for k in range(lo + 1, hi):
+                p = order[k]
+                v = sh[p]
+                q = k - 1
+                while q >= lo and sh[order[q]] > v:
+                    order[q + 1] = order[q]
+                    q -= 1
+                order[q + 1] = p
+        lo = hi
     for k in range(n):
         srt[k] = sh[order[k]]
-    occ = np.empty(n, dtype=np.int64)
     lo = 0
     while lo < n:
         hi = lo + 1
@@ -246,6 +297,33 @@ def _index(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for k in range(lo, hi):
             occ[order[k]] = hi - lo
         lo = hi
+
+
+@numba.njit(cache=True)
+def _index(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Index`` arrays in one compiled call (per-document numpy calls cost more in dispatch than
+    in work)."""
+    n = sh.shape[0]
+    order = np.empty(n, dtype=np.int64)
+    srt = np.empty(n, dtype=sh.dtype)
+    occ = np.empty(n, dtype=np.int64)
+    _sort_into(sh, order, srt, occ, np.empty(2 * n + 3, dtype=np.int64))
+    return srt, order, occ
+
+
+@numba.njit(cache=True)
+def _index_many(sh: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = sh.shape[0]
+    order = np.empty(n, dtype=np.int64)
+    srt = np.empty(n, dtype=sh.dtype)
+    occ = np.empty(n, dtype=np.int64)
+    big = 0
+    for k in range(bounds.shape[0] - 1):
+        big = max(big, bounds[k + 1] - bounds[k])
+    scratch = np.empty(2 * big + 3, dtype=np.int64)
+    for k in range(bounds.shape[0] - 1):
+        lo, hi = bounds[k], bounds[k + 1]
+        _sort_into(sh[lo:hi], order[lo:hi], srt[lo:hi], occ[lo:hi], scratch)
     return srt, order, occ
 
 

@@ -47,6 +47,30 @@ def shingles(token_hashes: np.ndarray, n: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _shingles_many(hashes: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    d = counts.shape[0]
+    bounds = np.zeros(d + 1, dtype=np.int64)
+    for k in range(d):
+        m = counts[k]
+        bounds[k + 1] = bounds[k] + (0 if m == 0 else (1 if m < n else m - n + 1))
+    out = np.empty(bounds[d], dtype=np.uint64)
+    t = 0
+    for k in range(d):
+        out[bounds[k] : bounds[k + 1]] = _shingles(hashes[t : t + counts[k]], n)
+        t += counts[k]
+    return out, bounds
+
+
+def shingles_many(token_hashes: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``shingles`` of a batch of texts in one compiled call: ``token_hashes`` of all texts
+    concatenated, ``counts`` tokens each. Returns the hashes concatenated and each text's bounds
+    (text ``k``'s are ``[bounds[k], bounds[k + 1])``)."""
+    return _shingles_many(
+        np.ascontiguousarray(token_hashes, dtype=np.uint64), np.ascontiguousarray(counts, dtype=np.int64), n
+    )
+
+
+@numba.njit(cache=True)
 def _winnow(h: np.ndarray, w: int) -> np.ndarray:
     m = h.shape[0]
     if m == 0:

@@ -121,10 +121,11 @@ def _scan(
     hashes: np.ndarray,
     seps: np.ndarray,
     counts: np.ndarray,
-    fill: bool,
 ) -> int:
-    """Tokenize documents cps[bounds[d]:bounds[d+1]]; count only when ``fill`` is false."""
+    """Tokenize documents cps[bounds[d]:bounds[d+1]] into the arrays while they have room (the
+    first ``starts.shape[0]`` tokens); returns the count of all tokens and sets ``counts``."""
     total = 0
+    cap = starts.shape[0]
     fnv_offset = np.uint64(0xCBF29CE484222325)
     fnv_prime = np.uint64(0x100000001B3)
     for d in range(bounds.shape[0] - 1):
@@ -137,11 +138,11 @@ def _scan(
             cp = cps[p]
             c = _classify(cp, cls_table)
             if c == SEP or c == HYPHEN or c == IGNORABLE:
-                if fill and n_doc > 0 and not (cp == 32 or cp == 9 or cp == 10 or cp == 13 or cp == 0xA0):
+                if n_doc > 0 and not (cp == 32 or cp == 9 or cp == 10 or cp == 13 or cp == 0xA0):
                     sep = (sep ^ np.uint64(cp)) * fnv_prime
                 p += 1
                 continue
-            if fill and n_doc > 0:
+            if n_doc > 0 and total <= cap:
                 seps[total - 1] = sep
             sep = fnv_offset
             start = p
@@ -173,16 +174,15 @@ def _scan(
                         p = q
                     else:
                         break
-            if fill:
+            if total < cap:
                 starts[total] = start - lo
                 ends[total] = p - lo
                 hashes[total] = _mix64(h)
             total += 1
             n_doc += 1
-        if fill:
-            counts[d] = n_doc
-            if n_doc > 0:
-                seps[total - 1] = sep
+        counts[d] = n_doc
+        if n_doc > 0 and total <= cap:
+            seps[total - 1] = sep
     return total
 
 
@@ -209,18 +209,23 @@ def _codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def tokenize_batch(texts: list[str]) -> tuple[Tokens, np.ndarray]:
     """Tokens of a batch of texts concatenated (offsets relative to each text) and the token
-    count of each text: one compiled pass (two scans: count, then fill)."""
+    count of each text: one compiled pass into arrays sized for a token every three characters
+    (a second pass with the exact size only where a batch has more, as CJK text may)."""
     cls_table, fold = tables()
     cps, bounds = _codepoints(texts)
-    empty_i = np.empty(0, dtype=np.int32)
-    empty_h = np.empty(0, dtype=np.uint64)
     counts = np.zeros(len(texts), dtype=np.int64)
-    n = _scan(cps, bounds, cls_table, fold, empty_i, empty_i, empty_h, empty_h, counts, False)
-    starts = np.empty(n, dtype=np.int32)
-    ends = np.empty(n, dtype=np.int32)
-    hashes = np.empty(n, dtype=np.uint64)
-    seps = np.empty(n, dtype=np.uint64)
-    _scan(cps, bounds, cls_table, fold, starts, ends, hashes, seps, counts, True)
+    cap = cps.shape[0] // 3 + len(texts) + 16
+    for _ in range(2):
+        starts = np.empty(cap, dtype=np.int32)
+        ends = np.empty(cap, dtype=np.int32)
+        hashes = np.empty(cap, dtype=np.uint64)
+        seps = np.empty(cap, dtype=np.uint64)
+        n = _scan(cps, bounds, cls_table, fold, starts, ends, hashes, seps, counts)
+        if n <= cap:
+            break
+        cap = n
+    if n < cap:  # copies of the filled part: the spare room is not kept alive by the tokens
+        starts, ends, hashes, seps = starts[:n].copy(), ends[:n].copy(), hashes[:n].copy(), seps[:n].copy()
     return Tokens(starts, ends, hashes, seps), counts
 
 

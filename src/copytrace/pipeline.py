@@ -17,8 +17,8 @@ import numpy as np
 
 from .align import Block, Index, align_tokens
 from .explain import Side, explain_sides, flags
-from .fingerprint import fingerprints, shingles
-from .normalize import Tokens, tokenize_many
+from .fingerprint import fingerprints, shingles_many
+from .normalize import Tokens, tokenize_batch
 from .relate import coverage, direction, relation
 from .types import Document, Edit, Pair, Passage, Settings
 
@@ -61,9 +61,25 @@ class Prepared:
         return len(self.tokens), self.tokens.hashes.tobytes()
 
 
-def prepare_many(docs: list[Document], s: Settings) -> list[Prepared]:
-    toks = tokenize_many([d.text for d in docs])
-    return [Prepared(d, t, shingles(t.hashes, s.ngram)) for d, t in zip(docs, toks, strict=True)]
+def prepare_many(docs: list[Document], s: Settings, index: bool = False) -> list[Prepared]:
+    """Tokens and n-gram hashes of a batch of documents (and their seeding indexes if ``index``),
+    each step one compiled call for the whole batch; the documents' arrays are views into it."""
+    if not docs:
+        return []
+    tok, counts = tokenize_batch([d.text for d in docs])
+    sh, bounds = shingles_many(tok.hashes, counts, s.ngram)
+    t = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(counts, out=t[1:])
+    tb, b = t.tolist(), bounds.tolist()
+    starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
+    out = [
+        Prepared(d, Tokens(starts[t0:t1], ends[t0:t1], hashes[t0:t1], seps[t0:t1]), sh[lo:hi])
+        for d, t0, t1, lo, hi in zip(docs, tb[:-1], tb[1:], b[:-1], b[1:], strict=True)
+    ]
+    if index:
+        for p, ix in zip(out, Index.build_many(sh, bounds), strict=True):
+            p._index = ix
+    return out
 
 
 def prepare(doc: Document, s: Settings) -> Prepared:

@@ -189,7 +189,7 @@ def compare_chunk(
     """Compare candidate pairs; keeps only related ones (at least one passage)."""
     cache: dict[int, Prepared] = {}
     need = sorted({i for p in pairs for i in p})
-    for idx, prep in zip(need, prepare_many([docs[i] for i in need], s), strict=True):
+    for idx, prep in zip(need, prepare_many([docs[i] for i in need], s, index=True), strict=True):
         cache[idx] = prep
     if s.semantic:  # one model call for the whole chunk (extra [semantic])
         from ..semantic import compare_many
