@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -260,14 +261,20 @@ def explain_blocks(
     return [_explain(sa, sb, blk) for blk in blocks]
 
 
-def explain_sides(sa: Side, sb: Side, blocks: list[Block]) -> list[list[Edit]]:
+def explain_sides(sa: Side, sb: Side, blocks: list[Block], swap: bool = False) -> list[list[Edit]]:
     """``explain`` for every passage of one pair, given each document's ``Side`` (kept by the
-    caller for all the pairs a document is in)."""
-    return [_explain(sa, sb, blk) for blk in blocks]
+    caller for all the pairs a document is in); with ``swap``, each edit as ``Edit.swapped`` gives
+    it (made so directly, in the same order)."""
+    return [_explain(sa, sb, blk, swap) for blk in blocks]
 
 
-def _explain(sa: Side, sb: Side, block: Block) -> list[Edit]:
-    edits: list[Edit] = []
+_SWAPPED_KIND = {"insert": "delete", "delete": "insert"}
+_EDIT_ORDER = itemgetter(0, 1, 2, 3, 4)  # (a_start, a_end, b_start, b_end, kind)
+
+
+def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]:
+    # rows (a_start, a_end, b_start, b_end, kind, a text, b text), made into edits once sorted
+    edits: list[tuple[int, int, int, int, str, str, str]] = []
     text_a, text_b = sa.text, sb.text
     regions = _merge(block.ops, sa.hashes, sb.hashes)
     used: set[int] = set()
@@ -282,18 +289,25 @@ def _explain(sa: Side, sb: Side, block: Block) -> list[Edit]:
                 at, n = _moved_copy(sb.hashes, sa.hashes[i1:i2], (block.b0, block.b1))
                 if at >= 0:
                     c0, c1 = sb.span(at, at + n)
-                    edits.append(Edit("moved", text_a[a0:a1], text_b[c0:c1], a0, a1, c0, c1))
+                    edits.append((a0, a1, c0, c1, "moved", text_a[a0:a1], text_b[c0:c1]))
                     used |= _counterpart(regions, r, at, at + n, side="b")
                     continue
             else:
                 at, n = _moved_copy(sa.hashes, sb.hashes[j1:j2], (block.a0, block.a1))
                 if at >= 0:
                     c0, c1 = sa.span(at, at + n)
-                    edits.append(Edit("moved", text_a[c0:c1], text_b[b0:b1], c0, c1, b0, b1))
+                    edits.append((c0, c1, b0, b1, "moved", text_a[c0:c1], text_b[b0:b1]))
                     used |= _counterpart(regions, r, at, at + n, side="a")
                     continue
-        kind = _kind(sa.surfaces(i1, i2), sb.surfaces(j1, j2))
-        edits.append(Edit(kind, text_a[a0:a1], text_b[b0:b1], a0, a1, b0, b1))
+        # words only one side has are an insert or a delete, whatever they are (what ``classify``
+        # says first); only a substitution needs its words read
+        if i1 == i2:
+            kind = "insert"
+        elif j1 == j2:
+            kind = "delete"
+        else:
+            kind = _kind(sa.surfaces(i1, i2), sb.surfaces(j1, j2))
+        edits.append((a0, a1, b0, b1, kind, text_a[a0:a1], text_b[b0:b1]))
     # punctuation and quote style between words that match
     for ia, ib in _sep_differences(block.ops, sa.seps, sb.seps):
         a0, a1 = sa.sep_span(ia)
@@ -307,9 +321,11 @@ def _explain(sa: Side, sb: Side, block: Block) -> list[Edit]:
         strip_a = "".join(c for c in x if c not in QUOTES)
         strip_b = "".join(c for c in y if c not in QUOTES)
         kind = "quote" if strip_a == strip_b else "punctuation"
-        edits.append(Edit(kind, x, y, a0, a1, b0, b1))
-    edits.sort(key=lambda e: (e.a_start, e.a_end, e.b_start, e.b_end, e.kind))
-    return edits
+        edits.append((a0, a1, b0, b1, kind, x, y))
+    edits.sort(key=_EDIT_ORDER)
+    if swap:
+        return [Edit(_SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1) for a0, a1, b0, b1, k, x, y in edits]
+    return [Edit(k, x, y, a0, a1, b0, b1) for a0, a1, b0, b1, k, x, y in edits]
 
 
 def _sep_differences(

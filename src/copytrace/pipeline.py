@@ -94,7 +94,9 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Passage, ...]:
+def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool, swap: bool = False) -> tuple[Passage, ...]:
+    """Passages of ``pa`` (the canonical first) and ``pb``; with ``swap``, each as
+    ``Passage.swapped`` gives it (made so directly)."""
     if same:
         # the same word sequence: one passage over everything, no seeding or edit alignment
         # (only punctuation and quote style can differ); a text shorter than min_words too
@@ -116,22 +118,20 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool) -> tuple[Pass
     if not blocks:
         return ()
     out = []
-    ta, tb = pa.tokens, pb.tokens
-    for blk, edits in zip(blocks, explain_sides(pa.side, pb.side, blocks), strict=True):
-        len_a, len_b = blk.a1 - blk.a0, blk.b1 - blk.b0
-        out.append(
-            Passage(
-                a_start=int(ta.starts[blk.a0]),
-                a_end=int(ta.ends[blk.a1 - 1]),
-                b_start=int(tb.starts[blk.b0]),
-                b_end=int(tb.ends[blk.b1 - 1]),
-                words=blk.matched,
-                similarity=_r(2.0 * blk.matched / (len_a + len_b)),
-                edits=tuple(edits),
-                a_tokens=(blk.a0, blk.a1),
-                b_tokens=(blk.b0, blk.b1),
+    sa, sb = pa.side, pb.side
+    for blk, edits in zip(blocks, explain_sides(sa, sb, blocks, swap), strict=True):
+        a0, a1 = sa.starts[blk.a0], sa.ends[blk.a1 - 1]
+        b0, b1 = sb.starts[blk.b0], sb.ends[blk.b1 - 1]
+        similarity = _r(2.0 * blk.matched / ((blk.a1 - blk.a0) + (blk.b1 - blk.b0)))
+        if swap:
+            passage = Passage(
+                b0, b1, a0, a1, blk.matched, similarity, tuple(edits), (blk.b0, blk.b1), (blk.a0, blk.a1)
             )
-        )
+        else:
+            passage = Passage(
+                a0, a1, b0, b1, blk.matched, similarity, tuple(edits), (blk.a0, blk.a1), (blk.b0, blk.b1)
+            )
+        out.append(passage)
     return tuple(out)
 
 
@@ -140,7 +140,7 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings) -> Pair:
     na, nb = len(pa.tokens), len(pb.tokens)
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
     if pb.key < pa.key:
-        passages = tuple(p.swapped() for p in _passages(pb, pa, s, same))
+        passages = _passages(pb, pa, s, same, swap=True)
     else:
         passages = _passages(pa, pb, s, same)
     same_event = False
