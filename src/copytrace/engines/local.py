@@ -298,14 +298,20 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
     if _WORKER["mapped"] > (s.memory_mb << 20) // MAPPED_SHARE:
         store.release()
         _WORKER["mapped"] = 0
-    # No cyclic garbage collection inside a task: a task allocates millions of small objects
-    # (token lists, edits) and makes no reference cycles worth collecting before it ends, but the
-    # collector's passes over the task's live lists (and, in its full passes, over every loaded
-    # module) cost about a tenth of the task. Collection resumes after the task.
+    with no_cyclic_gc():
+        return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
+
+
+@contextlib.contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside an align task: a task allocates millions of small
+    objects (token lists, edits) and makes no reference cycles worth collecting before it ends,
+    but the collector's passes over the task's live lists (and, in its full passes, over every
+    loaded module) cost about a tenth of the task. Collection resumes after the task."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
+        yield
     finally:
         if enabled:
             gc.enable()

@@ -71,7 +71,7 @@ from ..relate import parse_date
 from ..sources import JsonlSlice, line_of, read_slice, slices
 from ..store import SCHEMA, StoreReader, _columns
 from ..types import Document, Settings
-from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, fingerprint_postings
+from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, fingerprint_postings, no_cyclic_gc
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -341,7 +341,8 @@ def _align_rows(pairs_t: pa.Table, get: Callable[[set[int]], dict[int, Document]
     for k in range(0, len(pairs), PAIRS_PER_TASK):
         part = pairs[k : k + PAIRS_PER_TASK]
         docs = get({i for p in part for i in p})
-        rows.extend(encode_pair(x, y, pair) for x, y, pair in compare_chunk(part, docs, s))
+        with no_cyclic_gc():
+            rows.extend(encode_pair(x, y, pair) for x, y, pair in compare_chunk(part, docs, s))
         del docs
     return pa.table(
         {
