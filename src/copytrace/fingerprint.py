@@ -111,32 +111,60 @@ def fingerprints(shingle_hashes: np.ndarray, w: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _batch_fingerprints(
+def _winnowed(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Per document, in document order: its whole-text fingerprint (position -1: identical texts
+    always meet, however short), then its winnowed n-grams in position order, repeats included.
+    The arrays are filled up to the returned count."""
     size = hashes.shape[0] + 2 * counts.shape[0]
-    out_h = np.empty(size, dtype=np.uint64)
-    out_d = np.empty(size, dtype=np.int32)
-    out_p = np.empty(size, dtype=np.int32)
+    all_h = np.empty(size, dtype=np.uint64)
+    all_d = np.empty(size, dtype=np.int32)
+    all_p = np.empty(size, dtype=np.int32)
     k = 0
     offset = 0
     for d in range(counts.shape[0]):
         c = counts[d]
         if c > 0:
-            # the whole-document fingerprint (position -1): identical texts always meet, however short
             dh = _DOC_SEED
             for t in range(offset, offset + c):
                 dh = _mix64(dh * _GOLDEN + hashes[t])
-            out_h[k] = dh
-            out_d[k] = d
-            out_p[k] = -1
+            all_h[k] = dh
+            all_d[k] = d
+            all_p[k] = -1
             k += 1
         sh = _shingles(hashes[offset : offset + c], n)
         offset += c
         if sh.shape[0] == 0:
             continue
         pos = _winnow(sh, w)
-        vals = sh[pos]
+        for t in range(pos.shape[0]):
+            all_h[k] = sh[pos[t]]
+            all_d[k] = d
+            all_p[k] = pos[t]
+            k += 1
+    return all_h, all_d, all_p, k
+
+
+@numba.njit(cache=True)
+def _batch_fingerprints(
+    hashes: np.ndarray, counts: np.ndarray, n: int, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    all_h, all_d, all_p, size = _winnowed(hashes, counts, n, w)
+    out_h = np.empty(size, dtype=np.uint64)
+    out_d = np.empty(size, dtype=np.int32)
+    out_p = np.empty(size, dtype=np.int32)
+    k = 0
+    lo = 0
+    while lo < size:  # one document's run: its whole-text fingerprint, then its n-grams
+        hi = lo
+        while hi < size and all_d[hi] == all_d[lo]:
+            hi += 1
+        if all_p[lo] < 0:
+            out_h[k], out_d[k], out_p[k] = all_h[lo], all_d[lo], -1
+            k += 1
+            lo += 1
+        vals = all_h[lo:hi]
         order = np.argsort(vals, kind="mergesort")  # stable: the first position of a value wins
         last = np.uint64(0)
         for t in range(order.shape[0]):
@@ -145,9 +173,10 @@ def _batch_fingerprints(
                 continue
             last = v
             out_h[k] = v
-            out_d[k] = d
-            out_p[k] = pos[order[t]]
+            out_d[k] = all_d[lo]
+            out_p[k] = all_p[lo + order[t]]
             k += 1
+        lo = hi
     return out_h[:k].copy(), out_d[:k].copy(), out_p[:k].copy()
 
 

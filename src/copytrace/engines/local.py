@@ -39,8 +39,8 @@ from .. import candidates as cand
 from .. import checkpoint
 from ..cluster import STRONG
 from ..errors import EngineError, InputError
-from ..fingerprint import _DOC_SEED, _GOLDEN, _shingles, _winnow, batch_fingerprints
-from ..normalize import _mix64, tokenize_batch
+from ..fingerprint import _winnowed, batch_fingerprints
+from ..normalize import tokenize_batch
 from ..pipeline import Prepared, compare, compare_prepared, prepare_many
 from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
@@ -115,33 +115,7 @@ def _radix_order(keys: np.ndarray) -> np.ndarray:
 def _sorted_postings(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # every document's whole-text fingerprint and winnowed n-grams, in document order
-    size = hashes.shape[0] + 2 * counts.shape[0]
-    all_h = np.empty(size, dtype=np.uint64)
-    all_d = np.empty(size, dtype=np.int32)
-    all_p = np.empty(size, dtype=np.int32)
-    k = 0
-    offset = 0
-    for d in range(counts.shape[0]):
-        c = counts[d]
-        if c > 0:
-            dh = _DOC_SEED
-            for t in range(offset, offset + c):
-                dh = _mix64(dh * _GOLDEN + hashes[t])
-            all_h[k] = dh
-            all_d[k] = d
-            all_p[k] = -1
-            k += 1
-        sh = _shingles(hashes[offset : offset + c], n)
-        offset += c
-        if sh.shape[0] == 0:
-            continue
-        pos = _winnow(sh, w)
-        for t in range(pos.shape[0]):
-            all_h[k] = sh[pos[t]]
-            all_d[k] = d
-            all_p[k] = pos[t]
-            k += 1
+    all_h, all_d, all_p, k = _winnowed(hashes, counts, n, w)  # in document order
     # one stable sort by hash: documents ascend within a hash, and within a document the
     # whole-text fingerprint comes first, then the n-gram's positions in order; a document's
     # repeated n-gram keeps its first position
