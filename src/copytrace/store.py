@@ -7,7 +7,7 @@ row by index without the parent holding the texts in Python objects.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,18 +60,21 @@ def write_store(path: str, docs: Iterable[Document], rows_per_batch: int) -> Ite
             yield batch
 
 
-def _doc(row: dict[str, Any]) -> Document:
-    meta = json.loads(row["meta"]) if row["meta"] else {}
-    return Document(
-        id=row["id"],
-        text=row["text"],
-        date=row["date"],
-        source=row["source"],
-        title=row["title"],
-        url=row["url"],
-        path=row["path"],
-        meta=meta,
-    )
+def documents_of(columns: Sequence[list[Any]]) -> list[Document]:
+    """Documents from the store's columns as lists, in ``SCHEMA`` order (the one place a stored
+    row becomes a ``Document``: ``StoreReader``, the Spark engine's staged chunks)."""
+    ids, texts, dates, sources, titles, urls, paths, metas = columns
+    return [
+        Document(id=i, text=t, date=d, source=src, title=ti, url=u, path=p, meta=json.loads(m) if m else {})
+        for i, t, d, src, ti, u, p, m in zip(
+            ids, texts, dates, sources, titles, urls, paths, metas, strict=True
+        )
+    ]
+
+
+def batch_documents(batch: pa.RecordBatch | pa.Table) -> list[Document]:
+    """The documents of a batch (or table) of stored rows."""
+    return documents_of([batch.column(name).to_pylist() for name in SCHEMA.names])
 
 
 def write_chunk(path: str, docs: list[Document]) -> None:
@@ -162,7 +165,7 @@ class StoreReader:
         return self._reader(f).get_batch(k)
 
     def batch_docs(self, i: int) -> list[Document]:
-        return [_doc(r) for r in self.batch(i).to_pylist()]
+        return batch_documents(self.batch(i))
 
     def heads(self, i: int, chars: int = 400) -> list[str]:
         """The first ``chars`` characters of every text in batch ``i``."""
@@ -186,19 +189,7 @@ class StoreReader:
                 batch = self.batch(b)
                 cols = self._cols[b] = [_Strings(batch.column(name)) for name in SCHEMA.names]
             local = sel - self.offsets[b]
-            ids, texts, dates, sources, titles, urls, paths, metas = (c.take(local) for c in cols)
-            for k, i in enumerate(sel.tolist()):
-                meta = metas[k]
-                out[i] = Document(
-                    id=ids[k],  # type: ignore[arg-type]
-                    text=texts[k],  # type: ignore[arg-type]
-                    date=dates[k],
-                    source=sources[k],
-                    title=titles[k],
-                    url=urls[k],
-                    path=paths[k],
-                    meta=json.loads(meta) if meta else {},
-                )
+            out.update(zip(sel.tolist(), documents_of([c.take(local) for c in cols]), strict=True))
         return out
 
     def close(self) -> None:

@@ -69,7 +69,7 @@ from ..errors import EngineError, InputError
 from ..read import JSONL_SUFFIXES, read_inputs
 from ..relate import parse_date
 from ..sources import JsonlSlice, line_of, read_slice, slices
-from ..store import SCHEMA, StoreReader, _columns
+from ..store import SCHEMA, StoreReader, _columns, batch_documents
 from ..types import Document, Settings
 from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, fingerprint_postings, no_cyclic_gc
 
@@ -288,24 +288,6 @@ def start_session(master: str | None, s: Settings, workdir: Path) -> tuple[Spark
 # ---------------------------------------------------------------- executor-side functions
 
 
-def _docs_of(batch: pa.RecordBatch | pa.Table) -> list[Document]:
-    """Documents of staged rows, field for field as ``store.StoreReader`` rebuilds them."""
-    cols = {name: batch.column(name).to_pylist() for name in SCHEMA.names}
-    return [
-        Document(
-            id=cols["id"][k],
-            text=cols["text"][k],
-            date=cols["date"][k],
-            source=cols["source"][k],
-            title=cols["title"][k],
-            url=cols["url"][k],
-            path=cols["path"][k],
-            meta=json.loads(cols["meta"][k]) if cols["meta"][k] else {},
-        )
-        for k in range(batch.num_rows)
-    ]
-
-
 def chunk_fn(
     starts: np.ndarray, keys: np.ndarray
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -372,7 +354,7 @@ def align_fn(s: Settings, results_uri: str) -> Callable[[pa.Table, pa.Table], pa
     saved by ``save_results``."""
 
     def run(pairs_t: pa.Table, docs_t: pa.Table) -> pa.Table:
-        docs = dict(zip(docs_t.column("idx").to_pylist(), _docs_of(docs_t), strict=True))
+        docs = dict(zip(docs_t.column("idx").to_pylist(), batch_documents(docs_t), strict=True))
         c = int(pairs_t.column("c")[0].as_py())
         return save_results(results_uri, c, _align_rows(pairs_t, lambda need: docs, s))
 
