@@ -361,22 +361,13 @@ def align_fn(s: Settings, results_uri: str) -> Callable[[pa.Table, pa.Table], pa
     return run
 
 
-def store_get(files: list[str], offsets: np.ndarray, need: set[int]) -> dict[int, Document]:
-    """Documents by input index from the run's Arrow IPC chunk files (``offsets``: first index of
-    each, one record batch a file), read by the local engine's ``StoreReader``."""
-    store = StoreReader(files, offsets)
-    try:
-        return store.get(need)
-    finally:
-        store.close()
-
-
 def align_store_fn(
     files: list[str], offsets: np.ndarray, results_uri: str, s: Settings
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """``mapInArrow`` function over a partition of chunked pairs (one chunk a partition): each
-    chunk's documents read from the run's store (``store_get``: a machine-local staging folder,
-    so no text crosses Spark), its related pairs saved by ``save_results``."""
+    chunk's documents read from the run's store by the local engine's ``StoreReader`` (a
+    machine-local staging folder, so no text crosses Spark; the files are opened once a task and
+    unmapped after each chunk), its related pairs saved by ``save_results``."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         got = [rb for rb in batches if rb.num_rows]
@@ -384,11 +375,15 @@ def align_store_fn(
             return
         t = pa.Table.from_batches(got)
         c = t.column("c").to_numpy()
-        for chunk in np.unique(c).tolist():
-            part = t.filter(pa.array(c == chunk))
-            yield from save_results(
-                results_uri, chunk, _align_rows(part, lambda need: store_get(files, offsets, need), s)
-            ).to_batches()
+        store = StoreReader(files, offsets)
+        try:
+            for chunk in np.unique(c).tolist():
+                part = t.filter(pa.array(c == chunk))
+                rows = _align_rows(part, store.get, s)
+                store.release()
+                yield from save_results(results_uri, chunk, rows).to_batches()
+        finally:
+            store.close()
 
     return run
 
