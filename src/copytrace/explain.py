@@ -34,7 +34,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .align import Block
 from .normalize import Tokens, normal_form
-from .types import Edit, Passage
+from .types import SWAPPED_KIND, Edit, Passage
 
 MERGE_GAP = 2
 MOVED_MIN_WORDS = 4
@@ -268,7 +268,6 @@ def explain_sides(sa: Side, sb: Side, blocks: list[Block], swap: bool = False) -
     return [_explain(sa, sb, blk, swap) for blk in blocks]
 
 
-_SWAPPED_KIND = {"insert": "delete", "delete": "insert"}
 _EDIT_ORDER = itemgetter(0, 1, 2, 3, 4)  # (a_start, a_end, b_start, b_end, kind)
 
 
@@ -324,7 +323,7 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
         edits.append((a0, a1, b0, b1, kind, x, y))
     edits.sort(key=_EDIT_ORDER)
     if swap:
-        return [Edit(_SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1) for a0, a1, b0, b1, k, x, y in edits]
+        return [Edit(SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1) for a0, a1, b0, b1, k, x, y in edits]
     return [Edit(k, x, y, a0, a1, b0, b1) for a0, a1, b0, b1, k, x, y in edits]
 
 

@@ -48,6 +48,10 @@ class Document:
         return out
 
 
+# an edit seen from the other side: words only one side has change from inserted to deleted
+SWAPPED_KIND = {"insert": "delete", "delete": "insert"}
+
+
 @dataclass(frozen=True, slots=True)
 class Edit:
     """One difference inside a passage: ``kind`` and the two sides with their offsets."""
@@ -77,7 +81,7 @@ class Edit:
         return out
 
     def swapped(self) -> Edit:
-        kind = {"insert": "delete", "delete": "insert"}.get(self.kind, self.kind)
+        kind = SWAPPED_KIND.get(self.kind, self.kind)
         return Edit(kind, self.b, self.a, self.b_start, self.b_end, self.a_start, self.a_end, self.similarity)
 
 
