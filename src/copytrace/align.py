@@ -403,7 +403,14 @@ def align_tokens(
         return []
     ha, hb = hash_lists() if hash_lists is not None else (ta.hashes.tolist(), tb.hashes.tolist())
     width = max_gap + ngram
-    spans = _merge_close([_extend(ha, hb, span4, width) for span4 in chain_spans.tolist()], max_gap)
+    may = _may_extend(ta.hashes, tb.hashes, chain_spans, width).tolist()
+    spans = _merge_close(
+        [
+            _extend(ha, hb, span4, width, fwd, bwd)
+            for span4, (fwd, bwd) in zip(chain_spans.tolist(), may, strict=True)
+        ],
+        max_gap,
+    )
     covered = _covers(a0, a1, b0, b1, cover, np.array(spans, dtype=np.int64)).tolist()
     blocks: list[Block] = []
     for (lo_a, hi_a, lo_b, hi_b), inside in zip(spans, covered, strict=True):
@@ -454,11 +461,69 @@ def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
     return best_at if best >= _MIN_GAIN else (0, 0)
 
 
-def _extend(ha: list[int], hb: list[int], span: list[int], width: int) -> list[int]:
+def _extend(ha: list[int], hb: list[int], span: list[int], width: int, fwd: bool, bwd: bool) -> list[int]:
+    """``span`` extended forward and backward (only where ``_may_extend`` allows it)."""
     lo_a, hi_a, lo_b, hi_b = span
-    fa, fb = _best_prefix(ha[hi_a : hi_a + width], hb[hi_b : hi_b + width])
-    ra, rb = _best_prefix(ha[max(0, lo_a - width) : lo_a][::-1], hb[max(0, lo_b - width) : lo_b][::-1])
+    fa = fb = ra = rb = 0
+    if fwd:
+        fa, fb = _best_prefix(ha[hi_a : hi_a + width], hb[hi_b : hi_b + width])
+    if bwd:
+        ra, rb = _best_prefix(ha[max(0, lo_a - width) : lo_a][::-1], hb[max(0, lo_b - width) : lo_b][::-1])
     return [lo_a - ra, hi_a + fa, lo_b - rb, hi_b + fb]
+
+
+# Python's hash of a non-negative int is the int modulo this prime; RapidFuzz compares the items
+# of non-string sequences by their hash, so two words are "equal" to it when these residues are.
+_PY_HASH_MODULUS = np.uint64((1 << 61) - 1)
+
+
+@numba.njit(cache=True)
+def _gain_possible(
+    ha: np.ndarray, a_at: int, a_len: int, hb: np.ndarray, b_at: int, b_len: int, step: int
+) -> bool:
+    """Whether ``_best_prefix`` can return more than (0, 0) for the windows ``ha[a_at + step * k]``
+    (k < a_len) and ``hb[b_at + step * k]`` (k < b_len), ``step`` -1 for a backward window.
+
+    A necessary condition, whatever alignment RapidFuzz picks: at the end of an equal block at
+    (i, j) words with M words matched so far, the other blocks cover ``i - M`` words of a and
+    ``j - M`` of b and cost half a word each at least, so the score is at most
+    ``M - (max(i, j) - M) / 2``; it must reach ``_MIN_GAIN`` (2), so ``3 M - max(i, j) >= 4``
+    for some (i, j), where M is at most the longest common subsequence of the prefixes (one
+    dynamic-programming pass over the window, as in Hirschberg's LCS, rows of ``b``)."""
+    if a_len == 0 or b_len == 0:
+        return False
+    row = np.zeros(b_len + 1, dtype=np.int64)
+    bh = np.empty(b_len, dtype=np.uint64)
+    for j in range(b_len):
+        bh[j] = hb[b_at + step * j] % _PY_HASH_MODULUS
+    for i in range(1, a_len + 1):
+        x = ha[a_at + step * (i - 1)] % _PY_HASH_MODULUS
+        diag = 0  # L(i-1, j-1)
+        for j in range(1, b_len + 1):
+            up = row[j]  # L(i-1, j)
+            if bh[j - 1] == x:
+                v = diag + 1
+            else:
+                v = max(up, row[j - 1])
+            row[j] = v
+            diag = up
+            if 3 * v - max(i, j) >= 4:
+                return True
+    return False
+
+
+@numba.njit(cache=True)
+def _may_extend(ha: np.ndarray, hb: np.ndarray, spans: np.ndarray, width: int) -> np.ndarray:
+    """Per chain span [lo_a, hi_a, lo_b, hi_b]: whether its forward and its backward extension
+    can be non-empty (``_gain_possible`` of the windows ``_extend`` reads). Most can not: the
+    texts part where the chain ends, and this spares those the RapidFuzz call."""
+    na, nb = ha.shape[0], hb.shape[0]
+    out = np.zeros((spans.shape[0], 2), dtype=np.bool_)
+    for k in range(spans.shape[0]):
+        lo_a, hi_a, lo_b, hi_b = spans[k, 0], spans[k, 1], spans[k, 2], spans[k, 3]
+        out[k, 0] = _gain_possible(ha, hi_a, min(width, na - hi_a), hb, hi_b, min(width, nb - hi_b), 1)
+        out[k, 1] = _gain_possible(ha, lo_a - 1, min(width, lo_a), hb, lo_b - 1, min(width, lo_b), -1)
+    return out
 
 
 def _merge_close(spans: list[list[int]], max_gap: int) -> list[list[int]]:

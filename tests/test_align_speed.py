@@ -1,0 +1,96 @@
+"""The shortcuts of the align hot path give exactly what the plain path gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from copytrace import align
+from copytrace.align import Index, align_tokens
+from copytrace.fingerprint import shingles
+from copytrace.normalize import Tokens
+
+P61 = (1 << 61) - 1
+
+
+def _windows(rng: np.random.Generator, vocab: int) -> tuple[list[int], list[int]]:
+    words = rng.integers(1, 1 << 62, size=vocab, dtype=np.uint64).tolist()
+    a = [words[k] for k in rng.integers(0, vocab, size=int(rng.integers(0, 26)))]
+    b = [words[k] for k in rng.integers(0, vocab, size=int(rng.integers(0, 26)))]
+    return a, b
+
+
+@pytest.mark.parametrize("vocab", [2, 4, 8, 30])
+def test_gain_possible_is_necessary(vocab: int) -> None:
+    """Whenever ``_best_prefix`` extends, ``_gain_possible`` said it could (and it rejects most
+    windows that do not extend)."""
+    rng = np.random.default_rng(vocab)
+    rejected = extended = 0
+    for _ in range(3000):
+        a, b = _windows(rng, vocab)
+        ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
+        possible = align._gain_possible(ha, 0, len(a), hb, 0, len(b), 1)
+        backward = align._gain_possible(ha, len(a) - 1, len(a), hb, len(b) - 1, len(b), -1)
+        if align._best_prefix(a, b) != (0, 0):
+            extended += 1
+            assert possible
+        if align._best_prefix(a[::-1], b[::-1]) != (0, 0):
+            assert backward
+        rejected += not possible
+    assert extended > 0 or vocab == 30
+    assert rejected > 0
+
+
+def test_gain_possible_uses_rapidfuzz_equality() -> None:
+    """RapidFuzz compares ints by their Python hash (the int modulo 2**61 - 1): so does the test."""
+    x = 123456789
+    a = [x, x + 1, x + 2, x + 3]
+    b = [x + P61, x + 1 + P61, x + 2, x + 3]  # equal to RapidFuzz, two of them to Python
+    assert align._best_prefix(a, b) == (4, 4)
+    ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
+    assert align._gain_possible(ha, 0, 4, hb, 0, 4, 1)
+
+
+def _tokens(words: list[int]) -> tuple[Tokens, np.ndarray, Index]:
+    n = len(words)
+    idx = np.arange(n, dtype=np.int32)
+    tok = Tokens(idx, idx + 1, np.array(words, dtype=np.uint64), np.zeros(n, dtype=np.uint64))
+    sh = shingles(tok.hashes, 5)
+    return tok, sh, Index.build(sh)
+
+
+def _pair(rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """Two texts sharing edited copies of a few passages, in a small vocabulary (many chance
+    matches near the passages' ends)."""
+    vocab = rng.integers(1, 1 << 63, size=int(rng.integers(20, 400)), dtype=np.uint64).tolist()
+    a = [vocab[k] for k in rng.integers(0, len(vocab), size=int(rng.integers(0, 400)))]
+    b = [vocab[k] for k in rng.integers(0, len(vocab), size=int(rng.integers(0, 300)))]
+    for _ in range(int(rng.integers(0, 4))):
+        if len(a) < 10:
+            break
+        i = int(rng.integers(0, len(a) - 5))
+        piece = list(a[i : i + int(rng.integers(5, 80))])
+        for _ in range(int(rng.integers(0, 6))):
+            if piece:
+                piece[int(rng.integers(0, len(piece)))] = vocab[int(rng.integers(0, len(vocab)))]
+        j = int(rng.integers(0, len(b) + 1))
+        b[j:j] = piece
+    return a, b
+
+
+def test_align_tokens_same_as_always_extending(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    cases = [_pair(rng) for _ in range(400)]
+
+    def run() -> list[list[align.Block]]:
+        out = []
+        for a, b in cases:
+            ta, sa, ia = _tokens(a)
+            tb, sb, ib = _tokens(b)
+            out.append(align_tokens(ta, sa, ia, tb, sb, ib, 5, 20, 15))
+        return out
+
+    fast = run()
+    monkeypatch.setattr(align, "_may_extend", lambda ha, hb, spans, width: np.ones((spans.shape[0], 2), bool))
+    assert run() == fast
+    assert sum(len(x) for x in fast) > 50
