@@ -78,3 +78,48 @@ def test_align_task_results_equal_whether_the_store_stays_mapped(tmp_path: Path,
         local._close_store()
     assert results[0] == results[1]
     assert sum(len(r) for r in results[0]) == len(pairs)
+
+
+def test_get_reads_a_compressed_file_through_its_mapping(tmp_path: Path) -> None:
+    """A file whose buffers are compressed cannot be read in place with ``pread``: the reader
+    falls back to decoding the batch, with the same documents."""
+    import pyarrow as pa
+
+    from copytrace.store import SCHEMA, _columns
+
+    docs = _docs(0, 40)
+    plain, packed = str(tmp_path / "plain.arrow"), str(tmp_path / "packed.arrow")
+    write_chunk(plain, docs)
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.OSFile(packed, "wb") as sink, pa.ipc.new_file(sink, SCHEMA, options=options) as writer:
+        writer.write_batch(pa.RecordBatch.from_pydict(_columns(docs), schema=SCHEMA))
+    a, b = StoreReader([plain]), StoreReader([packed])
+    assert a._place(0) is not None and b._place(0) is None
+    want = list(range(40))
+    assert a.get(want) == b.get(want) == dict(enumerate(docs))
+
+
+def test_postings_ranges_read_with_pread_equal_slices(tmp_path: Path) -> None:
+    from copytrace.engines import local as eng
+
+    rng = np.random.default_rng(3)
+    h = np.sort(rng.integers(0, 1 << 63, 5000, dtype=np.uint64))
+    h[100:140] = h[100]  # a run of equal hashes
+    d = rng.integers(0, 1000, 5000).astype(np.int32)
+    p = rng.integers(0, 800, 5000).astype(np.int32)
+    path = str(tmp_path / "x.postings")
+    eng.write_postings(path, h, d, p)
+    for lo, hi in (
+        (None, None),
+        (int(h[100]), int(h[2000])),
+        (None, int(h[0])),
+        (int(h[-1]) + 1, None),
+        (5, 5),
+    ):
+        i0 = 0 if lo is None else int(np.searchsorted(h, np.uint64(lo)))
+        i1 = h.shape[0] if hi is None else int(np.searchsorted(h, np.uint64(hi)))
+        got = eng.read_postings(path, lo, hi)
+        for x, y in zip(got, (h[i0:i1], d[i0:i1], p[i0:i1]), strict=True):
+            assert np.array_equal(x, y)
+    n, sample = eng._sample_postings(path, 256)
+    assert n == 5000 and np.array_equal(sample, h[:: 5000 // 256])

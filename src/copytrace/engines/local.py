@@ -49,7 +49,8 @@ from ..types import Document, Pair, Settings
 from ..write import dumps_pair
 
 PAIRS_PER_TASK = 500
-# an align worker unmaps the document store after reading memory_mb / MAPPED_SHARE characters
+# an align worker drops what its store reader holds (where each batch lies in its file, short
+# columns read whole) after reading memory_mb / MAPPED_SHARE characters
 MAPPED_SHARE = 64
 
 
@@ -265,9 +266,10 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
     s: Settings = _WORKER["settings"]
     store: StoreReader = _WORKER["store"]
     docs = store.get({i for p in pairs for i in p})
-    # The texts are copied out. The files stay mapped for the next tasks (opening ~50 files a task
-    # cost more than reading their documents) until the text read since the last unmap passes a
-    # share of the memory budget: then unmap, so the pages touched leave the worker's memory.
+    # The texts are read with pread (``StoreReader.get``). What the reader learnt of each file (its
+    # batches' layout, short columns) is kept for the next tasks (reading it again each task cost
+    # more than the task's documents) until the text read since the last release passes a share
+    # of the memory budget: then it is dropped.
     _WORKER["mapped"] += sum(len(d.text) for d in docs.values())
     if _WORKER["mapped"] > (s.memory_mb << 20) // MAPPED_SHARE:
         store.release()
@@ -386,20 +388,59 @@ def write_postings(path: str, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> No
     )
 
 
-def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(hash, doc, position) of a postings file, memory-mapped (read-only). Dropping the arrays
-    unmaps them, so the pages they touched leave the process's resident memory."""
-    with open(path, "rb") as fh:
-        head = fh.read(16)
+def _postings_count(path: str, fd: int) -> int:
+    head = os.pread(fd, 16, 0)
     if len(head) != 16 or head[:8] != _POSTINGS_MAGIC:
         raise EngineError(f"{path}: not a postings file")
-    n = int(np.frombuffer(head[8:], dtype="<i8")[0])
-    if n == 0:
-        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
-    h = np.memmap(path, dtype="<u8", mode="r", offset=16, shape=(n,))
-    d = np.memmap(path, dtype="<i4", mode="r", offset=16 + 8 * n, shape=(n,))
-    q = np.memmap(path, dtype="<i4", mode="r", offset=16 + 12 * n, shape=(n,))
+    return int(np.frombuffer(head[8:], dtype="<i8")[0])
+
+
+def load_postings(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hash, doc, position) of a postings file, read whole."""
+    return read_postings(path, None, None)
+
+
+def read_postings(path: str, lo: int | None, hi: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of a postings (or hit run) file whose first column lies in [lo, hi) (None: no
+    bound), read with ``pread``: the bounds by a binary search of 8-byte reads, then only the
+    rows' bytes of each array. (A memory map of the file would do the same in fewer lines, but
+    on kernels that map whole large page-cache folios on a fault, every probe of the search maps
+    megabytes: mapped, the candidate stage's workers held most of every postings file.)"""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        n = _postings_count(path, fd)
+        i0 = 0 if lo is None else _pread_search(fd, n, lo)
+        i1 = n if hi is None else _pread_search(fd, n, hi)
+        m = max(0, i1 - i0)
+        h = np.frombuffer(os.pread(fd, 8 * m, 16 + 8 * i0), dtype="<u8")
+        d = np.frombuffer(os.pread(fd, 4 * m, 16 + 8 * n + 4 * i0), dtype="<i4")
+        q = np.frombuffer(os.pread(fd, 4 * m, 16 + 12 * n + 4 * i0), dtype="<i4")
+    finally:
+        os.close(fd)
     return h, d, q
+
+
+def _pread_search(fd: int, n: int, value: int) -> int:
+    """``searchsorted(first column, value, side="left")`` over a file's sorted u8 first column."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if int.from_bytes(os.pread(fd, 8, 16 + 8 * mid), "little") < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _sample_postings(path: str, count: int) -> tuple[int, np.ndarray]:
+    """(rows, about ``count`` evenly spaced values of the first column) of a postings file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        n = _postings_count(path, fd)
+        at = range(0, n, max(1, n // count))
+        return n, np.array([int.from_bytes(os.pread(fd, 8, 16 + 8 * i), "little") for i in at], np.uint64)
+    finally:
+        os.close(fd)
 
 
 # bytes the candidate stage holds at its peak: a posting being paired (hash, doc, position,
@@ -417,12 +458,6 @@ def _quantiles(samples: list[np.ndarray], parts: int) -> list[int]:
     return sorted(set(int(c) for c in cuts.tolist()) - {0})
 
 
-def _range(h: np.ndarray, lo: int | None, hi: int | None) -> tuple[int, int]:
-    i0 = 0 if lo is None else int(np.searchsorted(h, np.uint64(lo), side="left"))
-    i1 = h.shape[0] if hi is None else int(np.searchsorted(h, np.uint64(hi), side="left"))
-    return i0, i1
-
-
 def _hits_task(
     args: tuple[list[str], list[int], int | None, int | None, int, int, str],
 ) -> tuple[list[str], int, np.ndarray]:
@@ -431,12 +466,10 @@ def _hits_task(
     files, offsets, lo, hi, max_df, max_hits, path = args
     hs, ds, ps = [], [], []
     for f, off in zip(files, offsets, strict=True):
-        h, d, q = load_postings(f)  # mapped for this range only: untouched pages stay out of memory
-        i0, i1 = _range(h, lo, hi)
-        hs.append(np.array(h[i0:i1]))
-        ds.append(d[i0:i1].astype(np.int64) + off)
-        ps.append(np.array(q[i0:i1]))
-        del h, d, q
+        h, d, q = read_postings(f, lo, hi)
+        hs.append(h)
+        ds.append(d.astype(np.int64) + off)
+        ps.append(q)
     if not hs or sum(x.shape[0] for x in hs) == 0:
         return [], 0, np.empty(0, np.uint64)
     d, p, starts, sizes = cand.posting_lists(
@@ -462,13 +495,11 @@ def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> t
     runs, lo, hi, min_shared, window = args
     ks, qa, qb = [], [], []
     for f in runs:
-        k, a, b = load_postings(f)  # same three-array layout: key, position in a, position in b
-        i0, i1 = _range(k, lo, hi)
-        if i1 > i0:
-            ks.append(np.array(k[i0:i1]))
-            qa.append(np.array(a[i0:i1]))
-            qb.append(np.array(b[i0:i1]))
-        del k, a, b
+        k, a, b = read_postings(f, lo, hi)  # same three-array layout: key, position in a, position in b
+        if k.shape[0]:
+            ks.append(k)
+            qa.append(a)
+            qb.append(b)
     if not ks:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return cand.supported_pairs(
@@ -496,14 +527,15 @@ def candidates_from_postings(
     holds is bounded by ``memory_mb`` shared among the workers (this is the external-memory
     sort-merge of inverted-index construction, with the ranges as partitions)."""
     workers = pool.workers if pool is not None else 1
-    budget = max(8, s.memory_mb // (2 * workers)) * 1024 * 1024
+    # a task's arrays get a quarter of its worker's share: the process itself (interpreter, numba,
+    # Arrow, about 200 MB) and the allocator's slack take the rest (measured at 100k, 2 workers)
+    budget = max(8, s.memory_mb // (4 * workers)) * 1024 * 1024
     work = workdir or "."
     samples, total = [], 0
     for f in files:
-        h, _, _ = load_postings(f)
-        total += h.shape[0]
-        samples.append(np.array(h[:: max(1, h.shape[0] // 256)]))
-        del h
+        n, sample = _sample_postings(f, 256)
+        total += n
+        samples.append(sample)
     if total == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     parts = max(workers if total > 100_000 else 1, -(-total * _BYTES_PER_POSTING // budget))
