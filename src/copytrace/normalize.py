@@ -224,8 +224,11 @@ def tokenize_batch(texts: list[str]) -> tuple[Tokens, np.ndarray]:
         if n <= cap:
             break
         cap = n
-    if n < cap:  # copies of the filled part: the spare room is not kept alive by the tokens
-        starts, ends, hashes, seps = starts[:n].copy(), ends[:n].copy(), hashes[:n].copy(), seps[:n].copy()
+    if n < cap:
+        # the spare room is not kept alive by the tokens: each array shrinks in place (a realloc,
+        # no copy; nothing else refers to these arrays, as ``refcheck=False`` assumes)
+        for arr in (starts, ends, hashes, seps):
+            arr.resize(n, refcheck=False)
     return Tokens(starts, ends, hashes, seps), counts
 
 
