@@ -60,6 +60,13 @@ class Prepared:
         """Content-based canonical order (length, then token hashes)."""
         return len(self.tokens), self.tokens.hashes.tobytes()
 
+    def before(self, other: Prepared) -> bool:
+        """``self.key < other.key``, with the token hashes read only when the lengths tie."""
+        n, m = self.tokens.hashes.shape[0], other.tokens.hashes.shape[0]
+        if n != m:
+            return bool(n < m)
+        return self.tokens.hashes.tobytes() < other.tokens.hashes.tobytes()
+
 
 def prepare_many(docs: list[Document], s: Settings, index: bool = False) -> list[Prepared]:
     """Tokens and n-gram hashes of a batch of documents (and their seeding indexes if ``index``),
@@ -137,9 +144,9 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool, swap: bool = 
 
 def compare_prepared(pa: Prepared, pb: Prepared, s: Settings) -> Pair:
     """The full pair record for two prepared documents (``pa`` is ``a`` in the output)."""
-    na, nb = len(pa.tokens), len(pb.tokens)
+    na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
-    if pb.key < pa.key:
+    if pb.before(pa):
         passages = _passages(pb, pa, s, same, swap=True)
     else:
         passages = _passages(pa, pb, s, same)
