@@ -196,7 +196,7 @@ def test_document_and_family_lines_equal_dumps(tmp_path: Path) -> None:
 
 def test_sorted_postings_equal_fingerprint_postings_sorted() -> None:
     """The chunk postings made sorted in one pass are ``fingerprint_postings`` in stable hash order."""
-    from copytrace.engines.local import fingerprint_postings, sorted_postings
+    from copytrace.postings import fingerprint_postings, sorted_postings
 
     rng = np.random.default_rng(5)
     words = [f"w{i}" for i in range(6)]
@@ -212,3 +212,20 @@ def test_sorted_postings_equal_fingerprint_postings_sorted() -> None:
             got = sorted_postings(docs, s)
             for want, have in zip((h[order], d[order], p[order]), got, strict=True):
                 assert want.dtype == have.dtype and np.array_equal(want, have)
+
+
+def test_the_scan_parent_does_not_load_the_compiled_kernels() -> None:
+    """The local engine's parent only coordinates: importing the CLI, ``scan`` and the engine loads
+    no numba (about 150 MB of resident memory a process; the workers load what they use)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, copytrace, copytrace.cli, copytrace.scan, copytrace.engines.local, copytrace.dedup\n"
+        "print('numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    from copytrace import compare  # still importable from the package, loaded on first use
+
+    assert callable(compare)

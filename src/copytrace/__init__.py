@@ -9,11 +9,27 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from .errors import ConfigError, CopytraceError, EngineError, InputError, StoreError
-from .pipeline import compare
 from .read import read_inputs
 from .scan import scan
 from .types import Document, Edit, Family, Pair, Passage, Settings
+
+if TYPE_CHECKING:
+    from .pipeline import compare
+
+
+def __getattr__(name: str) -> Any:
+    # ``compare`` loads the compiled kernels (numba and LLVM, about 150 MB of resident memory):
+    # imported when first used, so a process that only reads, writes or coordinates (the local
+    # engine's parent while its workers run) never holds them
+    if name == "compare":
+        from .pipeline import compare
+
+        return compare
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigError",

@@ -449,25 +449,29 @@ def read_corpus(paths: list[str], s: Settings, warn: Callable[[str], None] | Non
 
 def _fingerprint_task(args: tuple[int, str]) -> str:
     """Worker: postings (hash, chunk-local doc, position) of one chunk, sorted by hash, spilled."""
+    from .postings import fingerprint_postings
+
     c, spill = args
     corpus: Corpus = _STATE["corpus"]
     s: Settings = _STATE["settings"]
     first = c * corpus.batch_size
     n = len(corpus.texts[c])
     path = f"{spill}/fp-{c:06d}.postings"
-    eng.save_postings(path, *eng.fingerprint_postings([corpus.doc(i) for i in range(first, first + n)], 0, s))
+    eng.save_postings(path, *fingerprint_postings([corpus.doc(i) for i in range(first, first + n)], 0, s))
     return path
 
 
 def _align_task(args: tuple[list[tuple[int, int]], str, float, str]) -> list[Link]:
     """Worker: align a chunk of candidate pairs with the scan's own functions, after the prefilter."""
+    from .postings import fingerprint_postings
+
     pairs, mode, ratio, measure = args
     corpus: Corpus = _STATE["corpus"]
     s: Settings = _STATE["settings"]
     docs = corpus.docs(i for p in pairs for i in p)
     if ratio > 0.0 and mode != "passage":
         need = sorted(docs)
-        h, d, _ = eng.fingerprint_postings([docs[i] for i in need], 0, s)
+        h, d, _ = fingerprint_postings([docs[i] for i in need], 0, s)
         order = np.lexsort((h, d))
         h, d = h[order], d[order]
         cuts = np.searchsorted(d, np.arange(len(need) + 1))
@@ -520,10 +524,11 @@ class _Pool:
 def _warm_up(s: Settings) -> None:
     """Load the compiled functions once in the parent, so forked workers start with them."""
     from .pipeline import compare
+    from .postings import fingerprint_batch
 
     text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
     compare(Document("w1", text), Document("w2", text + " more"), s)
-    eng.fingerprint_batch([Document("w", text)], 0, s)
+    fingerprint_batch([Document("w", text)], 0, s)
 
 
 def dedup(

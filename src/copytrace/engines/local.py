@@ -32,21 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
-from .. import candidates as cand
 from .. import checkpoint
-from ..cluster import STRONG
 from ..errors import EngineError, InputError
-from ..fingerprint import _winnowed, batch_fingerprints
-from ..normalize import tokenize_batch
-from ..pipeline import Prepared, compare, compare_prepared, prepare_many
 from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, write_chunk
 from ..types import Document, Pair, Settings
-from ..write import dumps_pair
 
 PAIRS_PER_TASK = 500
 # an align worker drops what its store reader holds (where each batch lies in its file, short
@@ -68,101 +61,13 @@ class ScanState:
 # ---------------------------------------------------------------- stage functions (engine-free)
 
 
-def fingerprint_postings(
-    docs: list[Document], first_index: int, s: Settings
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Postings (hash, doc index, n-gram position) of a batch of documents, one row per
-    distinct fingerprint of a document."""
-    if not docs:
-        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
-    tok, counts = tokenize_batch([d.text for d in docs])
-    h, d, pos = batch_fingerprints(tok.hashes, counts, s.ngram, s.winnow_window)
-    return h, d + np.int32(first_index), pos
-
-
-@numba.njit(cache=True)
-def _radix_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sorting order of uint64 keys: LSD radix sort, 11-bit digits, skipping a digit
-    all keys share (Knuth, TAOCP vol. 3, 5.2.5). Stable, so equal keys keep their input order."""
-    n = keys.shape[0]
-    order = np.arange(n).astype(np.int32)
-    spare = np.empty(n, dtype=np.int32)
-    k = keys.copy()
-    k_spare = np.empty(n, dtype=np.uint64)
-    counts = np.empty(2048, dtype=np.int64)
-    for shift in range(0, 64, 11):
-        counts[:] = 0
-        for i in range(n):
-            counts[(k[i] >> np.uint64(shift)) & np.uint64(2047)] += 1
-        if counts.max() == n:
-            continue
-        total = 0
-        for c in range(2048):
-            size = counts[c]
-            counts[c] = total
-            total += size
-        for i in range(n):
-            digit = (k[i] >> np.uint64(shift)) & np.uint64(2047)
-            j = counts[digit]
-            counts[digit] = j + 1
-            k_spare[j] = k[i]
-            spare[j] = order[i]
-        k, k_spare = k_spare, k
-        order, spare = spare, order
-    return order
-
-
-@numba.njit(cache=True)
-def _sorted_postings(
-    hashes: np.ndarray, counts: np.ndarray, n: int, w: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    all_h, all_d, all_p, k = _winnowed(hashes, counts, n, w)  # in document order
-    # one stable sort by hash: documents ascend within a hash, and within a document the
-    # whole-text fingerprint comes first, then the n-gram's positions in order; a document's
-    # repeated n-gram keeps its first position
-    order = _radix_order(all_h[:k])
-    out_h = np.empty(k, dtype=np.uint64)
-    out_d = np.empty(k, dtype=np.int32)
-    out_p = np.empty(k, dtype=np.int32)
-    m = 0
-    for t in range(k):
-        i = order[t]
-        v = all_h[i]
-        if m > 0 and out_h[m - 1] == v and out_d[m - 1] == all_d[i] and out_p[m - 1] >= 0:
-            continue
-        out_h[m] = v
-        out_d[m] = all_d[i]
-        out_p[m] = all_p[i]
-        m += 1
-    return out_h[:m].copy(), out_d[:m].copy(), out_p[:m].copy()
-
-
-def sorted_postings(docs: list[Document], s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``fingerprint_postings(docs, 0, s)`` in the order ``save_postings`` stores them (by hash,
-    documents ascending within a hash), made in one pass: the per-document sort of the unique
-    fingerprints and the chunk-wide sort become one radix sort of the winnowed n-grams."""
-    if not docs:
-        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
-    tok, counts = tokenize_batch([d.text for d in docs])
-    return _sorted_postings(
-        np.ascontiguousarray(tok.hashes, dtype=np.uint64),
-        np.ascontiguousarray(counts, dtype=np.int64),
-        s.ngram,
-        max(1, s.winnow_window),
-    )
-
-
-def fingerprint_batch(docs: list[Document], first_index: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """Postings (hash, doc index) of a batch of documents, one row per distinct fingerprint."""
-    h, d, _ = fingerprint_postings(docs, first_index, s)
-    return h, d
-
-
 def compare_chunk(
     pairs: list[tuple[int, int]], docs: dict[int, Document], s: Settings
 ) -> list[tuple[int, int, Pair]]:
     """Compare candidate pairs; keeps only related ones (at least one passage)."""
-    cache: dict[int, Prepared] = {}
+    from ..pipeline import compare_prepared, prepare_many
+
+    cache: dict[int, Any] = {}
     need = sorted({i for p in pairs for i in p})
     for idx, prep in zip(need, prepare_many([docs[i] for i in need], s, index=True), strict=True):
         cache[idx] = prep
@@ -177,6 +82,9 @@ def compare_chunk(
 
 def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bool]:
     """(a index, b index, JSON line, relation, shared words, strong link) for the parent."""
+    from ..cluster import STRONG
+    from ..write import dumps_pair
+
     words = sum(p.words for p in pair.passages)
     return a, b, dumps_pair(pair), pair.relation, words, pair.relation in STRONG
 
@@ -225,6 +133,8 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.postings")
+    from ..postings import sorted_postings
+
     write_postings(postings_file, *sorted_postings(docs, s))
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
@@ -349,7 +259,10 @@ class Pool:
 
 
 def warm_up(s: Settings) -> None:
-    """Load every compiled function once, so forked workers start with them loaded."""
+    """Load every compiled function once (the Spark driver, before its Python workers fork)."""
+    from ..pipeline import compare
+    from ..postings import sorted_postings
+
     text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
     compare(Document("w1", text), Document("w2", text + " more"), s)
     sorted_postings([Document("w", text)], s)
@@ -463,6 +376,8 @@ def _hits_task(
 ) -> tuple[list[str], int, np.ndarray]:
     """Hits of the fingerprints in hash range [lo, hi), sorted by pair key, as run files of at
     most ``max_hits`` hits each; returns (paths, hits, a sample of the keys for the merge)."""
+    from .. import candidates as cand
+
     files, offsets, lo, hi, max_df, max_hits, path = args
     hs, ds, ps = [], [], []
     for f, off in zip(files, offsets, strict=True):
@@ -492,6 +407,8 @@ def _hits_task(
 
 def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs whose key lies in [lo, hi): every hit of such a pair, from every run."""
+    from .. import candidates as cand
+
     runs, lo, hi, min_shared, window = args
     ks, qa, qb = [], [], []
     for f in runs:
@@ -599,7 +516,8 @@ def scan_local(
     """Run read → prepare → candidates → align; write ``pairs_out``; return state and doc columns."""
     state = ScanState()
     work = str(workdir)
-    warm_up(s)
+    # no warm-up here: the workers load the compiled kernels they use (the parent never does, so
+    # its memory stays that of a coordinator)
     pool = Pool(_worker_count(s), s)
     try:
         t0 = time.perf_counter()

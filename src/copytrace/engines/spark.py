@@ -66,12 +66,13 @@ from .. import candidates as cand
 from .. import checkpoint
 from ..checkpoint import MANIFEST
 from ..errors import EngineError, InputError
+from ..postings import fingerprint_postings
 from ..read import JSONL_SUFFIXES, read_inputs
 from ..relate import parse_date
 from ..sources import JsonlSlice, line_of, read_slice, slices
 from ..store import SCHEMA, StoreReader, _columns, batch_documents
 from ..types import Document, Settings
-from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, fingerprint_postings, no_cyclic_gc
+from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, no_cyclic_gc
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

@@ -1,0 +1,103 @@
+"""Postings of a chunk of documents: (fingerprint hash, document, n-gram position) rows, the input
+of the candidate stage. Made by the workers of every engine (``engines/local.py``,
+``engines/spark.py``) and by ``dedup``; a module of its own so the local engine's parent, which only
+coordinates, never loads the compiled kernels (numba and LLVM)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .fingerprint import _winnowed, batch_fingerprints
+from .normalize import tokenize_batch
+from .types import Document, Settings
+
+
+def fingerprint_postings(
+    docs: list[Document], first_index: int, s: Settings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Postings (hash, doc index, n-gram position) of a batch of documents, one row per
+    distinct fingerprint of a document."""
+    if not docs:
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
+    tok, counts = tokenize_batch([d.text for d in docs])
+    h, d, pos = batch_fingerprints(tok.hashes, counts, s.ngram, s.winnow_window)
+    return h, d + np.int32(first_index), pos
+
+
+@numba.njit(cache=True)
+def _radix_order(keys: np.ndarray) -> np.ndarray:
+    """The stable sorting order of uint64 keys: LSD radix sort, 11-bit digits, skipping a digit
+    all keys share (Knuth, TAOCP vol. 3, 5.2.5). Stable, so equal keys keep their input order."""
+    n = keys.shape[0]
+    order = np.arange(n).astype(np.int32)
+    spare = np.empty(n, dtype=np.int32)
+    k = keys.copy()
+    k_spare = np.empty(n, dtype=np.uint64)
+    counts = np.empty(2048, dtype=np.int64)
+    for shift in range(0, 64, 11):
+        counts[:] = 0
+        for i in range(n):
+            counts[(k[i] >> np.uint64(shift)) & np.uint64(2047)] += 1
+        if counts.max() == n:
+            continue
+        total = 0
+        for c in range(2048):
+            size = counts[c]
+            counts[c] = total
+            total += size
+        for i in range(n):
+            digit = (k[i] >> np.uint64(shift)) & np.uint64(2047)
+            j = counts[digit]
+            counts[digit] = j + 1
+            k_spare[j] = k[i]
+            spare[j] = order[i]
+        k, k_spare = k_spare, k
+        order, spare = spare, order
+    return order
+
+
+@numba.njit(cache=True)
+def _sorted_postings(
+    hashes: np.ndarray, counts: np.ndarray, n: int, w: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    all_h, all_d, all_p, k = _winnowed(hashes, counts, n, w)  # in document order
+    # one stable sort by hash: documents ascend within a hash, and within a document the
+    # whole-text fingerprint comes first, then the n-gram's positions in order; a document's
+    # repeated n-gram keeps its first position
+    order = _radix_order(all_h[:k])
+    out_h = np.empty(k, dtype=np.uint64)
+    out_d = np.empty(k, dtype=np.int32)
+    out_p = np.empty(k, dtype=np.int32)
+    m = 0
+    for t in range(k):
+        i = order[t]
+        v = all_h[i]
+        if m > 0 and out_h[m - 1] == v and out_d[m - 1] == all_d[i] and out_p[m - 1] >= 0:
+            continue
+        out_h[m] = v
+        out_d[m] = all_d[i]
+        out_p[m] = all_p[i]
+        m += 1
+    return out_h[:m].copy(), out_d[:m].copy(), out_p[:m].copy()
+
+
+def sorted_postings(docs: list[Document], s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``fingerprint_postings(docs, 0, s)`` in the order ``save_postings`` stores them (by hash,
+    documents ascending within a hash), made in one pass: the per-document sort of the unique
+    fingerprints and the chunk-wide sort become one radix sort of the winnowed n-grams."""
+    if not docs:
+        return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
+    tok, counts = tokenize_batch([d.text for d in docs])
+    return _sorted_postings(
+        np.ascontiguousarray(tok.hashes, dtype=np.uint64),
+        np.ascontiguousarray(counts, dtype=np.int64),
+        s.ngram,
+        max(1, s.winnow_window),
+    )
+
+
+def fingerprint_batch(docs: list[Document], first_index: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """Postings (hash, doc index) of a batch of documents, one row per distinct fingerprint."""
+    h, d, _ = fingerprint_postings(docs, first_index, s)
+    return h, d
