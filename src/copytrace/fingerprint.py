@@ -32,12 +32,12 @@ def _shingles(hashes: np.ndarray, n: int) -> np.ndarray:
         out = np.empty(1, dtype=np.uint64)
         out[0] = h
         return out
-    out = np.empty(m - n + 1, dtype=np.uint64)
-    for i in range(m - n + 1):
-        h = np.uint64(n)
-        for j in range(n):
-            h = _mix64(h * _GOLDEN + hashes[i + j])
-        out[i] = h
+    # word j of every n-gram at once: the inner loop has independent iterations, which the
+    # compiler turns into vector code (the same arithmetic as hashing each n-gram in turn)
+    out = np.full(m - n + 1, np.uint64(n), dtype=np.uint64)
+    for j in range(n):
+        for i in range(m - n + 1):
+            out[i] = _mix64(out[i] * _GOLDEN + hashes[i + j])
     return out
 
 
