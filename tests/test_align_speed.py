@@ -94,3 +94,45 @@ def test_align_tokens_same_as_always_extending(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(align, "_may_extend", lambda ha, hb, spans, width: np.ones((spans.shape[0], 2), bool))
     assert run() == fast
     assert sum(len(x) for x in fast) > 50
+
+
+def test_index_is_the_stable_argsort() -> None:
+    """``Index`` orders n-grams as numpy's stable argsort, whatever the hashes: uniform, repeated,
+    or crowding the first bucket (the insertion sort gives up and argsorts)."""
+    rng = np.random.default_rng(3)
+    for m in [*range(40), 513, 4000]:
+        uniform = rng.integers(0, 1 << 64, m, dtype=np.uint64)
+        repeated = rng.integers(0, 5, m, dtype=np.uint64) << np.uint64(60)
+        crowded = rng.integers(0, 1 << 20, m, dtype=np.uint64)
+        for sh in (uniform, repeated, crowded):
+            ix = Index.build(sh)
+            order = np.argsort(sh, kind="stable")
+            assert np.array_equal(ix.order, order)
+            assert np.array_equal(ix.sorted, sh[order])
+            _, inverse, counts = np.unique(sh, return_inverse=True, return_counts=True)
+            assert np.array_equal(ix.occ, counts[inverse])
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finalizer on Python ints (the compiled ``_mix64``)."""
+    mask = (1 << 64) - 1
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+    return x ^ (x >> 31)
+
+
+def test_shingles_as_hashed_one_by_one() -> None:
+    """``shingles`` hashes word j of all n-grams at once: the same hashes as one n-gram at a time."""
+    golden, mask = 0x9E3779B97F4A7C15, (1 << 64) - 1
+    rng = np.random.default_rng(4)
+    for m in (5, 6, 50):
+        words = rng.integers(0, 1 << 64, m, dtype=np.uint64)
+        w = words.tolist()
+        for n in (1, 3, 5):
+            expected = []
+            for i in range(m - n + 1):
+                h = n
+                for j in range(n):
+                    h = _mix((h * golden + w[i + j]) & mask)
+                expected.append(h)
+            assert shingles(words, n).tolist() == expected
