@@ -58,7 +58,9 @@ def test_get_reads_files_of_several_batches(tmp_path: Path) -> None:
     assert [d.id for d in reader.batch_docs(4)] == [d.id for d in docs[20:]]
 
 
-def test_align_task_results_equal_whether_the_store_stays_mapped(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_align_task_results_equal_whether_the_store_reader_keeps_its_layouts(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from copytrace.engines import local
     from copytrace.types import Settings
 
@@ -71,8 +73,8 @@ def test_align_task_results_equal_whether_the_store_stays_mapped(tmp_path: Path,
     write_chunk(files[1], docs[6:])
     pairs = [(a, b) for a in range(12) for b in range(a + 1, 12) if (a + b) % 3]
     results = []
-    for share in (1, 1 << 40):  # never unmapped within the run / unmapped after every task
-        monkeypatch.setattr(local, "MAPPED_SHARE", share)
+    for share in (1, 1 << 40):  # never released within the run / released after every task
+        monkeypatch.setattr(local, "STORE_SHARE", share)
         local._init_worker(Settings(workers=1))
         results.append([local._align_task((files, pairs[k : k + 7])) for k in range(0, len(pairs), 7)])
         local._close_store()
@@ -97,6 +99,9 @@ def test_get_reads_a_compressed_file_through_its_mapping(tmp_path: Path) -> None
     assert a._place(0) is not None and b._place(0) is None
     want = list(range(40))
     assert a.get(want) == b.get(want) == dict(enumerate(docs))
+    assert a.held() > 0 and b.held() == 0
+    a.release()
+    assert a.held() == 0
 
 
 def test_postings_ranges_read_with_pread_equal_slices(tmp_path: Path) -> None:

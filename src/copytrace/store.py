@@ -229,6 +229,14 @@ class StoreReader:
 
         return pc.utf8_slice_codeunits(self.batch(i).column("text"), 0, chars).to_pylist()
 
+    def held(self) -> int:
+        """Bytes of what ``get`` keeps between calls (batch layouts, short columns read whole)."""
+        total = 0
+        for cols in self._placed.values():
+            for c in cols or ():
+                total += c.offsets.nbytes + (0 if c.valid is None else c.valid.nbytes) + len(c.whole or b"")
+        return total
+
     def _place(self, b: int) -> list[_Placed] | None:
         """Where batch ``b``'s columns lie in its file (found through a mapping that is closed at
         once, so only the batch's metadata is touched); None when a buffer is not stored as is (a

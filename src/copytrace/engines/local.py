@@ -42,9 +42,9 @@ from ..store import StoreReader, write_chunk
 from ..types import Document, Pair, Settings
 
 PAIRS_PER_TASK = 500
-# an align worker drops what its store reader holds (where each batch lies in its file, short
-# columns read whole) after reading memory_mb / MAPPED_SHARE characters
-MAPPED_SHARE = 64
+# an align worker's store reader may hold memory_mb / STORE_SHARE bytes (where each batch lies in
+# its file, short columns read whole) before it drops them
+STORE_SHARE = 64
 
 
 @dataclass
@@ -172,18 +172,14 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
             _WORKER["store"].close()
         _WORKER["store"] = StoreReader(files)
         _WORKER["store_key"] = key
-        _WORKER["mapped"] = 0
     s: Settings = _WORKER["settings"]
     store: StoreReader = _WORKER["store"]
     docs = store.get({i for p in pairs for i in p})
     # The texts are read with pread (``StoreReader.get``). What the reader learnt of each file (its
-    # batches' layout, short columns) is kept for the next tasks (reading it again each task cost
-    # more than the task's documents) until the text read since the last release passes a share
-    # of the memory budget: then it is dropped.
-    _WORKER["mapped"] += sum(len(d.text) for d in docs.values())
-    if _WORKER["mapped"] > (s.memory_mb << 20) // MAPPED_SHARE:
+    # batches' layout, short columns) is kept for the next tasks (learning it again each task cost
+    # more than reading the task's documents) while it fits a share of the memory budget.
+    if store.held() > (s.memory_mb << 20) // STORE_SHARE:
         store.release()
-        _WORKER["mapped"] = 0
     with no_cyclic_gc():
         return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
 
