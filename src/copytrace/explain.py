@@ -81,19 +81,19 @@ def _variant_key(word: str) -> str:
     return word
 
 
+def _typo(x: str, y: str) -> bool:
+    """One edit in a word of at least six letters, same first letter (digits not looked at)."""
+    return min(len(x), len(y)) >= 6 and x[0] == y[0] and Levenshtein.distance(x, y) <= 1
+
+
 def is_spelling_variant(x: str, y: str) -> bool:
     """Two normalized words that are one word spelled two ways (regional variant or typo)."""
     if x == y:
         return True
     if _variant_key(x) == _variant_key(y):
         return True
-    # a typo: one edit in a word of at least six letters, same first letter, no digits
-    return (
-        min(len(x), len(y)) >= 6
-        and x[0] == y[0]
-        and not (_DIGIT.search(x) or _DIGIT.search(y))
-        and Levenshtein.distance(x, y) <= 1
-    )
+    # a typo: one edit in a long word, no digits
+    return _typo(x, y) and not (_DIGIT.search(x) or _DIGIT.search(y))
 
 
 def _is_number(word: str) -> bool:
@@ -144,7 +144,8 @@ def _kind_one(a_surface: str, b_surface: str) -> str:
     y, y_number, y_name = _word(b_surface)
     if x_number or y_number:
         return "number"
-    if is_spelling_variant(x, y):
+    # ``is_spelling_variant``, less its digit test: words that are no number are letters only
+    if x == y or _variant_key(x) == _variant_key(y) or _typo(x, y):
         return "spelling"
     # x != y here (equal words are a spelling variant): no shared word, so a name replaced by a
     # name (a name-like word is no stopword, so it is the only content word of its side) or other wording
@@ -300,10 +301,22 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
     # rows (a_start, a_end, b_start, b_end, kind, a text, b text), made into edits once sorted
     edits: list[tuple[int, int, int, int, str, str, str]] = []
     text_a, text_b = sa.text, sb.text
+    starts_a, ends_a, starts_b, ends_b = sa.starts, sa.ends, sb.starts, sb.ends
     regions = _merge(block.ops, sa.hashes, sb.hashes)
     used: set[int] = set()
     for r, (i1, i2, j1, j2) in enumerate(regions):
         if r in used:
+            continue
+        if i1 < i2 and j1 < j2:
+            # words replaced by other words (most edits): the only kind whose words are read, and
+            # one word for one word (nine in ten) is classified from its texts
+            a0, a1, b0, b1 = starts_a[i1], ends_a[i2 - 1], starts_b[j1], ends_b[j2 - 1]
+            x, y = text_a[a0:a1], text_b[b0:b1]
+            if i2 - i1 == 1 and j2 - j1 == 1:
+                kind = _kind_one(x, y)
+            else:
+                kind = _kind(sa.surfaces(i1, i2), sb.surfaces(j1, j2))
+            edits.append((a0, a1, b0, b1, kind, x, y))
             continue
         a0, a1 = sa.span(i1, i2)
         b0, b1 = sb.span(j1, j2)
@@ -324,17 +337,9 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
                     used |= _counterpart(regions, r, at, at + n, side="a")
                     continue
         # words only one side has are an insert or a delete, whatever they are (what ``classify``
-        # says first); only a substitution needs its words read
-        x, y = text_a[a0:a1], text_b[b0:b1]
-        if i1 == i2:
-            kind = "insert"
-        elif j1 == j2:
-            kind = "delete"
-        elif i2 - i1 == 1 and j2 - j1 == 1:  # one word each: the edit's texts are its words
-            kind = _kind_one(x, y)
-        else:
-            kind = _kind(sa.surfaces(i1, i2), sb.surfaces(j1, j2))
-        edits.append((a0, a1, b0, b1, kind, x, y))
+        # says first)
+        kind = "insert" if i1 == i2 else "delete"
+        edits.append((a0, a1, b0, b1, kind, text_a[a0:a1], text_b[b0:b1]))
     # punctuation and quote style between words that match
     for ia, ib in _sep_differences(block.ops, sa.seps, sb.seps):
         a0, a1 = sa.sep_span(ia)
