@@ -229,3 +229,43 @@ def test_the_scan_parent_does_not_load_the_compiled_kernels() -> None:
     from copytrace import compare  # still importable from the package, loaded on first use
 
     assert callable(compare)
+
+
+def test_merged_posting_lists_equal_the_sorted_ones() -> None:
+    """The k-way merge of sorted runs gives the posting lists the sort gives (compacted to the
+    lists that make hits), so the hits are the same; the radix order is numpy's stable order."""
+    from copytrace import candidates as cand
+
+    rng = np.random.default_rng(11)
+    hs, ds, ps = [], [], []
+    first = 0
+    for size in (0, 40, 300, 1, 120):  # runs of ascending documents, one empty
+        n_docs = 7
+        h = rng.integers(0, 250, size).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        d = rng.integers(first, first + n_docs, size)
+        keep = np.unique(np.stack([h.astype(np.int64), d]), axis=1, return_index=True)[
+            1
+        ]  # (hash, doc) unique
+        h, d = h[keep], d[keep]
+        order = np.lexsort((d, h))
+        hs.append(h[order])
+        ds.append(d[order].astype(np.int64))
+        ps.append(rng.integers(0, 500, h.shape[0]).astype(np.int32)[order])
+        first += n_docs
+    for max_df in (2, 3, 1000):  # lists of 2 to 5 documents: each setting keeps some
+        d1, p1, s1, z1 = cand.posting_lists(
+            np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), max_df
+        )
+        d2, p2, s2, z2 = cand.merged_posting_lists(hs, ds, ps, max_df)
+        assert np.array_equal(z1, z2) and z1.shape[0] > 0
+        for a, b in zip(s1.tolist(), s2.tolist(), strict=True):
+            n = int(z1[s1.tolist().index(a)])
+            assert np.array_equal(d1[a : a + n], d2[b : b + n]) and np.array_equal(
+                p1[a : a + n], p2[b : b + n]
+            )
+        assert [x.tolist() for x in cand.emit_hits(d1, p1, s1, z1, max_df)] == [
+            x.tolist() for x in cand.emit_hits(d2, p2, s2, z2, max_df)
+        ]
+    keys = rng.integers(0, 1 << 62, 5000).astype(np.uint64)
+    keys[::7] = keys[0]
+    assert np.array_equal(cand.radix_order(keys), np.argsort(keys, kind="stable"))

@@ -25,6 +25,38 @@ import numpy as np
 
 
 @numba.njit(cache=True)
+def radix_order(keys: np.ndarray) -> np.ndarray:
+    """The stable sorting order of uint64 keys: LSD radix sort, 11-bit digits, skipping a digit
+    all keys share (Knuth, TAOCP vol. 3, 5.2.5). Stable, so equal keys keep their input order."""
+    n = keys.shape[0]
+    order = np.arange(n).astype(np.int32)
+    spare = np.empty(n, dtype=np.int32)
+    k = keys.copy()
+    k_spare = np.empty(n, dtype=np.uint64)
+    counts = np.empty(2048, dtype=np.int64)
+    for shift in range(0, 64, 11):
+        counts[:] = 0
+        for i in range(n):
+            counts[(k[i] >> np.uint64(shift)) & np.uint64(2047)] += 1
+        if counts.max() == n:
+            continue
+        total = 0
+        for c in range(2048):
+            size = counts[c]
+            counts[c] = total
+            total += size
+        for i in range(n):
+            digit = (k[i] >> np.uint64(shift)) & np.uint64(2047)
+            j = counts[digit]
+            counts[digit] = j + 1
+            k_spare[j] = k[i]
+            spare[j] = order[i]
+        k, k_spare = k_spare, k
+        order, spare = spare, order
+    return order
+
+
+@numba.njit(cache=True)
 def _count_hits(sizes: np.ndarray, max_df: int) -> int:
     total = 0
     for c in sizes:
@@ -69,8 +101,9 @@ def posting_lists(
     """Postings ordered by (hash, document) as (docs, positions) and the (start, size) of every
     list that makes hits (2..``max_df`` documents). Each (hash, doc) posting must be unique."""
     # postings usually arrive as runs sorted by hash with documents ascending: a stable sort on
-    # the hash alone (timsort merges the runs) then orders them by (hash, document)
-    order = np.argsort(hashes, kind="stable")
+    # the hash alone then orders them by (hash, document) (a radix sort: numpy's stable argsort of
+    # 64-bit keys is a timsort, five times slower here)
+    order = radix_order(np.ascontiguousarray(hashes, dtype=np.uint64))
     h, d = hashes[order], docs[order]
     if np.any((h[1:] == h[:-1]) & (d[1:] < d[:-1])):
         order = np.lexsort((docs, hashes))
@@ -85,6 +118,107 @@ def posting_lists(
     sizes = np.diff(np.concatenate((starts, [d.shape[0]]))).astype(np.int64)
     keep = (sizes >= 2) & (sizes <= max_df)  # only these lists make hits
     return d, p, starts[keep], sizes[keep]
+
+
+@numba.njit(cache=True)
+def _merge_lists(
+    hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, bounds: np.ndarray, max_df: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``posting_lists`` of runs already sorted, by a k-way merge (a binary heap of the runs'
+    heads keyed by (hash, run), as in the merge phase of external sorting; Knuth, TAOCP vol. 3,
+    5.4.1): equal hashes come out in run order. Only lists that make hits are kept, compacted."""
+    k = bounds.shape[0] - 1
+    n = hashes.shape[0]
+    cur = bounds[:-1].copy()
+    key = np.empty(k, dtype=np.uint64)  # the heap: head hash and run of each live run
+    run = np.empty(k, dtype=np.int64)
+    size = 0
+    for r in range(k):
+        if cur[r] < bounds[r + 1]:
+            key[size] = hashes[cur[r]]
+            run[size] = r
+            size += 1
+    for i in range(size // 2 - 1, -1, -1):
+        _sift(key, run, size, i)
+    out_d = np.empty(n, dtype=np.int64)
+    out_p = np.empty(n, dtype=np.int32)
+    starts = np.empty(n, dtype=np.int64)
+    sizes = np.empty(n, dtype=np.int64)
+    m = 0  # postings kept
+    g = 0  # lists kept
+    first = 0  # where the open list starts in out_*
+    last = np.uint64(0)
+    while size > 0:
+        v = key[0]
+        r = run[0]
+        t = cur[r]
+        if m > first and v != last:  # the open list ends: keep it if it makes hits
+            c = m - first
+            if 2 <= c <= max_df:
+                starts[g] = first
+                sizes[g] = c
+                g += 1
+                first = m
+            else:
+                m = first
+        last = v
+        out_d[m] = docs[t]
+        out_p[m] = pos[t]
+        m += 1
+        t += 1
+        cur[r] = t
+        if t < bounds[r + 1]:
+            key[0] = hashes[t]
+        else:
+            size -= 1
+            key[0] = key[size]
+            run[0] = run[size]
+        _sift(key, run, size, 0)
+    c = m - first
+    if 2 <= c <= max_df:
+        starts[g] = first
+        sizes[g] = c
+        g += 1
+    else:
+        m = first
+    return out_d[:m].copy(), out_p[:m].copy(), starts[:g].copy(), sizes[:g].copy()
+
+
+@numba.njit(cache=True, inline="always")
+def _sift(key: np.ndarray, run: np.ndarray, size: int, i: int) -> None:
+    """Restore the heap order (by key, then run) below ``i``."""
+    kv, rv = key[i], run[i]
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and (key[c + 1] < key[c] or (key[c + 1] == key[c] and run[c + 1] < run[c])):
+            c += 1
+        if key[c] < kv or (key[c] == kv and run[c] < rv):
+            key[i] = key[c]
+            run[i] = run[c]
+            i = c
+        else:
+            break
+    key[i] = kv
+    run[i] = rv
+
+
+def merged_posting_lists(
+    hashes: list[np.ndarray], docs: list[np.ndarray], pos: list[np.ndarray], max_df: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``posting_lists`` of several runs, each sorted by (hash, document), whose documents ascend
+    from run to run (the chunks of a scan): the same lists, from a merge instead of a sort, with
+    only the lists that make hits kept (``starts`` index the compacted arrays)."""
+    bounds = np.zeros(len(hashes) + 1, dtype=np.int64)
+    np.cumsum([x.shape[0] for x in hashes], out=bounds[1:])
+    return _merge_lists(
+        np.concatenate(hashes).astype(np.uint64, copy=False),
+        np.concatenate(docs).astype(np.int64, copy=False),
+        np.concatenate(pos).astype(np.int32, copy=False),
+        bounds,
+        max_df,
+    )
 
 
 def emit_hits(
@@ -173,7 +307,7 @@ def supported_pairs(
     All hits of a pair must be present; their order does not matter."""
     if keys.shape[0] == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = np.argsort(keys, kind="stable")  # keys often arrive as sorted runs: timsort merges them
+    order = radix_order(np.ascontiguousarray(keys, dtype=np.uint64))  # stable: hits keep their order
     k = keys[order]
     ok = _supported(k, pa[order], pb[order], max(1, min_shared), window)
     sel = k[ok]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .candidates import radix_order
 from .fingerprint import _winnowed, batch_fingerprints
 from .normalize import tokenize_batch
 from .types import Document, Settings
@@ -26,38 +27,6 @@ def fingerprint_postings(
 
 
 @numba.njit(cache=True)
-def _radix_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sorting order of uint64 keys: LSD radix sort, 11-bit digits, skipping a digit
-    all keys share (Knuth, TAOCP vol. 3, 5.2.5). Stable, so equal keys keep their input order."""
-    n = keys.shape[0]
-    order = np.arange(n).astype(np.int32)
-    spare = np.empty(n, dtype=np.int32)
-    k = keys.copy()
-    k_spare = np.empty(n, dtype=np.uint64)
-    counts = np.empty(2048, dtype=np.int64)
-    for shift in range(0, 64, 11):
-        counts[:] = 0
-        for i in range(n):
-            counts[(k[i] >> np.uint64(shift)) & np.uint64(2047)] += 1
-        if counts.max() == n:
-            continue
-        total = 0
-        for c in range(2048):
-            size = counts[c]
-            counts[c] = total
-            total += size
-        for i in range(n):
-            digit = (k[i] >> np.uint64(shift)) & np.uint64(2047)
-            j = counts[digit]
-            counts[digit] = j + 1
-            k_spare[j] = k[i]
-            spare[j] = order[i]
-        k, k_spare = k_spare, k
-        order, spare = spare, order
-    return order
-
-
-@numba.njit(cache=True)
 def _sorted_postings(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,7 +34,7 @@ def _sorted_postings(
     # one stable sort by hash: documents ascend within a hash, and within a document the
     # whole-text fingerprint comes first, then the n-gram's positions in order; a document's
     # repeated n-gram keeps its first position
-    order = _radix_order(all_h[:k])
+    order = radix_order(all_h[:k])
     out_h = np.empty(k, dtype=np.uint64)
     out_d = np.empty(k, dtype=np.int32)
     out_p = np.empty(k, dtype=np.int32)

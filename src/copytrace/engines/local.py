@@ -383,14 +383,13 @@ def _hits_task(
         ps.append(q)
     if not hs or sum(x.shape[0] for x in hs) == 0:
         return [], 0, np.empty(0, np.uint64)
-    d, p, starts, sizes = cand.posting_lists(
-        np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), max_df
-    )
+    # each file's postings are sorted by (hash, document) and files hold ascending documents
+    d, p, starts, sizes = cand.merged_posting_lists(hs, ds, ps, max_df)
     del hs, ds, ps
     paths, total, samples = [], 0, []
     for b, (g0, g1) in enumerate(cand.hit_batches(sizes, max_hits)):
         keys, pa, pb = cand.emit_hits(d, p, starts[g0:g1], sizes[g0:g1], max_df)
-        order = np.argsort(keys, kind="stable")
+        order = cand.radix_order(keys)
         keys, pa, pb = keys[order], pa[order], pb[order]
         del order
         run = f"{path}-{b:04d}"
