@@ -29,8 +29,9 @@ def test_gain_possible_is_necessary(vocab: int) -> None:
     for _ in range(3000):
         a, b = _windows(rng, vocab)
         ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
-        possible = align._gain_possible(ha, 0, len(a), hb, 0, len(b), 1)
-        backward = align._gain_possible(ha, len(a) - 1, len(a), hb, len(b) - 1, len(b), -1)
+        scratch = np.empty(len(a) + len(b), dtype=np.uint64)
+        possible = align._gain_possible(ha, 0, len(a), hb, 0, len(b), 1, scratch)
+        backward = align._gain_possible(ha, len(a) - 1, len(a), hb, len(b) - 1, len(b), -1, scratch)
         if align._best_prefix(a, b) != (0, 0):
             extended += 1
             assert possible
@@ -48,7 +49,7 @@ def test_gain_possible_uses_rapidfuzz_equality() -> None:
     b = [x + P61, x + 1 + P61, x + 2, x + 3]  # equal to RapidFuzz, two of them to Python
     assert align._best_prefix(a, b) == (4, 4)
     ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
-    assert align._gain_possible(ha, 0, 4, hb, 0, 4, 1)
+    assert align._gain_possible(ha, 0, 4, hb, 0, 4, 1, np.empty(8, dtype=np.uint64))
 
 
 def _tokens(words: list[int]) -> tuple[Tokens, np.ndarray, Index]:
@@ -136,3 +137,18 @@ def test_shingles_as_hashed_one_by_one() -> None:
                     h = _mix((h * golden + w[i + j]) & mask)
                 expected.append(h)
             assert shingles(words, n).tolist() == expected
+
+
+def test_bit_parallel_gain_is_the_table() -> None:
+    """The bit-parallel rows (windows up to 64 words) decide as the filled LCS table does."""
+    rng = np.random.default_rng(6)
+    positive = 0
+    for trial in range(20000):
+        vocab = int(rng.integers(1, 12))
+        top = 65 if trial % 10 == 0 else 26
+        x = rng.integers(0, vocab, int(rng.integers(1, top))).astype(np.uint64)
+        y = rng.integers(0, vocab, int(rng.integers(1, top))).astype(np.uint64)
+        expected = align._gain_table(x, y)
+        assert (align._gain_rows(x, y) or align._gain_rows(y, x)) == expected
+        positive += expected
+    assert 0.2 < positive / 20000 < 0.8

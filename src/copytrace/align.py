@@ -35,28 +35,32 @@ def _match_ranges(
     sorted_a: np.ndarray, order_a: np.ndarray, sorted_b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every n-gram i of ``a``: [lo, hi) of the equal hashes in ``sorted_b`` (what
-    ``searchsorted`` left/right gives), by one merge of the two sorted arrays (a sort-merge
-    join: linear, where a binary search per n-gram cost most of the seeding)."""
+    ``searchsorted`` left/right gives; an empty range, (0, 0), where none is equal), by one merge
+    of the two sorted arrays (a sort-merge join: linear, where a binary search per n-gram cost
+    most of the seeding). Equal hashes are rare between two documents, so the merge steps past
+    unequal ones without a branch (the comparison is added to the index it advances), as the
+    branch-free merges of sorted-set intersection do (Inoue et al., VLDB 2014)."""
     n_a, n_b = sorted_a.shape[0], sorted_b.shape[0]
-    lo = np.empty(n_a, dtype=np.int64)
-    hi = np.empty(n_a, dtype=np.int64)
+    lo = np.zeros(n_a, dtype=np.int64)
+    hi = np.zeros(n_a, dtype=np.int64)
     p = 0
     k = 0
-    while k < n_a:
-        h = sorted_a[k]
-        k2 = k + 1
-        while k2 < n_a and sorted_a[k2] == h:
-            k2 += 1
-        while p < n_b and sorted_b[p] < h:
-            p += 1
-        q = p
-        while q < n_b and sorted_b[q] == h:
-            q += 1
-        for t in range(k, k2):
-            lo[order_a[t]] = p
-            hi[order_a[t]] = q
-        p = q
-        k = k2
+    while k < n_a and p < n_b:
+        x = sorted_a[k]
+        y = sorted_b[p]
+        if x == y:
+            q = p + 1
+            while q < n_b and sorted_b[q] == x:
+                q += 1
+            while k < n_a and sorted_a[k] == x:
+                lo[order_a[k]] = p
+                hi[order_a[k]] = q
+                k += 1
+            p = q
+        else:
+            below = np.int64(x < y)
+            k += below
+            p += 1 - below
     return lo, hi
 
 
@@ -483,29 +487,48 @@ _PY_HASH_MODULUS = np.uint64((1 << 61) - 1)
 
 @numba.njit(cache=True)
 def _gain_possible(
-    ha: np.ndarray, a_at: int, a_len: int, hb: np.ndarray, b_at: int, b_len: int, step: int
+    ha: np.ndarray,
+    a_at: int,
+    a_len: int,
+    hb: np.ndarray,
+    b_at: int,
+    b_len: int,
+    step: int,
+    scratch: np.ndarray,
 ) -> bool:
     """Whether ``_best_prefix`` can return more than (0, 0) for the windows ``ha[a_at + step * k]``
-    (k < a_len) and ``hb[b_at + step * k]`` (k < b_len), ``step`` -1 for a backward window.
+    (k < a_len) and ``hb[b_at + step * k]`` (k < b_len), ``step`` -1 for a backward window
+    (``scratch``: room for ``a_len + b_len`` hashes).
 
     A necessary condition, whatever alignment RapidFuzz picks: at the end of an equal block at
     (i, j) words with M words matched so far, the other blocks cover ``i - M`` words of a and
     ``j - M`` of b and cost half a word each at least, so the score is at most
     ``M - (max(i, j) - M) / 2``; it must reach ``_MIN_GAIN`` (2), so ``3 M - max(i, j) >= 4``
-    for some (i, j), where M is at most the longest common subsequence of the prefixes (one
-    dynamic-programming pass over the window, as in Hirschberg's LCS, rows of ``b``)."""
+    for some (i, j), where M is at most the longest common subsequence of the prefixes."""
     if a_len == 0 or b_len == 0:
         return False
-    row = np.zeros(b_len + 1, dtype=np.int64)
-    bh = np.empty(b_len, dtype=np.uint64)
+    x = scratch[:a_len]
+    for i in range(a_len):
+        x[i] = ha[a_at + step * i] % _PY_HASH_MODULUS
+    y = scratch[a_len : a_len + b_len]
     for j in range(b_len):
-        bh[j] = hb[b_at + step * j] % _PY_HASH_MODULUS
-    for i in range(1, a_len + 1):
-        x = ha[a_at + step * (i - 1)] % _PY_HASH_MODULUS
+        y[j] = hb[b_at + step * j] % _PY_HASH_MODULUS
+    if a_len <= 64 and b_len <= 64:
+        # the cells with j <= i, then (the table transposed) those with i <= j
+        return _gain_rows(x, y) or _gain_rows(y, x)
+    return _gain_table(x, y)
+
+
+@numba.njit(cache=True)
+def _gain_table(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``3 L(i, j) - max(i, j) >= 4`` in some cell of the LCS table ``L`` of ``x`` and
+    ``y`` (1-based prefix lengths): the table filled row by row."""
+    row = np.zeros(y.shape[0] + 1, dtype=np.int64)
+    for i in range(1, x.shape[0] + 1):
         diag = 0  # L(i-1, j-1)
-        for j in range(1, b_len + 1):
+        for j in range(1, y.shape[0] + 1):
             up = row[j]  # L(i-1, j)
-            if bh[j - 1] == x:
+            if y[j - 1] == x[i - 1]:
                 v = diag + 1
             else:
                 v = max(up, row[j - 1])
@@ -516,6 +539,37 @@ def _gain_possible(
     return False
 
 
+_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@numba.njit(cache=True)
+def _popcount(v: np.uint64) -> int:
+    v = v - ((v >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((v * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(cache=True)
+def _gain_rows(x: np.ndarray, y: np.ndarray) -> bool:
+    """``_gain_table`` over the cells with ``j <= i`` only, for ``len(y) <= 64``: the rows of
+    the LCS table as bit vectors (the bit-parallel LCS of Allison & Dix 1986, in Hyyrö's 2004
+    form: bit j-1 of ``v`` is 0 where L(i, j) = L(i, j-1) + 1). In a row, ``max(i, j) = i`` for
+    every j <= i and L grows with j, so the row's best such cell is j = min(i, len(y))."""
+    m = y.shape[0]
+    v = _ONES
+    for i in range(x.shape[0]):
+        match = np.uint64(0)  # bit j: y[j] == x[i]
+        for j in range(m):
+            match |= np.uint64(y[j] == x[i]) << np.uint64(j)
+        u = v & match
+        v = (v + u) | (v - u)
+        k = min(i + 1, m)
+        if 3 * _popcount(~v & (_ONES >> np.uint64(64 - k))) - (i + 1) >= 4:
+            return True
+    return False
+
+
 @numba.njit(cache=True)
 def _may_extend(ha: np.ndarray, hb: np.ndarray, spans: np.ndarray, width: int) -> np.ndarray:
     """Per chain span [lo_a, hi_a, lo_b, hi_b]: whether its forward and its backward extension
@@ -523,10 +577,15 @@ def _may_extend(ha: np.ndarray, hb: np.ndarray, spans: np.ndarray, width: int) -
     texts part where the chain ends, and this spares those the RapidFuzz call."""
     na, nb = ha.shape[0], hb.shape[0]
     out = np.zeros((spans.shape[0], 2), dtype=np.bool_)
+    scratch = np.empty(2 * width, dtype=np.uint64)
     for k in range(spans.shape[0]):
         lo_a, hi_a, lo_b, hi_b = spans[k, 0], spans[k, 1], spans[k, 2], spans[k, 3]
-        out[k, 0] = _gain_possible(ha, hi_a, min(width, na - hi_a), hb, hi_b, min(width, nb - hi_b), 1)
-        out[k, 1] = _gain_possible(ha, lo_a - 1, min(width, lo_a), hb, lo_b - 1, min(width, lo_b), -1)
+        out[k, 0] = _gain_possible(
+            ha, hi_a, min(width, na - hi_a), hb, hi_b, min(width, nb - hi_b), 1, scratch
+        )
+        out[k, 1] = _gain_possible(
+            ha, lo_a - 1, min(width, lo_a), hb, lo_b - 1, min(width, lo_b), -1, scratch
+        )
     return out
 
 
@@ -555,6 +614,9 @@ def _refine(ha: list[int], hb: list[int], lo_a: int, hi_a: int, lo_b: int, hi_b:
     """Word-level Levenshtein alignment of the chained span; trims non-matching ends."""
     seg_a = ha[lo_a:hi_a]
     seg_b = hb[lo_b:hi_b]
+    if seg_a and seg_a == seg_b:
+        # a verbatim copy (a third of the spans): RapidFuzz's opcodes would be this one block
+        return Block(lo_a, hi_a, lo_b, hi_b, hi_a - lo_a, (("equal", lo_a, hi_a, lo_b, hi_b),))
     ops = [
         (tag, i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b) for tag, i1, i2, j1, j2 in _opcodes(seg_a, seg_b)
     ]
