@@ -58,7 +58,7 @@ def _match_ranges(
                 k += 1
             p = q
         else:
-            below = np.int64(x < y)
+            below = int(x < y)
             k += below
             p += 1 - below
     return lo, hi
