@@ -181,7 +181,38 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
     if store.held() > (s.memory_mb << 20) // STORE_SHARE:
         store.release()
     with no_cyclic_gc():
-        return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
+        out = [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
+    del docs
+    _WORKER["tasks"] = _WORKER.get("tasks", 0) + 1
+    if _WORKER["tasks"] % TRIM_EVERY == 0:
+        trim_heap()
+    return out
+
+
+_LIBC: list[Any] = []
+
+
+# an align worker trims its heap after every TRIM_EVERY tasks
+TRIM_EVERY = 8
+
+
+def trim_heap() -> None:
+    """Hand the heap's free pages back to the system (glibc ``malloc_trim``; nothing elsewhere).
+    An align task allocates and frees some 50 MB of small objects and compiled-code arrays; glibc
+    keeps freed pages and its heap fragments, so a worker's resident memory crept up by about
+    100 MB over a 100k scan. Trimming after every task cost 9% of the align CPU (the next task
+    faults its pages in again), after every 8th about 1%."""
+    if not _LIBC:
+        import ctypes
+        import ctypes.util
+
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+            _LIBC.append(libc.malloc_trim)
+        except (OSError, AttributeError):
+            _LIBC.append(None)
+    if _LIBC[0] is not None:
+        _LIBC[0](0)
 
 
 @contextlib.contextmanager
