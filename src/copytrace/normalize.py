@@ -72,6 +72,26 @@ def tables() -> tuple[np.ndarray, np.ndarray]:
     return cls, fold
 
 
+@lru_cache(maxsize=1)
+def ascii_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(AFOLD, AKEEP) for code points below 128, derived from ``tables()`` so both paths agree:
+    ``AFOLD[cp]`` is the folded code point of a word character (every ASCII word character folds
+    to one code point) and 0 for anything else (separators and the hyphen); ``AKEEP[cp]`` is 1
+    where a separator enters the separator hash (everything but space, tab, CR and LF)."""
+    cls, fold = tables()
+    afold = np.zeros(128, dtype=np.uint64)
+    akeep = np.zeros(128, dtype=np.bool_)
+    for cp in range(128):
+        if cls[cp] == WORD:
+            assert fold[cp, 0] != 0 and fold[cp, 1] == 0
+            afold[cp] = fold[cp, 0]
+        else:
+            # no ASCII character is single-char or ignorable: the rest are separators or "-"
+            assert cls[cp] in (SEP, HYPHEN)
+            akeep[cp] = cp not in (32, 9, 10, 13)
+    return afold, akeep
+
+
 @numba.njit(cache=True, inline="always")
 def _mix64(x: np.uint64) -> np.uint64:
     # splitmix64 finalizer (Steele, Lea & Flood 2014)
@@ -186,6 +206,205 @@ def _scan(
     return total
 
 
+@numba.njit(cache=True)
+def _doc_ascii(
+    cps: np.ndarray,
+    lo: int,
+    end: int,
+    afold: np.ndarray,
+    akeep: np.ndarray,
+    cls_table: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    seps: np.ndarray,
+    total: int,
+) -> int:
+    """``_scan``'s work on one ASCII-only document cps[lo:end] (``cps[end]`` is a 0 sentinel, a
+    separator): every look-up in the 128-entry ``afold`` (word character -> its folded code
+    point, else 0), no class table, no three-slot fold loop. The word loop needs no bound test
+    (the sentinel ends it) and hashes the character it already read. Returns the new total."""
+    cap = starts.shape[0]
+    fnv_offset = np.uint64(0xCBF29CE484222325)
+    fnv_prime = np.uint64(0x100000001B3)
+    p = lo
+    n_doc = 0
+    # the separator hash before a document's first token is never stored (the first token
+    # resets it), so it is kept without ``_scan``'s ``n_doc > 0`` test
+    sep = fnv_offset
+    while p < end:
+        cp = cps[p]
+        f = afold[cp]
+        if f == 0:
+            if akeep[cp]:
+                sep = (sep ^ np.uint64(cp)) * fnv_prime
+            p += 1
+            continue
+        if n_doc > 0 and total <= cap:
+            seps[total - 1] = sep
+        sep = fnv_offset
+        start = p
+        h = fnv_offset
+        while True:  # f = afold[cps[p]] != 0 here
+            h = (h ^ f) * fnv_prime
+            p += 1
+            cp = cps[p]
+            f = afold[cp]
+            if f == 0:
+                if cp != 45:
+                    break
+                q = _hyphen_break(cps, p, end, cls_table)
+                if q < 0:
+                    break
+                p = q
+                f = afold[cps[p]]
+        if total < cap:
+            starts[total] = start - lo
+            ends[total] = p - lo
+            hashes[total] = _mix64(h)
+        total += 1
+        n_doc += 1
+    if n_doc > 0 and total <= cap:
+        seps[total - 1] = sep
+    return total
+
+
+@numba.njit(cache=True)
+def _doc_general(
+    cps: np.ndarray,
+    lo: int,
+    end: int,
+    afold: np.ndarray,
+    akeep: np.ndarray,
+    cls_table: np.ndarray,
+    fold: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    seps: np.ndarray,
+    total: int,
+) -> int:
+    """``_scan``'s work on one document cps[lo:end] of any text (``cps[end]`` is a 0 sentinel),
+    with the ASCII look-ups of ``_doc_ascii`` for code points below 128 (curly quotes and dashes
+    in English text leave the rest ASCII). Returns the new total."""
+    cap = starts.shape[0]
+    fnv_offset = np.uint64(0xCBF29CE484222325)
+    fnv_prime = np.uint64(0x100000001B3)
+    p = lo
+    n_doc = 0
+    sep = fnv_offset
+    while p < end:
+        cp = np.uint32(cps[p])
+        c = WORD
+        if cp < 128:
+            if afold[cp] == 0:
+                if akeep[cp]:
+                    sep = (sep ^ np.uint64(cp)) * fnv_prime
+                p += 1
+                continue
+        else:
+            c = _classify(cp, cls_table)
+            if c == SEP or c == HYPHEN or c == IGNORABLE:
+                if cp != 0xA0:
+                    sep = (sep ^ np.uint64(cp)) * fnv_prime
+                p += 1
+                continue
+        if n_doc > 0 and total <= cap:
+            seps[total - 1] = sep
+        sep = fnv_offset
+        start = p
+        h = fnv_offset
+        if c == SINGLE:
+            h = (h ^ np.uint64(cp)) * fnv_prime
+            p += 1
+        else:
+            while True:  # the sentinel (a separator) ends the word at the latest
+                cp = np.uint32(cps[p])
+                if cp < 128:
+                    f = afold[cp]
+                    if f != 0:
+                        h = (h ^ f) * fnv_prime
+                        p += 1
+                        continue
+                    if cp != 45:
+                        break
+                    q = _hyphen_break(cps, p, end, cls_table)
+                    if q < 0:
+                        break
+                    p = q
+                    continue
+                k = _classify(cp, cls_table)
+                if k == WORD:
+                    if cp < 0x10000:
+                        for j in range(3):
+                            f = np.uint64(fold[cp, j])
+                            if f == 0:
+                                break
+                            h = (h ^ f) * fnv_prime
+                    else:
+                        h = (h ^ np.uint64(cp)) * fnv_prime
+                    p += 1
+                elif k == IGNORABLE:
+                    p += 1
+                elif k == HYPHEN:
+                    q = _hyphen_break(cps, p, end, cls_table)
+                    if q < 0:
+                        break
+                    p = q
+                else:
+                    break
+        if total < cap:
+            starts[total] = start - lo
+            ends[total] = p - lo
+            hashes[total] = _mix64(h)
+        total += 1
+        n_doc += 1
+    if n_doc > 0 and total <= cap:
+        seps[total - 1] = sep
+    return total
+
+
+@numba.njit(cache=True)
+def _scan_fast(
+    cps: np.ndarray,
+    bounds: np.ndarray,
+    afold: np.ndarray,
+    akeep: np.ndarray,
+    cls_table: np.ndarray,
+    fold: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    seps: np.ndarray,
+    counts: np.ndarray,
+) -> int:
+    """``_scan`` with an ASCII fast path, output for output the same. ``cps`` holds document d
+    at ``bounds[d] + d`` followed by one 0 (``_sentinel_codepoints``). Compiled once for
+    ``uint8`` buffers (an ASCII-only batch, one byte a character: every document goes
+    ``_doc_ascii``) and once for ``uint32`` ones (UTF-32: a document goes ``_doc_ascii`` when
+    none of its code points reaches 128, else ``_doc_general``)."""
+    total = 0
+    wide = cps.itemsize > 1
+    for d in range(bounds.shape[0] - 1):
+        lo = bounds[d] + d
+        end = bounds[d + 1] + d
+        ascii_doc = True
+        if wide:
+            m = np.uint32(0)
+            for p in range(lo, end):  # an OR-reduction, vectorized
+                m |= cps[p]
+            ascii_doc = bool(m < 128)
+        before = total
+        if ascii_doc:
+            total = _doc_ascii(cps, lo, end, afold, akeep, cls_table, starts, ends, hashes, seps, total)
+        else:
+            total = _doc_general(
+                cps, lo, end, afold, akeep, cls_table, fold, starts, ends, hashes, seps, total
+            )
+        counts[d] = total - before
+    return total
+
+
 @dataclass(frozen=True, slots=True)
 class Tokens:
     """Tokens of one document: offsets into the original text and 64-bit hashes of the normalized form."""
@@ -207,20 +426,45 @@ def _codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return cps, bounds
 
 
+def _sentinel_codepoints(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``_codepoints`` with a 0 after each text (text d starts at ``bounds[d] + d``): one byte a
+    character for an ASCII-only batch (``uint8``: skips the four-times-larger UTF-32 encode;
+    offsets stay character offsets as each character is one byte; ``str.isascii`` is O(1) in
+    CPython), UTF-32 for a batch with any other character."""
+    joined = "\0".join(texts) + "\0"
+    if joined.isascii():
+        cps = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    else:
+        cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=bounds[1:])
+    return cps, bounds
+
+
 def tokenize_batch(texts: list[str]) -> tuple[Tokens, np.ndarray]:
     """Tokens of a batch of texts concatenated (offsets relative to each text) and the token
     count of each text: one compiled pass into arrays sized for a token every three characters
     (a second pass with the exact size only where a batch has more, as CJK text may)."""
+    return _tokenize_batch(texts, fast=True)
+
+
+def _tokenize_batch(texts: list[str], fast: bool) -> tuple[Tokens, np.ndarray]:
+    """``tokenize_batch`` by the ASCII fast path (``_scan_fast``) or, with ``fast=False``, by the
+    general ``_scan`` alone: the reference the fast path is tested against."""
     cls_table, fold = tables()
-    cps, bounds = _codepoints(texts)
+    afold, akeep = ascii_tables()
+    cps, bounds = _sentinel_codepoints(texts) if fast else _codepoints(texts)
     counts = np.zeros(len(texts), dtype=np.int64)
-    cap = cps.shape[0] // 3 + len(texts) + 16
+    cap = int(bounds[-1]) // 3 + len(texts) + 16
     for _ in range(2):
         starts = np.empty(cap, dtype=np.int32)
         ends = np.empty(cap, dtype=np.int32)
         hashes = np.empty(cap, dtype=np.uint64)
         seps = np.empty(cap, dtype=np.uint64)
-        n = _scan(cps, bounds, cls_table, fold, starts, ends, hashes, seps, counts)
+        if fast:
+            n = _scan_fast(cps, bounds, afold, akeep, cls_table, fold, starts, ends, hashes, seps, counts)
+        else:
+            n = _scan(cps, bounds, cls_table, fold, starts, ends, hashes, seps, counts)
         if n <= cap:
             break
         cap = n
