@@ -256,7 +256,13 @@ def test_merged_posting_lists_equal_the_sorted_ones() -> None:
         d1, p1, s1, z1 = cand.posting_lists(
             np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), max_df
         )
-        d2, p2, s2, z2 = cand.merged_posting_lists(hs, ds, ps, max_df)
+        d2, p2, s2, z2 = cand.merged_posting_lists(
+            np.concatenate(hs),
+            np.concatenate(ds),
+            np.concatenate(ps),
+            cand.run_bounds([len(x) for x in hs]),
+            max_df,
+        )
         assert np.array_equal(z1, z2) and z1.shape[0] > 0
         for a, b in zip(s1.tolist(), s2.tolist(), strict=True):
             n = int(z1[s1.tolist().index(a)])

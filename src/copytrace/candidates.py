@@ -205,20 +205,26 @@ def _sift(key: np.ndarray, run: np.ndarray, size: int, i: int) -> None:
 
 
 def merged_posting_lists(
-    hashes: list[np.ndarray], docs: list[np.ndarray], pos: list[np.ndarray], max_df: int
+    hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, bounds: np.ndarray, max_df: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``posting_lists`` of several runs, each sorted by (hash, document), whose documents ascend
-    from run to run (the chunks of a scan): the same lists, from a merge instead of a sort, with
-    only the lists that make hits kept (``starts`` index the compacted arrays)."""
-    bounds = np.zeros(len(hashes) + 1, dtype=np.int64)
-    np.cumsum([x.shape[0] for x in hashes], out=bounds[1:])
+    """``posting_lists`` of runs ``[bounds[r], bounds[r + 1])`` of the arrays, each sorted by
+    (hash, document), where a hash's documents ascend from run to run (a scan's chunks in
+    order): the same lists, from a merge instead of a sort, with only the lists that make hits
+    kept (``starts`` index the compacted arrays)."""
     return _merge_lists(
-        np.concatenate(hashes).astype(np.uint64, copy=False),
-        np.concatenate(docs).astype(np.int64, copy=False),
-        np.concatenate(pos).astype(np.int32, copy=False),
-        bounds,
+        np.ascontiguousarray(hashes, dtype=np.uint64),
+        np.ascontiguousarray(docs, dtype=np.int64),
+        np.ascontiguousarray(pos, dtype=np.int32),
+        np.ascontiguousarray(bounds, dtype=np.int64),
         max_df,
     )
+
+
+def run_bounds(sizes: list[int] | np.ndarray) -> np.ndarray:
+    """``[0, s0, s0 + s1, ...]``: where each of consecutive runs of these sizes starts (and the end)."""
+    bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bounds[1:])
+    return bounds
 
 
 def emit_hits(

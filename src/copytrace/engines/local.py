@@ -415,7 +415,10 @@ def _hits_task(
     if not hs or sum(x.shape[0] for x in hs) == 0:
         return [], 0, np.empty(0, np.uint64)
     # each file's postings are sorted by (hash, document) and files hold ascending documents
-    d, p, starts, sizes = cand.merged_posting_lists(hs, ds, ps, max_df)
+    bounds = cand.run_bounds([x.shape[0] for x in hs])
+    d, p, starts, sizes = cand.merged_posting_lists(
+        np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), bounds, max_df
+    )
     del hs, ds, ps
     paths, total, samples = [], 0, []
     for b, (g0, g1) in enumerate(cand.hit_batches(sizes, max_hits)):

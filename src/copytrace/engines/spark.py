@@ -908,7 +908,7 @@ def hits_fn(
     number in the chunk), the hits packed by destination partition of their pair key."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        hs, ds, ps = [], [], []
+        hs, ds, ps, ns, chunks = [], [], [], [], []
         for rb in batches:
             if rb.num_rows == 0:
                 continue
@@ -919,9 +919,23 @@ def hits_fn(
             hs.append(h)
             ds.append(d.astype(np.int64) + np.repeat(offsets[chunk], n))
             ps.append(p)
+            ns.append(n)
+            chunks.append(chunk)
         if hs:
-            keys, qa, qb = cand.pair_hits(np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), max_df)
-            del hs, ds, ps
+            # every row is a run sorted by (hash, document); merged in chunk order, a hash's
+            # documents ascend from run to run (rows of one chunk hold different hashes)
+            n_all, chunk_all = np.concatenate(ns), np.concatenate(chunks)
+            order = np.argsort(chunk_all, kind="stable")
+            sizes = n_all[order]
+            bounds = cand.run_bounds(sizes)
+            # the rows' values in chunk order: row r's values move from its start to its new one
+            take = np.arange(bounds[-1]) + np.repeat(cand.run_bounds(n_all)[:-1][order] - bounds[:-1], sizes)
+            h, d, p = np.concatenate(hs)[take], np.concatenate(ds)[take], np.concatenate(ps)[take]
+            del hs, ds, ps, take
+            lists = cand.merged_posting_lists(h, d, p, bounds, max_df)
+            del h, d, p
+            keys, qa, qb = cand.emit_hits(*lists, max_df)
+            del lists
             yield from _scatter(keys, qa, qb, dest)
 
     return run
