@@ -128,3 +128,22 @@ def test_postings_ranges_read_with_pread_equal_slices(tmp_path: Path) -> None:
             assert np.array_equal(x, y)
     n, sample = eng._sample_postings(path, 256)
     assert n == 5000 and np.array_equal(sample, h[:: 5000 // 256])
+
+
+def test_read_at_reads_all_bytes_or_says_the_file_is_short(tmp_path: Path) -> None:
+    import os
+
+    import pytest
+
+    from copytrace.store import read_at
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(bytes(range(256)) * 4)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert read_at(fd, 10, 250) == bytes(range(250, 256)) + bytes(range(4))
+        assert read_at(fd, 0, 5) == b""
+        with pytest.raises(OSError, match="bytes short"):
+            read_at(fd, 100, 1000)
+    finally:
+        os.close(fd)

@@ -111,6 +111,23 @@ class _Strings:
         return _nulls(got, self.valid, rows)
 
 
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes of a file at ``offset`` (``os.pread`` gives at most about 2 GB a call: read
+    on until all are there; a file that ends first is an error)."""
+    got = os.pread(fd, size, offset)
+    if len(got) == size:
+        return got
+    parts = [got]
+    done = len(got)
+    while done < size:
+        more = os.pread(fd, size - done, offset + done)
+        if not more:
+            raise OSError(f"file ends at byte {offset + done}, {size - done} bytes short")
+        parts.append(more)
+        done += len(more)
+    return b"".join(parts)
+
+
 def _offset_type(arr: pa.Array) -> type[np.integer]:
     return np.int64 if pa.types.is_large_string(arr.type) else np.int32
 
@@ -159,7 +176,7 @@ class _Placed:
         hi = self.offsets[rows + 1].tolist()
         if short:
             if self.whole is None:
-                self.whole = os.pread(fd, self.size, self.at) if self.size else b""
+                self.whole = read_at(fd, self.size, self.at) if self.size else b""
             data = memoryview(self.whole)
             got: list[str | None] = [str(data[x:y], "utf-8") for x, y in zip(lo, hi, strict=True)]
         else:

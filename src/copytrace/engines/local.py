@@ -38,7 +38,7 @@ from .. import checkpoint
 from ..errors import EngineError, InputError
 from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
-from ..store import StoreReader, write_chunk
+from ..store import StoreReader, read_at, write_chunk
 from ..types import Document, Pair, Settings
 
 PAIRS_PER_TASK = 500
@@ -352,9 +352,9 @@ def read_postings(path: str, lo: int | None, hi: int | None) -> tuple[np.ndarray
         i0 = 0 if lo is None else _pread_search(fd, n, lo)
         i1 = n if hi is None else _pread_search(fd, n, hi)
         m = max(0, i1 - i0)
-        h = np.frombuffer(os.pread(fd, 8 * m, 16 + 8 * i0), dtype="<u8")
-        d = np.frombuffer(os.pread(fd, 4 * m, 16 + 8 * n + 4 * i0), dtype="<i4")
-        q = np.frombuffer(os.pread(fd, 4 * m, 16 + 12 * n + 4 * i0), dtype="<i4")
+        h = np.frombuffer(read_at(fd, 8 * m, 16 + 8 * i0), dtype="<u8")
+        d = np.frombuffer(read_at(fd, 4 * m, 16 + 8 * n + 4 * i0), dtype="<i4")
+        q = np.frombuffer(read_at(fd, 4 * m, 16 + 12 * n + 4 * i0), dtype="<i4")
     finally:
         os.close(fd)
     return h, d, q
