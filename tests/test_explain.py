@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from copytrace import Document, compare
-from copytrace.explain import classify, is_spelling_variant, moved_passages
+from copytrace.explain import classify, is_spelling_variant
+from copytrace.relate import moved_passages
 from copytrace.types import Passage
 
 A = (

@@ -214,18 +214,26 @@ def test_sorted_postings_equal_fingerprint_postings_sorted() -> None:
                 assert want.dtype == have.dtype and np.array_equal(want, have)
 
 
-def test_the_scan_parent_does_not_load_the_compiled_kernels() -> None:
-    """The local engine's parent only coordinates: importing the CLI, ``scan`` and the engine loads
-    no numba (about 150 MB of resident memory a process; the workers load what they use)."""
-    import subprocess
-    import sys
-
+def test_the_scan_parent_does_not_load_the_compiled_kernels(tmp_path: Path) -> None:
+    """The local engine's parent only coordinates: importing the CLI, ``scan`` and the engine, and
+    a whole scan with two workers (families, report), load no numba in it (about 150 MB of
+    resident memory a process; the workers load what they use)."""
+    corpus = tmp_path / "c.jsonl"
+    base = (
+        "the minister said on tuesday that the new budget would cut spending on roads and schools by a third "
+    )
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for k in range(40):
+            fh.write(json.dumps({"id": f"d{k}", "text": f"intro {k % 7} " + base * (1 + k % 3)}) + "\n")
     code = (
-        "import sys, copytrace, copytrace.cli, copytrace.scan, copytrace.engines.local, copytrace.dedup\n"
-        "print('numba' in sys.modules)"
+        "import sys, copytrace, copytrace.cli, copytrace.engines.local, copytrace.dedup\n"
+        "print('numba' in sys.modules)\n"
+        "from copytrace.types import Settings\n"
+        f"stats = copytrace.scan([{str(corpus)!r}], {str(tmp_path / 'out')!r}, Settings(workers=2))\n"
+        "print(stats['pairs'] > 0, 'numba' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "True", "False"]
     from copytrace import compare  # still importable from the package, loaded on first use
 
     assert callable(compare)

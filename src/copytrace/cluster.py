@@ -18,15 +18,13 @@ in input order). The inferred earliest source follows the evidence order of pair
 the only wire agency by ``source``, then the only member opening with a wire dateline; otherwise
 ``None`` with the reason "no evidence".
 
-Everything runs on compact arrays (one entry per pair, no Python object per pair); union-find is
-compiled with numba.
+Everything runs on compact arrays (one entry per pair, no Python object per pair), in numpy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from .relate import is_agency_source, parse_date
@@ -45,28 +43,32 @@ class Edges:
     words: np.ndarray  # int64
 
 
-@numba.njit(cache=True)
 def _union_find(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Component label (smallest member index) of every node, linking a[k] with b[k]."""
-    parent = np.arange(n)
-    for k in range(a.shape[0]):
-        x, y = a[k], b[k]
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        while parent[y] != y:
-            parent[y] = parent[parent[y]]
-            y = parent[y]
-        if x < y:
-            parent[y] = x
-        elif y < x:
-            parent[x] = y
-    for i in range(n):
-        r = i
-        while parent[r] != r:
-            r = parent[r]
-        parent[i] = r
-    return parent
+    """Component label (smallest member index) of every node, linking a[k] with b[k].
+
+    Vectorised min-label hooking with pointer jumping (the connected-components scheme of
+    Shiloach & Vishkin 1982, in array steps): every edge hooks the root of its larger-labelled
+    end under the smaller label, then every node jumps to its root, until each edge's ends share
+    a root. Labels only decrease and stay labels of members, so a component's root is its
+    smallest member. Plain numpy: the parent process, which runs this, never loads numba."""
+    labels = np.arange(n, dtype=np.int64)
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    while a.shape[0]:
+        la, lb = labels[a], labels[b]
+        differ = la != lb
+        if not differ.any():
+            break
+        la, lb = la[differ], lb[differ]
+        low = np.minimum(la, lb)
+        np.minimum.at(labels, np.maximum(la, lb), low)
+        while True:  # pointer jumping: every node to its root
+            up = labels[labels]
+            if np.array_equal(up, labels):
+                break
+            labels = up
+        a, b = a[differ], b[differ]
+    return labels
 
 
 def strongest_links(n_docs: int, edges: Edges, min_family_words: int) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ Neighbouring word-level operations are merged into one edit when nothing separat
 at most ``MERGE_GAP`` equal words separate them and they reorder the same words, so a swapped
 phrase or "more than a third" -> "40 percent" reads as one edit.
 
-Passages whose order differs between the two sides are found by ``moved_passages``.
+Passages whose order differs between the two sides are found by ``relate.moved_passages``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .align import Block
 from .normalize import Tokens, normal_form
-from .types import SWAPPED_KIND, Edit, Passage
+from .types import SWAPPED_KIND, Edit
 
 MERGE_GAP = 2
 MOVED_MIN_WORDS = 4
@@ -390,29 +390,6 @@ def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) 
         if side == "a" and j1 == j2 and i1 == lo and hi <= i2:
             out.add(k)
     return out
-
-
-def moved_passages(passages: tuple[Passage, ...] | list[Passage]) -> set[int]:
-    """Indices of passages standing in another order in ``b`` than in ``a``: the passages outside
-    the longest run whose order agrees on both sides (ties go to the earlier passages)."""
-    n = len(passages)
-    if n < 2:
-        return set()
-    order = sorted(range(n), key=lambda k: (passages[k].a_start, passages[k].b_start))
-    bs = [passages[k].b_start for k in order]
-    # longest increasing subsequence of b starts, O(n^2) (passages per pair are few)
-    best = [1] * n
-    prev = [-1] * n
-    for i in range(n):
-        for j in range(i):
-            if bs[j] < bs[i] and best[j] + 1 > best[i]:
-                best[i], prev[i] = best[j] + 1, j
-    end = max(range(n), key=lambda i: (best[i], -i))
-    keep = set()
-    while end >= 0:
-        keep.add(order[end])
-        end = prev[end]
-    return set(range(n)) - keep
 
 
 def flags(edits: list[Edit]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -183,3 +183,26 @@ def direction(a: Document, b: Document, containment_a: float, containment_b: flo
     if da is not None and db is not None:
         return "unknown", "same date and no other evidence"
     return "unknown", "no evidence"
+
+
+def moved_passages(passages: tuple[Passage, ...] | list[Passage]) -> set[int]:
+    """Indices of passages standing in another order in ``b`` than in ``a``: the passages outside
+    the longest run whose order agrees on both sides (ties go to the earlier passages)."""
+    n = len(passages)
+    if n < 2:
+        return set()
+    order = sorted(range(n), key=lambda k: (passages[k].a_start, passages[k].b_start))
+    bs = [passages[k].b_start for k in order]
+    # longest increasing subsequence of b starts, O(n^2) (passages per pair are few)
+    best = [1] * n
+    prev = [-1] * n
+    for i in range(n):
+        for j in range(i):
+            if bs[j] < bs[i] and best[j] + 1 > best[i]:
+                best[i], prev[i] = best[j] + 1, j
+    end = max(range(n), key=lambda i: (best[i], -i))
+    keep = set()
+    while end >= 0:
+        keep.add(order[end])
+        end = prev[end]
+    return set(range(n)) - keep

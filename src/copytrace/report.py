@@ -3,7 +3,7 @@
 It lists the families and the pairs (sortable by relation, size, containment), and shows any pair
 side by side: both texts whole, the shared passages marked, every edit highlighted by kind, and
 changed numbers and names outlined. Passages standing in another order on the two sides
-(``explain.moved_passages``) are marked as moved.
+(``relate.moved_passages``) are marked as moved.
 
 Data is embedded as JSON inside ``<script type="application/json">`` (``<``, ``>``, ``&`` and the
 line separators escaped) and put on the page with ``textContent`` only, so nothing in a document
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
-from .explain import moved_passages
 from .read import TABLE_SUFFIXES, decode
+from .relate import moved_passages
 from .types import Passage
 
 MAX_PAIRS = 1000

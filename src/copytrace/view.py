@@ -2,7 +2,7 @@
 
 The explanations are the ones in the pair record (``explain``): each edit highlighted by kind on
 both sides, changed numbers and names listed with their offsets, passages standing in another
-order on the two sides marked as moved (``explain.moved_passages``)."""
+order on the two sides marked as moved (``relate.moved_passages``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .explain import moved_passages
+from .relate import moved_passages
 from .types import Document, Pair, Passage
 
 STYLES = {
