@@ -129,3 +129,31 @@ def test_family_numbers_follow_the_order_of_families():
     assert fams and all(ids[i] in fams[k].members for i, k in enumerate(numbers.tolist()) if k >= 0)
     assert sum(len(f.members) for f in fams) == int((numbers >= 0).sum())
     assert [f.id for f in fams] == [family_id(k) for k in range(len(fams))]
+
+
+def test_union_find_labels_each_component_by_its_smallest_member() -> None:
+    """The vectorised union-find against a plain one, on random graphs and a long chain."""
+    import numpy as np
+
+    from copytrace.cluster import _union_find
+
+    def reference(n: int, a: list[int], b: list[int]) -> list[int]:
+        parent = list(range(n))
+
+        def root(x: int) -> int:
+            while parent[x] != x:
+                x = parent[x]
+            return x
+
+        for x, y in zip(a, b, strict=True):
+            rx, ry = root(x), root(y)
+            parent[max(rx, ry)] = min(rx, ry)
+        return [root(i) for i in range(n)]
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n, m = int(rng.integers(1, 200)), int(rng.integers(0, 300))
+        a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        assert _union_find(n, a, b).tolist() == reference(n, a.tolist(), b.tolist())
+    chain = np.arange(5000)[::-1]
+    assert set(_union_find(5001, chain, chain + 1).tolist()) == {0}
