@@ -152,3 +152,26 @@ def test_bit_parallel_gain_is_the_table() -> None:
         assert (align._gain_rows(x, y) or align._gain_rows(y, x)) == expected
         positive += expected
     assert 0.2 < positive / 20000 < 0.8
+
+
+def test_incremental_winnowing_equals_the_window_by_window_definition() -> None:
+    """Winnowing selects each window's rightmost minimum (a position once per run of windows):
+    the incremental scan against the definition, with many ties (small hash ranges)."""
+    from copytrace.fingerprint import winnow
+
+    def definition(h: list[int], w: int) -> list[int]:
+        if not h:
+            return []
+        out: list[int] = []
+        for s in range(max(1, len(h) - w + 1)):
+            window = range(s, min(len(h), s + w))
+            best = max(i for i in window if h[i] == min(h[j] for j in window))
+            if not out or out[-1] != best:
+                out.append(best)
+        return out
+
+    rng = np.random.default_rng(9)
+    for _ in range(2000):
+        m, w = int(rng.integers(0, 50)), int(rng.integers(1, 9))
+        h = rng.integers(0, int(rng.choice([2, 5, 1 << 40])), m).astype(np.uint64)
+        assert winnow(h, w).tolist() == definition(h.tolist(), w)

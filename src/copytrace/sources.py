@@ -83,7 +83,9 @@ def read_slice(sl: JsonlSlice, warn: Callable[[str], None] | None = None) -> tup
         if sl.lo == 0 and k == 0 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
-            record = json.loads(raw)
+            record = json.loads(
+                raw.decode("utf-8", "surrogatepass")
+            )  # as json.loads decodes bytes, less its encoding guess
         except UnicodeDecodeError as exc:
             raise InputError(sl.path, f"invalid UTF-8 at byte {exc.start}", where(k)) from None
         except json.JSONDecodeError as exc:
