@@ -8,7 +8,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .candidates import radix_order
 from .fingerprint import _winnowed, batch_fingerprints
 from .normalize import tokenize_batch
 from .types import Document, Settings
@@ -27,28 +26,69 @@ def fingerprint_postings(
 
 
 @numba.njit(cache=True)
+def _radix_sort_pairs(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``keys`` and ``vals`` (uint64) stably sorted by key: LSD radix sort, 11-bit digits, all
+    six digit counts in one pass, a digit all keys share skipped (as ``radix_order``). The values
+    travel with their keys, so nothing is gathered afterwards. Sorts in the given arrays or in
+    new ones: use the returned pair."""
+    n = keys.shape[0]
+    k = keys
+    v = vals
+    k_spare = np.empty(n, dtype=np.uint64)
+    v_spare = np.empty(n, dtype=np.uint64)
+    counts = np.zeros((6, 2048), dtype=np.int64)
+    for i in range(n):
+        x = k[i]
+        for p in range(6):
+            counts[p, (x >> np.uint64(11 * p)) & np.uint64(2047)] += 1
+    for p in range(6):
+        c = counts[p]
+        if c.max() == n:
+            continue
+        total = 0
+        for digit in range(2048):
+            size = c[digit]
+            c[digit] = total
+            total += size
+        shift = np.uint64(11 * p)
+        for i in range(n):
+            digit = (k[i] >> shift) & np.uint64(2047)
+            j = c[digit]
+            c[digit] = j + 1
+            k_spare[j] = k[i]
+            v_spare[j] = v[i]
+        k, k_spare = k_spare, k
+        v, v_spare = v_spare, v
+    return k, v
+
+
+@numba.njit(cache=True)
 def _sorted_postings(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     all_h, all_d, all_p, k = _winnowed(hashes, counts, n, w)  # in document order
     # one stable sort by hash: documents ascend within a hash, and within a document the
     # whole-text fingerprint comes first, then the n-gram's positions in order; a document's
-    # repeated n-gram keeps its first position
-    order = radix_order(all_h[:k])
+    # repeated n-gram keeps its first position. (document, position) ride along packed in one
+    # uint64, the document in the high half, the position's 32 bits in the low half
+    packed = np.empty(k, dtype=np.uint64)
+    for i in range(k):
+        packed[i] = (np.uint64(all_d[i]) << np.uint64(32)) | np.uint64(np.uint32(all_p[i]))
+    sh, sv = _radix_sort_pairs(all_h[:k], packed)
     out_h = np.empty(k, dtype=np.uint64)
     out_d = np.empty(k, dtype=np.int32)
     out_p = np.empty(k, dtype=np.int32)
     m = 0
     for t in range(k):
-        i = order[t]
-        v = all_h[i]
-        if m > 0 and out_h[m - 1] == v and out_d[m - 1] == all_d[i] and out_p[m - 1] >= 0:
+        v = sh[t]
+        d = np.int32(sv[t] >> np.uint64(32))
+        if m > 0 and out_h[m - 1] == v and out_d[m - 1] == d and out_p[m - 1] >= 0:
             continue
         out_h[m] = v
-        out_d[m] = all_d[i]
-        out_p[m] = all_p[i]
+        out_d[m] = d
+        out_p[m] = np.int32(np.uint32(sv[t] & np.uint64(0xFFFFFFFF)))
         m += 1
-    return out_h[:m].copy(), out_d[:m].copy(), out_p[:m].copy()
+    return out_h[:m], out_d[:m], out_p[:m]
 
 
 def sorted_postings(docs: list[Document], s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -309,7 +309,7 @@ def _write_arrays(path: str, arrays: list[np.ndarray]) -> None:
     with open(tmp, "wb") as fh:
         fh.write(_POSTINGS_MAGIC + np.int64(arrays[0].shape[0]).tobytes())
         for a in arrays:
-            fh.write(np.ascontiguousarray(a).tobytes())
+            fh.write(np.ascontiguousarray(a).data)  # the buffer itself, no tobytes() copy
     os.replace(tmp, path)
 
 

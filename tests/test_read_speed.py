@@ -1,0 +1,85 @@
+"""The cheaper read+fingerprint paths give what the plain ones give."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from copytrace.candidates import radix_order
+from copytrace.fingerprint import _winnowed
+from copytrace.postings import _radix_sort_pairs, _sorted_postings
+from copytrace.sources import _loads
+
+
+def _reference(hashes: np.ndarray, counts: np.ndarray, n: int, w: int) -> tuple[np.ndarray, ...]:
+    all_h, all_d, all_p, k = _winnowed(hashes, counts, n, w)
+    order = radix_order(all_h[:k])
+    rows: list[tuple[int, int, int]] = []
+    for i in order:
+        v, d, p = int(all_h[i]), int(all_d[i]), int(all_p[i])
+        if rows and rows[-1][0] == v and rows[-1][1] == d and rows[-1][2] >= 0:
+            continue
+        rows.append((v, d, p))
+    return (
+        np.array([r[0] for r in rows], dtype=np.uint64),
+        np.array([r[1] for r in rows], dtype=np.int32),
+        np.array([r[2] for r in rows], dtype=np.int32),
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sorted_postings_equal_gathered_radix_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 60, size=80).astype(np.int64)
+    vocab = rng.integers(0, 2**63, size=12, dtype=np.uint64)  # few tokens: repeated n-grams
+    hashes = vocab[rng.integers(0, vocab.shape[0], size=int(counts.sum()))]
+    got = _sorted_postings(hashes, counts, 2, 3)
+    want = _reference(hashes, counts, 2, 3)
+    for g, x in zip(got, want, strict=True):
+        assert g.dtype == x.dtype and np.array_equal(g, x)
+
+
+def test_radix_sort_pairs_is_stable() -> None:
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 2**64 - 1, size=5000, dtype=np.uint64, endpoint=True)
+    keys[::3] = keys[7]  # many equal keys
+    keys[1::5] &= np.uint64(0xFFFF)  # shared high digits
+    vals = np.arange(keys.shape[0], dtype=np.uint64)
+    k, v = _radix_sort_pairs(keys.copy(), vals.copy())
+    order = np.argsort(keys, kind="stable")
+    assert np.array_equal(k, keys[order]) and np.array_equal(v, vals[order])
+    k, v = _radix_sort_pairs(np.full(4, 9, dtype=np.uint64), vals[:4].copy())  # every digit shared
+    assert np.array_equal(v, vals[:4])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"id": 1, "text": "a"}',
+        ' {"a": 1}',
+        '{"a": 1}  \r',
+        "[1, 2]",
+        '"s"',
+        "3",
+        "\ufeff{}",
+        '{"a": 1} x',
+        '{"a": 1}{"b": 2}',
+        '{"a": ',
+        "",
+        "  ",
+        "nul",
+        '{"a": "\\ud800"}',
+        "NaN",
+    ],
+)
+def test_loads_is_json_loads(text: str) -> None:
+    try:
+        want: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        with pytest.raises(json.JSONDecodeError) as got:
+            _loads(text)
+        assert (got.value.msg, got.value.pos) == (exc.msg, exc.pos)
+        return
+    assert _loads(text) == want or (want != want and _loads(text) != _loads(text))
