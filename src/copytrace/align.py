@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import cast
 
 import numba
@@ -347,18 +348,21 @@ def _seed_chains(
     ngram: int,
     max_gap: int,
     core: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Runs as token spans (a0, a1, b0, b1, cover) and the span of every chain, in one compiled
-    call (no spans when the runs cover fewer than ``core`` words: no passage can form).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Runs as token spans, rows (a0, a1, b0, b1, cover) of one (5, n) array, and the span of
+    every chain, in one compiled call (no spans when the runs cover fewer than ``core`` words: no
+    passage can form). Two arrays returned, not six: boxing each returned array costs about as
+    much as a short merge step, and every candidate pair pays it.
 
     ``_runs`` makes runs in order of (i0, j0) (seeds in order of i, and of j for one i: the
     stable order of ``sorted_b``), so they are already sorted as ``_chains`` wants."""
     ri, rj, rl = _runs(sorted_a, order_a, occ_a, sorted_b, order_b, nb, MAX_OCCURRENCES)
     n = ri.shape[0]
     span = ngram - 1
-    a1 = np.empty(n, dtype=np.int64)
-    b1 = np.empty(n, dtype=np.int64)
-    cover = np.empty(n, dtype=np.int64)
+    runs = np.empty((5, n), dtype=np.int64)
+    runs[0, :] = ri
+    runs[2, :] = rj
+    a1, b1, cover = runs[1], runs[3], runs[4]
     total = 0
     for r in range(n):
         a1[r] = min(ri[r] + rl[r] + span, na)
@@ -366,16 +370,16 @@ def _seed_chains(
         cover[r] = min(a1[r] - ri[r], b1[r] - rj[r])
         total += cover[r]
     if n == 0 or total < core:
-        return ri, a1, rj, b1, cover, np.empty((0, 4), dtype=np.int64)
+        return runs, np.empty((0, 4), dtype=np.int64)
     chain = _chains(ri, a1, rj, b1, max_gap, span)
-    return ri, a1, rj, b1, cover, _chain_spans(chain, ri, a1, rj, b1)
+    return runs, _chain_spans(chain, ri, a1, rj, b1)
 
 
 @numba.njit(cache=True)
-def _covers(
-    a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, cover: np.ndarray, spans: np.ndarray
-) -> np.ndarray:
-    """Words of exact runs lying wholly inside each span [lo_a, hi_a, lo_b, hi_b]."""
+def _covers(runs: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """Words of exact runs (rows a0, a1, b0, b1, cover) lying wholly inside each span
+    [lo_a, hi_a, lo_b, hi_b]."""
+    a0, a1, b0, b1, cover = runs[0], runs[1], runs[2], runs[3], runs[4]
     out = np.zeros(spans.shape[0], dtype=np.int64)
     for k in range(spans.shape[0]):
         lo_a, hi_a, lo_b, hi_b = spans[k, 0], spans[k, 1], spans[k, 2], spans[k, 3]
@@ -403,15 +407,17 @@ def align_tokens(
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
     core = max(1, min_words - ngram + 1)
-    a0, a1, b0, b1, cover, chain_spans = _seed_chains(
-        ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, len(ta), len(tb), ngram, max_gap, core
+    ha_arr, hb_arr = ta.hashes, tb.hashes
+    na, nb = ha_arr.shape[0], hb_arr.shape[0]
+    runs, chain_spans = _seed_chains(
+        ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, na, nb, ngram, max_gap, core
     )
     if chain_spans.shape[0] == 0:
         # a passage needs ``core`` words inside exact n-gram runs: none can form here
         return []
-    ha, hb = hash_lists() if hash_lists is not None else (ta.hashes.tolist(), tb.hashes.tolist())
+    ha, hb = hash_lists() if hash_lists is not None else (ha_arr.tolist(), hb_arr.tolist())
     width = max_gap + ngram
-    may = _may_extend(ta.hashes, tb.hashes, chain_spans, width).tolist()
+    may = _may_extend(ha_arr, hb_arr, chain_spans, width).tolist()
     spans = _merge_close(
         [
             _extend(ha, hb, span4, width, fwd, bwd)
@@ -419,7 +425,7 @@ def align_tokens(
         ],
         max_gap,
     )
-    covered = _covers(a0, a1, b0, b1, cover, np.array(spans, dtype=np.int64)).tolist()
+    covered = _covers(runs, np.array(spans, dtype=np.int64)).tolist()
     blocks: list[Block] = []
     for (lo_a, hi_a, lo_b, hi_b), inside in zip(spans, covered, strict=True):
         if inside < core:
@@ -427,9 +433,11 @@ def align_tokens(
         block = _refine(ha, hb, lo_a, hi_a, lo_b, hi_b)
         if block is not None and block.matched >= min_words:
             blocks.append(block)
-    blocks.sort(key=lambda b: (b.a0, b.b0))
+    blocks.sort(key=_BLOCK_ORDER)
     return blocks
 
+
+_BLOCK_ORDER = attrgetter("a0", "b0")
 
 Opcode = tuple[str, int, int, int, int]
 
