@@ -9,7 +9,7 @@ Stages and where their data lives (``staging`` is the run's work folder for a ``
                parse their chunk with the local engine's functions (``sources.read_slice``,
                ``read.make_document``), write its documents (``staging/docs/part-NNNNNN``: Arrow IPC
                for a local staging folder, the run's store itself; Parquet on shared storage),
-               fingerprint the texts they hold (``fingerprint_postings``; document numbers within
+               fingerprint the texts they hold (``sorted_postings``; document numbers within
                the chunk) and write the postings packed by bucket (``staging/postings``), then the
                chunk's completion file. Text files, folders and CSV are read by the driver a batch at
                a time and saved the same way (the executors fingerprint them). The driver keeps only
@@ -66,7 +66,7 @@ from .. import candidates as cand
 from .. import checkpoint
 from ..checkpoint import MANIFEST
 from ..errors import EngineError, InputError
-from ..postings import fingerprint_postings
+from ..postings import sorted_postings
 from ..read import JSONL_SUFFIXES, read_inputs
 from ..relate import parse_date
 from ..sources import JsonlSlice, line_of, read_slice, slices
@@ -516,12 +516,12 @@ def saved_texts(docs_uri: str, chunk: int, ipc: bool) -> list[str]:
 
 
 def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings) -> None:
-    """A chunk's postings (``fingerprint_postings`` of its texts, document numbers within the chunk)
+    """A chunk's postings (``sorted_postings`` of its texts, document numbers within the chunk)
     as ``postings/part-NNNNNN.parquet``: one row a bucket (``postings_blobs``), written under a
     temporary name and moved into place (its presence means it is complete)."""
     import pyarrow.parquet as pq
 
-    h, d, p = fingerprint_postings([Document("", t) for t in texts], 0, s)
+    h, d, p = sorted_postings([Document("", t) for t in texts], s)
     fs, root = _filesystem(postings_uri_of(docs_uri))
     tmp = f"{root}/.part-{chunk:06d}-{uuid.uuid4().hex}.tmp"
     pq.write_table(postings_blobs(chunk, h, d, p), tmp, filesystem=fs, compression="none")
@@ -826,11 +826,11 @@ def _unpack(col: pa.Array | pa.ChunkedArray, dtype: Any) -> tuple[np.ndarray, np
 
 
 def postings_blobs(chunk: int, h: np.ndarray, d: np.ndarray, p: np.ndarray) -> pa.Table:
-    """A chunk's postings, one row a non-empty bucket of the hash, each sorted by hash (documents
-    ascending within a hash, as ``fingerprint_postings`` made them: ``candidates.posting_lists``
-    merges such runs)."""
+    """A chunk's postings, sorted by hash with documents ascending within a hash (as
+    ``sorted_postings`` makes them), one row a non-empty bucket of the hash, each still sorted so
+    (``candidates.merged_posting_lists`` merges such runs)."""
     b = bucket_of(h)
-    order = np.lexsort((h, b))
+    order = np.argsort(b.astype(np.int16), kind="stable")  # a radix sort: buckets fit 16 bits
     b = b[order]
     bounds = np.searchsorted(b, np.arange(BUCKETS + 1))
     used = np.flatnonzero(np.diff(bounds) > 0)
