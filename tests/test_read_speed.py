@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from copytrace.candidates import radix_order
+from copytrace.candidates import radix_order, radix_sort_pairs
 from copytrace.fingerprint import _winnowed
-from copytrace.postings import _radix_sort_pairs, _sorted_postings
+from copytrace.postings import _sorted_postings
 from copytrace.sources import _loads
 
 
@@ -47,10 +47,10 @@ def test_radix_sort_pairs_is_stable() -> None:
     keys[::3] = keys[7]  # many equal keys
     keys[1::5] &= np.uint64(0xFFFF)  # shared high digits
     vals = np.arange(keys.shape[0], dtype=np.uint64)
-    k, v = _radix_sort_pairs(keys.copy(), vals.copy())
+    k, v = radix_sort_pairs(keys.copy(), vals.copy())
     order = np.argsort(keys, kind="stable")
     assert np.array_equal(k, keys[order]) and np.array_equal(v, vals[order])
-    k, v = _radix_sort_pairs(np.full(4, 9, dtype=np.uint64), vals[:4].copy())  # every digit shared
+    k, v = radix_sort_pairs(np.full(4, 9, dtype=np.uint64), vals[:4].copy())  # every digit shared
     assert np.array_equal(v, vals[:4])
 
 

@@ -25,35 +25,49 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def radix_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sorting order of uint64 keys: LSD radix sort, 11-bit digits, skipping a digit
-    all keys share (Knuth, TAOCP vol. 3, 5.2.5). Stable, so equal keys keep their input order."""
+def radix_sort_pairs(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``keys`` and ``vals`` (uint64) stably sorted by key: LSD radix sort, 11-bit digits, all
+    six digit counts in one pass, a digit all keys share skipped (Knuth, TAOCP vol. 3, 5.2.5). The values
+    travel with their keys, so nothing is gathered afterwards. Sorts in the given arrays or in
+    new ones: use the returned pair."""
     n = keys.shape[0]
-    order = np.arange(n).astype(np.int32)
-    spare = np.empty(n, dtype=np.int32)
-    k = keys.copy()
+    k = keys
+    v = vals
     k_spare = np.empty(n, dtype=np.uint64)
-    counts = np.empty(2048, dtype=np.int64)
-    for shift in range(0, 64, 11):
-        counts[:] = 0
-        for i in range(n):
-            counts[(k[i] >> np.uint64(shift)) & np.uint64(2047)] += 1
-        if counts.max() == n:
+    v_spare = np.empty(n, dtype=np.uint64)
+    counts = np.zeros((6, 2048), dtype=np.int64)
+    for i in range(n):
+        x = k[i]
+        for p in range(6):
+            counts[p, (x >> np.uint64(11 * p)) & np.uint64(2047)] += 1
+    for p in range(6):
+        c = counts[p]
+        if c.max() == n:
             continue
         total = 0
-        for c in range(2048):
-            size = counts[c]
-            counts[c] = total
+        for digit in range(2048):
+            size = c[digit]
+            c[digit] = total
             total += size
+        shift = np.uint64(11 * p)
         for i in range(n):
-            digit = (k[i] >> np.uint64(shift)) & np.uint64(2047)
-            j = counts[digit]
-            counts[digit] = j + 1
+            digit = (k[i] >> shift) & np.uint64(2047)
+            j = c[digit]
+            c[digit] = j + 1
             k_spare[j] = k[i]
-            spare[j] = order[i]
+            v_spare[j] = v[i]
         k, k_spare = k_spare, k
-        order, spare = spare, order
-    return order
+        v, v_spare = v_spare, v
+    return k, v
+
+
+@numba.njit(cache=True)
+def radix_order(keys: np.ndarray) -> np.ndarray:
+    """The stable sorting order of uint64 keys (``radix_sort_pairs`` carrying the positions):
+    equal keys keep their input order."""
+    n = keys.shape[0]
+    _, order = radix_sort_pairs(keys.copy(), np.arange(n).astype(np.uint64))
+    return order.astype(np.int64)
 
 
 @numba.njit(cache=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .candidates import radix_sort_pairs
 from .fingerprint import _winnowed, batch_fingerprints
 from .normalize import tokenize_batch
 from .types import Document, Settings
@@ -26,43 +27,6 @@ def fingerprint_postings(
 
 
 @numba.njit(cache=True)
-def _radix_sort_pairs(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``keys`` and ``vals`` (uint64) stably sorted by key: LSD radix sort, 11-bit digits, all
-    six digit counts in one pass, a digit all keys share skipped (as ``radix_order``). The values
-    travel with their keys, so nothing is gathered afterwards. Sorts in the given arrays or in
-    new ones: use the returned pair."""
-    n = keys.shape[0]
-    k = keys
-    v = vals
-    k_spare = np.empty(n, dtype=np.uint64)
-    v_spare = np.empty(n, dtype=np.uint64)
-    counts = np.zeros((6, 2048), dtype=np.int64)
-    for i in range(n):
-        x = k[i]
-        for p in range(6):
-            counts[p, (x >> np.uint64(11 * p)) & np.uint64(2047)] += 1
-    for p in range(6):
-        c = counts[p]
-        if c.max() == n:
-            continue
-        total = 0
-        for digit in range(2048):
-            size = c[digit]
-            c[digit] = total
-            total += size
-        shift = np.uint64(11 * p)
-        for i in range(n):
-            digit = (k[i] >> shift) & np.uint64(2047)
-            j = c[digit]
-            c[digit] = j + 1
-            k_spare[j] = k[i]
-            v_spare[j] = v[i]
-        k, k_spare = k_spare, k
-        v, v_spare = v_spare, v
-    return k, v
-
-
-@numba.njit(cache=True)
 def _sorted_postings(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,7 +38,7 @@ def _sorted_postings(
     packed = np.empty(k, dtype=np.uint64)
     for i in range(k):
         packed[i] = (np.uint64(all_d[i]) << np.uint64(32)) | np.uint64(np.uint32(all_p[i]))
-    sh, sv = _radix_sort_pairs(all_h[:k], packed)
+    sh, sv = radix_sort_pairs(all_h[:k], packed)
     out_h = np.empty(k, dtype=np.uint64)
     out_d = np.empty(k, dtype=np.int32)
     out_p = np.empty(k, dtype=np.int32)
