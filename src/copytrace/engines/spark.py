@@ -21,7 +21,7 @@ Stages and where their data lives (``staging`` is the run's work folder for a ``
                ``--semantic`` neighbour pairs added; then the optional date window and same-source
                filters as joins. Kept as ``staging/cands`` (Parquet)
 3. align       candidate pairs in chunks of consecutive ``a`` (boundaries from the per-``a`` counts),
-               one chunk a task; the chunk's documents mapped from the run's store (local staging) or
+               one chunk a task; the chunk's documents read from the run's store (local staging) or
                cogrouped with it (a join ships every text once per chunk; shared storage);
                ``compare_chunk`` + ``encode_pair``; each chunk's related pairs, sorted, saved as
                ``staging/results/part-NNNNNN.arrow``
@@ -367,8 +367,8 @@ def align_store_fn(
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """``mapInArrow`` function over a partition of chunked pairs (one chunk a partition): each
     chunk's documents read from the run's store by the local engine's ``StoreReader`` (a
-    machine-local staging folder, so no text crosses Spark; the files are opened once a task and
-    unmapped after each chunk), its related pairs saved by ``save_results``."""
+    machine-local staging folder, so no text crosses Spark; one reader a task, its batch layouts
+    dropped after each chunk), its related pairs saved by ``save_results``."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         got = [rb for rb in batches if rb.num_rows]
@@ -1337,7 +1337,7 @@ def _run(
         chunked = cands.mapInArrow(chunk_fn(starts, dest_keys(n_chunks)), "chunk int, c int, a long, b long")
         _remove(results_uri)
         if ipc:
-            # the documents are mapped from the run's store on this machine: no text crosses Spark
+            # the documents are read from the run's store on this machine: no text crosses Spark
             files = storing.result()
             results = chunked.repartition(n_chunks, "chunk").mapInArrow(
                 align_store_fn(files, offsets, results_uri, s), "c int, n long"
