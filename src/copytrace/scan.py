@@ -28,6 +28,7 @@ from .checkpoint import (
     interruptible,
     make_manifest,
 )
+from .cluster import Edges, components, families, family_id, family_numbers
 from .errors import ConfigError, InputError, OutputError
 from .progress import make_progress
 from .read import read_inputs
@@ -147,7 +148,6 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
     """Families from the pair edges, then documents.jsonl, clusters.jsonl and report.html (its
     document rows, families and pair ranking from memory, not read back from the outputs), while a
     thread writes texts.parquet (its Parquet encoding releases the GIL)."""
-    from .cluster import Edges, components, families, family_numbers
     from .report import TEXTS_FILE
 
     ids: list[str] = cols["ids"]
@@ -262,8 +262,6 @@ def document_lines(rb: pa.RecordBatch, numbers: Any, lengths: Any = None) -> str
     decoding the texts or making a ``Document`` per row."""
     import pyarrow.compute as pc
 
-    from .cluster import family_id
-
     n = rb.num_rows
     ids = rb.column("id").to_pylist()
     if lengths is None:
@@ -323,7 +321,6 @@ def write_report_from_store(
 ) -> None:
     """``report.html``: texts and document rows read from the run's store (only the documents the
     shown pairs need), families and the shared words of each pair from memory."""
-    from .cluster import family_id
     from .report import write_report
 
     index = {ids[k]: k for k in np.nonzero(paired)[0].tolist()}

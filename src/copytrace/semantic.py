@@ -630,7 +630,7 @@ def decide(
 
     plans = []
     for pa, pb, passages in items:
-        swap = pb.key < pa.key
+        swap = pb.before(pa)
         if swap:
             pa, pb, passages = pb, pa, tuple(p.swapped() for p in passages)
         va, vb = view(pa), view(pb)

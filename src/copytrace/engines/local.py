@@ -35,11 +35,13 @@ from typing import Any
 import numpy as np
 
 from .. import checkpoint
+from ..cluster import STRONG
 from ..errors import EngineError, InputError
 from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, read_at, write_chunk
 from ..types import Document, Pair, Settings
+from ..write import dumps_pair
 
 PAIRS_PER_TASK = 500
 # an align worker's store reader may hold memory_mb / STORE_SHARE bytes (where each batch lies in
@@ -82,9 +84,6 @@ def compare_chunk(
 
 def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bool]:
     """(a index, b index, JSON line, relation, shared words, strong link) for the parent."""
-    from ..cluster import STRONG
-    from ..write import dumps_pair
-
     words = sum(p.words for p in pair.passages)
     return a, b, dumps_pair(pair), pair.relation, words, pair.relation in STRONG
 
