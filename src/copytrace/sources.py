@@ -84,9 +84,8 @@ def read_slice(sl: JsonlSlice, warn: Callable[[str], None] | None = None) -> tup
         if sl.lo == 0 and k == 0 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         try:
-            record = _loads(
-                raw.decode("utf-8", "surrogatepass")
-            )  # as json.loads decodes bytes, less its encoding guess
+            # decoded as json.loads decodes bytes, less its guess of the encoding line by line
+            record = _loads(raw.decode("utf-8", "surrogatepass"))
         except UnicodeDecodeError as exc:
             raise InputError(sl.path, f"invalid UTF-8 at byte {exc.start}", where(k)) from None
         except json.JSONDecodeError as exc:

@@ -93,13 +93,8 @@ class _Strings:
     __slots__ = ("offsets", "data", "valid")
 
     def __init__(self, arr: pa.Array) -> None:
-        validity, offsets, data = arr.buffers()
-        n = len(arr)
-        self.offsets: np.ndarray = np.frombuffer(offsets, dtype=_offset_type(arr))[
-            arr.offset : arr.offset + n + 1
-        ]
+        self.offsets, self.valid, data = _layout(arr)
         self.data = memoryview(data) if data is not None else memoryview(b"")
-        self.valid = None if arr.null_count == 0 else _bits(validity, arr.offset, n)
 
     def take(self, rows: np.ndarray) -> list[str | None]:
         """The values at ``rows`` (decoded as ``to_pylist`` decodes them)."""
@@ -128,15 +123,19 @@ def read_at(fd: int, size: int, offset: int) -> bytes:
     return b"".join(parts)
 
 
-def _offset_type(arr: pa.Array) -> type[np.integer]:
-    return np.int64 if pa.types.is_large_string(arr.type) else np.int32
-
-
-def _bits(validity: Any, offset: int, n: int) -> np.ndarray:
-    """An Arrow validity bitmap (least significant bit first) as a bool mask of ``n`` values
-    (numpy, so no compute kernel library is loaded for it)."""
-    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-    return bits[offset : offset + n].astype(np.bool_)
+def _layout(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None, Any]:
+    """A string column's value offsets (a view of its buffer), its validity as a bool mask (None
+    when no value is null) and its data buffer. The bitmap (least significant bit first) is
+    unpacked with numpy, so no compute kernel library is loaded for it."""
+    validity, offsets, data = arr.buffers()
+    n = len(arr)
+    wide = pa.types.is_large_string(arr.type)
+    offs = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)[arr.offset : arr.offset + n + 1]
+    valid = None
+    if arr.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        valid = bits[arr.offset : arr.offset + n].astype(np.bool_)
+    return offs, valid, data
 
 
 def _nulls(got: list[str | None], valid: np.ndarray | None, rows: np.ndarray) -> list[str | None]:
@@ -159,12 +158,8 @@ class _Placed:
     __slots__ = ("offsets", "valid", "at", "size", "whole")
 
     def __init__(self, arr: pa.Array, base: int) -> None:
-        validity, offsets, data = arr.buffers()
-        n = len(arr)
-        self.offsets: np.ndarray = np.frombuffer(offsets, dtype=_offset_type(arr))[
-            arr.offset : arr.offset + n + 1
-        ].copy()
-        self.valid = None if arr.null_count == 0 else _bits(validity, arr.offset, n)
+        offsets, self.valid, data = _layout(arr)
+        self.offsets = offsets.copy()  # the mapping it views is closed once the batch is placed
         self.size = 0 if data is None else data.size
         self.at = data.address - base if self.size else 0
         self.whole: bytes | None = None  # a short column's data, read once while the reader is open

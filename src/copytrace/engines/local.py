@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import dataclasses
+import functools
 import gc
 import itertools
 import multiprocessing as mp
@@ -127,13 +128,13 @@ class ChunkResult:
 
 def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> ChunkResult:
     """Read (if a JSONL slice), store and fingerprint one chunk. Postings use chunk-local indices."""
+    from ..postings import sorted_postings
+
     warnings: list[str] = []
     docs, lines = read_slice(source, warnings.append) if isinstance(source, JsonlSlice) else (source, [])
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.postings")
-    from ..postings import sorted_postings
-
     write_postings(postings_file, *sorted_postings(docs, s))
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
@@ -188,11 +189,20 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
     return out
 
 
-_LIBC: list[Any] = []
-
-
 # an align worker trims its heap after every TRIM_EVERY tasks
 TRIM_EVERY = 8
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
 
 
 def trim_heap() -> None:
@@ -201,17 +211,9 @@ def trim_heap() -> None:
     keeps freed pages and its heap fragments, so a worker's resident memory crept up by about
     100 MB over a 100k scan. Trimming after every task cost 9% of the align CPU (the next task
     faults its pages in again), after every 8th about 1%."""
-    if not _LIBC:
-        import ctypes
-        import ctypes.util
-
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
-            _LIBC.append(libc.malloc_trim)
-        except (OSError, AttributeError):
-            _LIBC.append(None)
-    if _LIBC[0] is not None:
-        _LIBC[0](0)
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 @contextlib.contextmanager
@@ -359,12 +361,17 @@ def read_postings(path: str, lo: int | None, hi: int | None) -> tuple[np.ndarray
     return h, d, q
 
 
+def _first_at(fd: int, i: int) -> int:
+    """Row ``i``'s value of a postings file's first (u8) column."""
+    return int.from_bytes(os.pread(fd, 8, 16 + 8 * i), "little")
+
+
 def _pread_search(fd: int, n: int, value: int) -> int:
     """``searchsorted(first column, value, side="left")`` over a file's sorted u8 first column."""
     lo, hi = 0, n
     while lo < hi:
         mid = (lo + hi) // 2
-        if int.from_bytes(os.pread(fd, 8, 16 + 8 * mid), "little") < value:
+        if _first_at(fd, mid) < value:
             lo = mid + 1
         else:
             hi = mid
@@ -377,7 +384,7 @@ def _sample_postings(path: str, count: int) -> tuple[int, np.ndarray]:
     try:
         n = _postings_count(path, fd)
         at = range(0, n, max(1, n // count))
-        return n, np.array([int.from_bytes(os.pread(fd, 8, 16 + 8 * i), "little") for i in at], np.uint64)
+        return n, np.array([_first_at(fd, i) for i in at], np.uint64)
     finally:
         os.close(fd)
 
