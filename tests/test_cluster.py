@@ -157,3 +157,47 @@ def test_union_find_labels_each_component_by_its_smallest_member() -> None:
         assert _union_find(n, a, b).tolist() == reference(n, a.tolist(), b.tolist())
     chain = np.arange(5000)[::-1]
     assert set(_union_find(5001, chain, chain + 1).tolist()) == {0}
+
+
+def test_grouped_order_keeps_components_together() -> None:
+    """The align stage's task order: a permutation, each component's pairs one run, by (a, b)."""
+    from copytrace.cluster import _union_find, grouped_order
+
+    rng = np.random.default_rng(11)
+    for _ in range(100):
+        n, m = int(rng.integers(2, 300)), int(rng.integers(1, 400))
+        a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+        order = grouped_order(n, a, b)
+        assert sorted(order.tolist()) == list(range(m))
+        label = _union_find(n, a, b)[a[order]]
+        runs = [label[0]] + [y for x, y in zip(label[:-1], label[1:], strict=True) if x != y]
+        assert len(runs) == len(set(runs))  # no component comes back after another started
+        keys = list(zip(label.tolist(), a[order].tolist(), b[order].tolist(), strict=True))
+        assert keys == sorted(keys)
+    assert grouped_order(5, np.zeros(0, np.int64), np.zeros(0, np.int64)).shape == (0,)
+
+
+def test_pair_log_writes_pairs_in_output_order(tmp_path) -> None:
+    """Tasks hand in pairs in any order; pairs.jsonl and the edges come out by (a, b)."""
+    from copytrace.checkpoint import PairLog
+
+    rng = np.random.default_rng(3)
+    pairs = sorted({(int(x), int(y)) for x, y in rng.integers(0, 50, (300, 2)) if x < y})
+    shuffled = [pairs[k] for k in rng.permutation(len(pairs))]
+    out = tmp_path / "pairs.jsonl"
+    with PairLog(tmp_path, out, "key") as log:
+        for t in range(0, len(shuffled), 37):
+            log.add(
+                [
+                    (x, y, json.dumps({"a": x, "b": y, "é": "ü" * x}), "partial", x + y, x % 2 == 0)
+                    for x, y in shuffled[t : t + 37]
+                ]
+            )
+        log.finish()
+        a, b, strong, w = log.edges()
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [(d["a"], d["b"]) for d in map(json.loads, lines)] == pairs
+    assert list(zip(a.tolist(), b.tolist(), strict=True)) == pairs
+    assert w.tolist() == [x + y for x, y in pairs]
+    assert strong.tolist() == [x % 2 == 0 for x, _ in pairs]
+    assert not list(tmp_path.glob("*.part"))

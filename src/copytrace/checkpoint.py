@@ -8,9 +8,11 @@ everything is complete (so ``DIR`` never holds a half-written output). The work 
   ``ResumeError``; a run without ``--resume`` starts afresh.
 * per chunk of input, a ``_chunk-NNNNNN.json`` completion marker written (atomically) after the
   chunk's documents and postings are on disk: a resumed run loads it instead of redoing the chunk;
-* ``pairs.jsonl`` and ``_edges.bin`` appended one align task at a time, and ``_align.log``, one
+* ``_pairs.spill`` and ``_edges.bin`` appended one align task at a time, and ``_align.log``, one
   line per finished task (bytes and edges written so far). A resumed run cuts both files back to
   the last complete line and goes on with the next task, so the result equals an uninterrupted run.
+  Tasks hold candidate pairs grouped by what documents they share, not in output order; once the
+  last task is in, ``pairs.jsonl`` is written from the spill in output order (by ``a``, then ``b``).
 
 Interruptions: Ctrl-C and SIGTERM stop the scan with ``KeyboardInterrupt`` (exit status 130) and
 leave the work folder; ``kill -9`` leaves it too. Forked worker processes ignore SIGINT (the parent
@@ -25,6 +27,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -173,16 +176,19 @@ def align_tasks_logged(workdir: Path) -> int:
 
 # ---------------------------------------------------------------- the pair log
 
-_EDGE = np.dtype([("a", "<i8"), ("b", "<i8"), ("w", "<i8"), ("s", "u1"), ("r", "u1")])
+# a pair's edge: documents, shared words, strong link, relation, and its line's bytes in the spill
+_EDGE = np.dtype([("a", "<i8"), ("b", "<i8"), ("w", "<i8"), ("s", "u1"), ("r", "u1"), ("n", "<u4")])
 _REL_CODE = {r: i for i, r in enumerate(RELATIONS)}
 
 
 class PairLog:
-    """``pairs.jsonl`` and the clustering edges, appended one align task at a time; resumable.
+    """The pairs' lines and the clustering edges, appended one align task at a time; resumable.
 
     ``add(results)`` takes one task's encoded pairs ``(a, b, json line, relation, words, strong)``
     and records the task as done. Opening a log that holds finished tasks of the same candidate
-    list (``key``) goes on after the last of them; ``tasks_done`` says how many.
+    list (``key``) goes on after the last of them; ``tasks_done`` says how many. The lines go to a
+    spill file in task order; ``finish`` writes ``pairs.jsonl`` from it in output order (by ``a``,
+    then ``b``: the order of the candidate list), whatever order the tasks took the pairs in.
     """
 
     @staticmethod
@@ -191,10 +197,11 @@ class PairLog:
         h = hashlib.blake2b(digest_size=16)
         h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
         h.update(np.ascontiguousarray(b, dtype=np.int64).tobytes())
-        return f"copytrace-align {FORMAT} {per_task} {a.shape[0]} {h.hexdigest()}"
+        return f"copytrace-align-grouped {FORMAT} {per_task} {a.shape[0]} {h.hexdigest()}"
 
     def __init__(self, workdir: Path, pairs_path: Path, key: str) -> None:
         self._pairs_path = pairs_path
+        self._spill_path = workdir / "_pairs.spill"
         self._edges_path = workdir / "_edges.bin"
         self._log_path = workdir / "_align.log"
         self.tasks_done = 0
@@ -206,11 +213,11 @@ class PairLog:
                     parts = line.split()
                     if len(parts) == 3:
                         self.tasks_done, pairs_bytes, edges = (int(x) for x in parts)
-        have_pairs = pairs_path.stat().st_size if pairs_path.exists() else 0
+        have_pairs = self._spill_path.stat().st_size if self._spill_path.exists() else 0
         have_edges = self._edges_path.stat().st_size if self._edges_path.exists() else 0
         if self.tasks_done and (have_pairs < pairs_bytes or have_edges < edges * _EDGE.itemsize):
             self.tasks_done = pairs_bytes = edges = 0  # the files lost data the log counts: redo
-        self._pairs = open(pairs_path, "r+b" if self.tasks_done else "wb")  # noqa: SIM115
+        self._pairs = open(self._spill_path, "r+b" if self.tasks_done else "wb")  # noqa: SIM115
         self._pairs.truncate(pairs_bytes)
         self._pairs.seek(pairs_bytes)
         self._edges = open(self._edges_path, "r+b" if self.tasks_done else "wb")  # noqa: SIM115
@@ -227,10 +234,12 @@ class PairLog:
 
     def add(self, results: list[tuple[int, int, str, str, int, bool]]) -> None:
         if results:
-            data = "".join(r[2] + "\n" for r in results).encode("utf-8")
+            lines = [(r[2] + "\n").encode("utf-8") for r in results]
+            data = b"".join(lines)
             self._pairs.write(data)
             self._pairs_bytes += len(data)
             rec = np.empty(len(results), dtype=_EDGE)
+            rec["n"] = [len(x) for x in lines]
             rec["a"] = [r[0] for r in results]
             rec["b"] = [r[1] for r in results]
             rec["w"] = [r[4] for r in results]
@@ -259,9 +268,36 @@ class PairLog:
         with open(self._edges_path, "rb") as fh:
             return np.frombuffer(fh.read(self._n_edges * _EDGE.itemsize), dtype=_EDGE)
 
+    def _output_order(self, rec: np.ndarray) -> np.ndarray:
+        return np.lexsort((rec["b"], rec["a"]))  # a candidate pair is in one task: no ties
+
+    def finish(self) -> None:
+        """Write ``pairs.jsonl``: the spill's lines in output order (each read with ``pread``, so
+        memory holds the line offsets only, not the lines), to a temporary name renamed when
+        complete."""
+        self._pairs.flush()
+        rec = self._records()
+        order = self._output_order(rec)
+        sizes = rec["n"].astype(np.int64)
+        at = np.zeros(sizes.shape[0], dtype=np.int64)
+        np.cumsum(sizes[:-1], out=at[1:])
+        tmp = self._pairs_path.with_name(self._pairs_path.name + ".part")
+        fd = os.open(self._spill_path, os.O_RDONLY)
+        try:
+            with open(tmp, "wb", buffering=1 << 20) as out:
+                for k in range(0, order.shape[0], 4096):
+                    part = order[k : k + 4096]
+                    out.write(
+                        b"".join(map(os.pread, itertools.repeat(fd), sizes[part].tolist(), at[part].tolist()))
+                    )
+        finally:
+            os.close(fd)
+        os.replace(tmp, self._pairs_path)
+
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, strong, shared words) of every pair written, in output order."""
         rec = self._records()
+        rec = rec[self._output_order(rec)]
         return (
             rec["a"].astype(np.int64),
             rec["b"].astype(np.int64),

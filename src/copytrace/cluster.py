@@ -101,6 +101,16 @@ def components(n_docs: int, edges: Edges, min_family_words: int) -> np.ndarray:
     return labels
 
 
+def grouped_order(n_docs: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """An order of the pairs (a[k], b[k]) that keeps each connected component's pairs together,
+    by ``a`` then ``b`` inside one: cut into runs, each run holds few distinct documents (the align
+    stage's tasks: a document read, tokenized and indexed once serves all its pairs in a task)."""
+    if a.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    label = _union_find(n_docs, a, b)
+    return np.lexsort((b, a, label[a]))
+
+
 def family_id(k: int) -> str:
     """The id of the ``k``-th family (``f000000``, ``f000001``, ...)."""
     return f"f{k:06d}"

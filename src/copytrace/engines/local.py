@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .. import checkpoint
-from ..cluster import STRONG
+from ..cluster import STRONG, grouped_order
 from ..errors import EngineError, InputError
 from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
@@ -621,6 +621,14 @@ def scan_local(
 
         t0 = time.perf_counter()
         task = progress.add_task("align", total=state.n_candidates)
+        # the pairs and edges are appended task by task (a resumed run skips finished tasks) and
+        # put in output order at the end; tasks take the pairs grouped by connected component, so
+        # that a task reads and indexes each document once for all its pairs there (in output
+        # order a task of 500 pairs held ~710 documents at 100k, grouped ~410)
+        key = checkpoint.PairLog.key_for(ca, cb, PAIRS_PER_TASK)
+        order = grouped_order(state.n_docs, ca, cb)
+        ca, cb = ca[order], cb[order]
+        del order
         tasks = (
             (
                 doc_files,
@@ -630,8 +638,6 @@ def scan_local(
             )
             for i in range(0, state.n_candidates, PAIRS_PER_TASK)
         )
-        # pairs.jsonl and the edges are appended task by task; a resumed run skips finished tasks
-        key = checkpoint.PairLog.key_for(ca, cb, PAIRS_PER_TASK)
         with checkpoint.PairLog(workdir, pairs_out, key) as log:
             done = min(log.tasks_done * PAIRS_PER_TASK, state.n_candidates)
             progress.advance(task, done)
@@ -640,6 +646,7 @@ def scan_local(
                 step = min(PAIRS_PER_TASK, state.n_candidates - done)
                 done += step
                 progress.advance(task, step)
+            log.finish()
             edges = log.edges()
             state.relations = log.relations()
         state.n_pairs = sum(state.relations.values())
