@@ -56,6 +56,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,7 @@ import pyarrow as pa
 from .. import candidates as cand
 from .. import checkpoint
 from ..checkpoint import MANIFEST
+from ..cluster import grouped_order
 from ..errors import EngineError, InputError
 from ..postings import sorted_postings
 from ..read import JSONL_SUFFIXES, read_inputs
@@ -312,13 +314,19 @@ def chunk_fn(
     return run
 
 
+_PAIR_ORDER = itemgetter(0, 1)
+
+
 def _align_rows(pairs_t: pa.Table, get: Callable[[set[int]], dict[int, Document]], s: Settings) -> pa.Table:
     """One chunk's candidate pairs -> its related pairs, encoded, sorted by (a, b). The pairs are
     compared ``PAIRS_PER_TASK`` at a time (the local engine's task), so a worker holds the prepared
-    documents of one such slice, however large the chunk."""
-    a = pairs_t.column("a").to_numpy()
-    b = pairs_t.column("b").to_numpy()
-    order = np.lexsort((b, a))
+    documents of one such slice, however large the chunk; the slices take the pairs grouped by
+    connected component, as the local engine's tasks do, so a document is prepared once for all
+    its pairs in a slice."""
+    a = pairs_t.column("a").to_numpy().astype(np.int64)
+    b = pairs_t.column("b").to_numpy().astype(np.int64)
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    order = grouped_order(int(nodes.shape[0]), inverse[: a.shape[0]], inverse[a.shape[0] :])
     pairs = list(zip(a[order].tolist(), b[order].tolist(), strict=True))
     rows: list[tuple[int, int, str, str, int, bool]] = []
     for k in range(0, len(pairs), PAIRS_PER_TASK):
@@ -327,6 +335,7 @@ def _align_rows(pairs_t: pa.Table, get: Callable[[set[int]], dict[int, Document]
         with no_cyclic_gc():
             rows.extend(encode_pair(x, y, pair) for x, y, pair in compare_chunk(part, docs, s))
         del docs
+    rows.sort(key=_PAIR_ORDER)
     return pa.table(
         {
             "a": pa.array([r[0] for r in rows], pa.int64()),
