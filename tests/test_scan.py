@@ -283,3 +283,26 @@ def test_merged_posting_lists_equal_the_sorted_ones() -> None:
     keys = rng.integers(0, 1 << 62, 5000).astype(np.uint64)
     keys[::7] = keys[0]
     assert np.array_equal(cand.radix_order(keys), np.argsort(keys, kind="stable"))
+
+
+def test_sorted_hits_equal_the_hits_stably_sorted() -> None:
+    """The radix sort carrying both positions packed gives numpy's stable order of the hits,
+    negative positions (the whole-text fingerprint's -1) included; the caller's keys are kept."""
+    from copytrace import candidates as cand
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    h = rng.integers(0, 400, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    d = rng.integers(0, 300, n)
+    keep = np.unique(np.stack([h.astype(np.int64), d]), axis=1, return_index=True)[1]
+    h, d = h[keep], d[keep]
+    p = rng.integers(-1, 2000, h.shape[0]).astype(np.int32)
+    lists = cand.posting_lists(h, d, p, 50)
+    keys, pa, pb = cand.emit_hits(*lists, 50)
+    assert (pa < 0).any() and keys.shape[0] > 1000
+    order = np.argsort(keys, kind="stable")
+    k2, a2, b2 = cand.sorted_hits(*lists, 50)
+    assert np.array_equal(k2, keys[order]) and np.array_equal(a2, pa[order]) and np.array_equal(b2, pb[order])
+    before = keys.copy()
+    a, b = cand.supported_pairs(keys, pa, pb, 2, 30)
+    assert np.array_equal(keys, before) and a.shape[0] > 0

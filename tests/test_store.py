@@ -44,6 +44,12 @@ def test_get_equals_written_documents_across_files_and_releases(tmp_path: Path) 
         reader.release()
         assert reader.get([55, 1]) == {1: docs[1], 55: docs[55]}
         assert reader.get([]) == {}
+        # texts alone (only the text column located), mixed with whole documents in one reader
+        assert reader.texts(want) == {i: docs[i].text for i in want}
+        assert reader.get([31]) == {31: docs[31]} and reader.texts(range(56)) == {
+            i: d.text for i, d in enumerate(docs)
+        }
+        assert reader.texts([]) == {}
         reader.close()
 
 
@@ -76,7 +82,13 @@ def test_align_task_results_equal_whether_the_store_reader_keeps_its_layouts(
     for share in (1, 1 << 40):  # never released within the run / released after every task
         monkeypatch.setattr(local, "STORE_SHARE", share)
         local._init_worker(Settings(workers=1))
-        results.append([local._align_task((files, pairs[k : k + 7])) for k in range(0, len(pairs), 7)])
+        ids, dates, sources = [d.id for d in docs], [d.date for d in docs], [d.source for d in docs]
+        results.append(
+            [
+                local._align_task(local.align_task_args(files, pairs[k : k + 7], ids, dates, sources))
+                for k in range(0, len(pairs), 7)
+            ]
+        )
         local._close_store()
     assert results[0] == results[1]
     assert sum(len(r) for r in results[0]) == len(pairs)
@@ -99,6 +111,7 @@ def test_get_reads_a_compressed_file_through_its_mapping(tmp_path: Path) -> None
     assert a._place(0) is not None and b._place(0) is None
     want = list(range(40))
     assert a.get(want) == b.get(want) == dict(enumerate(docs))
+    assert a.texts(want) == b.texts(want) == {i: d.text for i, d in enumerate(docs)}
     assert a.held() > 0 and b.held() == 0
     a.release()
     assert a.held() == 0

@@ -253,6 +253,22 @@ def emit_hits(
     return keys, pa, pb
 
 
+def _sort_hits(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits stably sorted by key, the two positions carried as one 64-bit value by the radix sort
+    (nothing gathered afterwards). ``keys`` may be overwritten."""
+    packed = (pa.astype(np.int64) << 32) | (pb.astype(np.int64) & 0xFFFFFFFF)
+    k, v = radix_sort_pairs(np.ascontiguousarray(keys, dtype=np.uint64), packed.view(np.uint64))
+    v = v.view(np.int64)
+    return k, (v >> 32).astype(np.int32), v.astype(np.int32)
+
+
+def sorted_hits(
+    d: np.ndarray, p: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_df: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``emit_hits``, sorted by pair key (stably: a pair's hits in the order they were made)."""
+    return _sort_hits(*emit_hits(d, p, starts, sizes, max_df))
+
+
 def hit_batches(sizes: np.ndarray, max_hits: int) -> list[tuple[int, int]]:
     """Consecutive slices [g0, g1) of posting lists making at most ``max_hits`` hits each (a
     single list that makes more stands alone)."""
@@ -327,8 +343,7 @@ def supported_pairs(
     All hits of a pair must be present; their order does not matter."""
     if keys.shape[0] == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    order = radix_order(np.ascontiguousarray(keys, dtype=np.uint64))  # stable: hits keep their order
-    k = keys[order]
-    ok = _supported(k, pa[order], pb[order], max(1, min_shared), window)
+    k, qa, qb = _sort_hits(np.array(keys, dtype=np.uint64), pa, pb)  # a copy; stable: hits keep their order
+    ok = _supported(k, qa, qb, max(1, min_shared), window)
     sel = k[ok]
     return (sel >> np.uint64(32)).astype(np.int64), (sel & np.uint64(0xFFFFFFFF)).astype(np.int64)

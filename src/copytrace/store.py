@@ -183,6 +183,9 @@ class _Placed:
         return _nulls(got, self.valid, rows)
 
 
+_ALL = tuple(SCHEMA.names)
+
+
 class StoreReader:
     """Random access to documents by input index over one or more Arrow IPC files, each holding
     consecutive rows (a chunk per record batch).
@@ -196,7 +199,8 @@ class StoreReader:
         self._paths = [paths] if isinstance(paths, str) else list(paths)
         self._open: dict[int, tuple[pa.MemoryMappedFile, pa.ipc.RecordBatchFileReader]] = {}
         self._cols: dict[int, list[_Strings]] = {}  # string columns of each batch read, while mapped
-        self._placed: dict[int, list[_Placed] | None] = {}  # where each batch's columns lie in its file
+        # where each batch's columns lie in its file, by (batch, columns asked for)
+        self._placed: dict[tuple[int, tuple[str, ...]], list[_Placed] | None] = {}
         self._batches: list[tuple[int, int]] = []
         if offsets is not None:
             self._batches = [(f, 0) for f in range(len(self._paths))]
@@ -249,56 +253,72 @@ class StoreReader:
                 total += c.offsets.nbytes + (0 if c.valid is None else c.valid.nbytes) + len(c.whole or b"")
         return total
 
-    def _place(self, b: int) -> list[_Placed] | None:
-        """Where batch ``b``'s columns lie in its file (found through a mapping that is closed at
-        once, so only the batch's metadata is touched); None when a buffer is not stored as is (a
-        compressed file: such a batch is read through the mapping)."""
+    def _place(self, b: int, names: tuple[str, ...] = _ALL) -> list[_Placed] | None:
+        """Where batch ``b``'s columns ``names`` lie in its file (found through a mapping that is
+        closed at once, so only the batch's metadata is touched); None when a buffer is not stored
+        as is (a compressed file: such a batch is read through the mapping)."""
         f, k = self._batches[b]
         src = pa.memory_map(self._paths[f], "r")
         try:
             src.seek(0)
             base = src.read_buffer(1).address
             batch = pa.ipc.open_file(src).get_batch(k)
-            cols = [_Placed(batch.column(name), base) for name in SCHEMA.names]
+            cols = [_Placed(batch.column(name), base) for name in names]
             del batch
             size = src.size()
         finally:
             src.close()
         return cols if all(0 <= c.at and c.at + c.size <= size for c in cols) else None
 
-    def get(self, indices: Iterable[int]) -> dict[int, Document]:
-        """Documents by input index. Values are read with ``pread`` into Python strings (see
+    def _read(
+        self, indices: Iterable[int], names: tuple[str, ...]
+    ) -> Iterator[tuple[np.ndarray, list[list[Any]]]]:
+        """(input indices, the values of columns ``names`` at them) for each batch holding some of
+        ``indices``, in index order. Values are read with ``pread`` into Python strings (see
         ``_Placed``: no mapping grows the reader's resident memory), each short column's data once
         per batch until ``release()``; a batch that cannot be placed is decoded from its mapped
         buffers."""
-        out: dict[int, Document] = {}
         idx = np.array(sorted(set(indices)), dtype=np.int64)
         if idx.shape[0] == 0:
-            return out
+            return
         which = np.searchsorted(self.offsets, idx, side="right") - 1
         cut = np.flatnonzero(np.diff(which)) + 1
         for b, sel in zip(which[np.concatenate(([0], cut))].tolist(), np.split(idx, cut), strict=True):
             local = sel - self.offsets[b]
-            if b not in self._placed:
-                self._placed[b] = self._place(b)
-            placed = self._placed[b]
+            key = (b, names)
+            if key not in self._placed:
+                self._placed[key] = self._place(b, names)
+            placed = self._placed[key]
             if placed is None:
                 cols = self._cols.get(b)
                 if cols is None:
                     batch = self.batch(b)
                     cols = self._cols[b] = [_Strings(batch.column(name)) for name in SCHEMA.names]
-                values = [c.take(local) for c in cols]
+                values = [cols[SCHEMA.names.index(name)].take(local) for name in names]
             else:
                 fd = os.open(self._paths[self._batches[b][0]], os.O_RDONLY)
                 try:
                     values = [
-                        c.take(fd, local, name != "text")
-                        for c, name in zip(placed, SCHEMA.names, strict=True)
+                        c.take(fd, local, name != "text") for c, name in zip(placed, names, strict=True)
                     ]
                 finally:
                     os.close(fd)
+            yield sel, values
+
+    def get(self, indices: Iterable[int]) -> dict[int, Document]:
+        """Documents by input index (see ``_read``)."""
+        out: dict[int, Document] = {}
+        for sel, values in self._read(indices, _ALL):
             out.update(zip(sel.tolist(), documents_of(values), strict=True))
         return out
+
+    def texts(self, indices: Iterable[int]) -> dict[int, str]:
+        """Texts by input index: only the text column is located and read (a batch's layout is
+        then about 16 kB, so a reader can keep those of a thousand batches)."""
+        out: dict[int, str] = {}
+        for sel, (values,) in self._read(indices, ("text",)):
+            out.update(zip(sel.tolist(), values, strict=True))
+        return out  # type: ignore[return-value]  # the text column has no nulls
 
     def close(self) -> None:
         self.release()

@@ -164,8 +164,27 @@ def _prepare_task(args: tuple[int, Chunk, str]) -> ChunkResult:
     return res
 
 
-def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int, int, str, str, int, bool]]:
-    files, pairs = args
+DocMeta = tuple[int, str, "str | None", "str | None"]
+"""(input index, id, date, source) of a document an align task compares: what the comparison reads
+besides the text, sent by the parent, which holds these columns."""
+
+
+def align_task_args(
+    files: list[str],
+    pairs: list[tuple[int, int]],
+    ids: list[str],
+    dates: list[str | None],
+    sources: list[str | None],
+) -> tuple[list[str], list[tuple[int, int]], list[DocMeta]]:
+    """An align task: the store files, its candidate pairs and its documents' metadata."""
+    need = sorted({i for p in pairs for i in p})
+    return files, pairs, [(i, ids[i], dates[i], sources[i]) for i in need]
+
+
+def _align_task(
+    args: tuple[list[str], list[tuple[int, int]], list[DocMeta]],
+) -> list[tuple[int, int, str, str, int, bool]]:
+    files, pairs, meta = args
     key = tuple(files)
     if _WORKER.get("store_key") != key:
         if _WORKER.get("store") is not None:
@@ -174,10 +193,14 @@ def _align_task(args: tuple[list[str], list[tuple[int, int]]]) -> list[tuple[int
         _WORKER["store_key"] = key
     s: Settings = _WORKER["settings"]
     store: StoreReader = _WORKER["store"]
-    docs = store.get({i for p in pairs for i in p})
-    # The texts are read with pread (``StoreReader.get``). What the reader learnt of each file (its
-    # batches' layout, short columns) is kept for the next tasks (learning it again each task cost
-    # more than reading the task's documents) while it fits a share of the memory budget.
+    texts = store.texts(m[0] for m in meta)
+    docs = {i: Document(doc_id, texts[i], date, source) for i, doc_id, date, source in meta}
+    del texts
+    # The texts are read with pread (``StoreReader.texts``); the rest of a document comes with the
+    # task. What the reader learnt of each file (where its batches' texts lie) is kept for the next
+    # tasks (learning it again each task cost more than reading the task's documents) while it
+    # fits a share of the memory budget (16 MB of the default 1 GB: the text layouts of about
+    # 2M documents; tasks take pairs by connected component, so a task reads from most files).
     if store.held() > (s.memory_mb << 20) // STORE_SHARE:
         store.release()
     with no_cyclic_gc():
@@ -428,10 +451,7 @@ def _hits_task(
     del hs, ds, ps
     paths, total, samples = [], 0, []
     for b, (g0, g1) in enumerate(cand.hit_batches(sizes, max_hits)):
-        keys, pa, pb = cand.emit_hits(d, p, starts[g0:g1], sizes[g0:g1], max_df)
-        order = cand.radix_order(keys)
-        keys, pa, pb = keys[order], pa[order], pb[order]
-        del order
+        keys, pa, pb = cand.sorted_hits(d, p, starts[g0:g1], sizes[g0:g1], max_df)
         run = f"{path}-{b:04d}"
         _write_arrays(run, [keys, pa, pb])
         paths.append(run)
@@ -630,11 +650,14 @@ def scan_local(
         ca, cb = ca[order], cb[order]
         del order
         tasks = (
-            (
+            align_task_args(
                 doc_files,
                 list(
                     zip(ca[i : i + PAIRS_PER_TASK].tolist(), cb[i : i + PAIRS_PER_TASK].tolist(), strict=True)
                 ),
+                ids,
+                dates,
+                sources,
             )
             for i in range(0, state.n_candidates, PAIRS_PER_TASK)
         )
