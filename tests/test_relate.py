@@ -111,3 +111,34 @@ def test_clough_stevenson_floor():
         reused_right += (p.relation != "unrelated") == (r["Category"] != "non")
     assert len(rows) == 95
     assert right >= 66 and reused_right >= 87
+
+
+def test_factored_agency_pattern_finds_what_the_flat_alternation_finds():
+    """``_ANY_AGENCY`` (names sharing a first letter factored) matches as ``AGENCIES`` does, on
+    every name, names inside words, and prefixes that are no name."""
+    import random
+    import re
+
+    from copytrace.relate import _ANY_AGENCY, AGENCIES
+
+    flat = re.compile(AGENCIES)
+    names = AGENCIES.split("|")
+    pieces = names + [
+        "A",
+        "AF",
+        "Associated",
+        "Agence",
+        "AN",
+        "ANS",
+        "JAPAN",
+        "CAPEX",
+        "upi",
+        "TAS",
+        " ",
+        "(",
+        ")",
+    ]
+    rng = random.Random(8)
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        assert [m.span() for m in _ANY_AGENCY.finditer(text)] == [m.span() for m in flat.finditer(text)]
