@@ -9,7 +9,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# copytrace makes no BLAS call, but OpenBLAS (loaded by numpy, and by scipy, which numba imports
+# when present) starts worker threads that spin and take CPU from a scan's processes (about
+# 0.1 s of CPU a process). Set before numpy loads it, unless the user set it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from .errors import ConfigError, CopytraceError, EngineError, InputError, StoreError
 from .read import read_inputs
