@@ -181,6 +181,12 @@ _EDGE = np.dtype([("a", "<i8"), ("b", "<i8"), ("w", "<i8"), ("s", "u1"), ("r", "
 _REL_CODE = {r: i for i, r in enumerate(RELATIONS)}
 
 
+def _output_order(rec: np.ndarray) -> np.ndarray:
+    """The order of edge records by (a, b), the order of ``pairs.jsonl`` (a pair is in one task
+    only: no ties)."""
+    return np.lexsort((rec["b"], rec["a"]))
+
+
 class PairLog:
     """The pairs' lines and the clustering edges, appended one align task at a time; resumable.
 
@@ -268,16 +274,13 @@ class PairLog:
         with open(self._edges_path, "rb") as fh:
             return np.frombuffer(fh.read(self._n_edges * _EDGE.itemsize), dtype=_EDGE)
 
-    def _output_order(self, rec: np.ndarray) -> np.ndarray:
-        return np.lexsort((rec["b"], rec["a"]))  # a candidate pair is in one task: no ties
-
     def finish(self) -> None:
         """Write ``pairs.jsonl``: the spill's lines in output order (each read with ``pread``, so
         memory holds the line offsets only, not the lines), to a temporary name renamed when
         complete."""
         self._pairs.flush()
         rec = self._records()
-        order = self._output_order(rec)
+        order = _output_order(rec)
         sizes = rec["n"].astype(np.int64)
         at = np.zeros(sizes.shape[0], dtype=np.int64)
         np.cumsum(sizes[:-1], out=at[1:])
@@ -297,7 +300,7 @@ class PairLog:
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, strong, shared words) of every pair written, in output order."""
         rec = self._records()
-        rec = rec[self._output_order(rec)]
+        rec = rec[_output_order(rec)]
         return (
             rec["a"].astype(np.int64),
             rec["b"].astype(np.int64),
