@@ -133,21 +133,30 @@ def _clean_meta(meta: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 def make_document(
-    record: dict[str, Any], path: str, where: str, warn: Callable[[str], None] | None = None
+    record: dict[str, Any],
+    path: str,
+    where: str | Callable[[], str],
+    warn: Callable[[str], None] | None = None,
 ) -> Document:
-    """A Document from one table record; ``where`` names the line or record for errors."""
+    """A Document from one table record; ``where`` names the line or record for errors, or gives
+    the name when called (then only for a message: a JSONL slice's line numbers are counted from
+    the start of the file, too slow to do for every record)."""
+
+    def at() -> str:
+        return where() if callable(where) else where
+
     if not isinstance(record, dict):
-        raise InputError(path, "record is not an object", where)
+        raise InputError(path, "record is not an object", at())
     if "text" not in record or record["text"] is None:
-        raise InputError(path, "record has no 'text' field", where)
+        raise InputError(path, "record has no 'text' field", at())
     text = record["text"]
     if not isinstance(text, str):
-        raise InputError(path, f"'text' must be a string, got {type(text).__name__}", where)
+        raise InputError(path, f"'text' must be a string, got {type(text).__name__}", at())
     rid = record.get("id")
     if rid is None or (isinstance(rid, str) and not rid.strip()):
-        raise InputError(path, "record has no 'id' field", where)
+        raise InputError(path, "record has no 'id' field", at())
     if isinstance(rid, (dict, list)):
-        raise InputError(path, f"'id' must be a string or number, got {type(rid).__name__}", where)
+        raise InputError(path, f"'id' must be a string or number, got {type(rid).__name__}", at())
     meta = {k: v for k, v in record.items() if k not in KNOWN_FIELDS}
     fields = {k: _str_or_none(record.get(k)) for k in ("date", "source", "title", "url")}
     fixed = 0
@@ -163,7 +172,7 @@ def make_document(
         meta, n = _clean_meta(meta)
         fixed += n
     if fixed:
-        _warn(f"{path}: {where}: {fixed} unpaired surrogate(s) (invalid Unicode) replaced by U+FFFD", warn)
+        _warn(f"{path}: {at()}: {fixed} unpaired surrogate(s) (invalid Unicode) replaced by U+FFFD", warn)
     return Document(id=doc_id, text=text, path=path, meta=meta, **fields)
 
 

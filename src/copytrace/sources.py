@@ -7,6 +7,7 @@ bytes is the only serial step). Every other input (text files, folders, CSV, Par
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -74,9 +75,12 @@ def read_slice(sl: JsonlSlice, warn: Callable[[str], None] | None = None) -> tup
         data = fh.read(sl.hi - sl.lo)
     docs: list[Document] = []
     lines: list[int] = []
+    first: list[int] = []  # the slice's first line number, counted once, when a message needs it
 
     def where(k: int) -> str:
-        return f"line {line_of(sl, k)}"
+        if not first:
+            first.append(line_of(sl, 0))
+        return f"line {first[0] + k}"
 
     for k, raw in enumerate(data.split(b"\n")):
         if not raw.strip():
@@ -94,7 +98,9 @@ def read_slice(sl: JsonlSlice, warn: Callable[[str], None] | None = None) -> tup
             why = ("truncated last line, " if cut else "") + f"not valid JSON ({exc.msg})"
             raise InputError(sl.path, why, where(k)) from None
         doc = _fast_document(record, sl.path)
-        docs.append(doc if doc is not None else make_document(record, sl.path, where(k), warn or _warn))
+        if doc is None:  # the line's number is counted only if a message names it
+            doc = make_document(record, sl.path, functools.partial(where, k), warn or _warn)
+        docs.append(doc)
         lines.append(k)
     return docs, lines
 
