@@ -7,8 +7,18 @@ import random
 
 import numpy as np
 
-from copytrace import Document
-from copytrace.cluster import Edges, components, earliest_member, families, family_id, family_numbers
+from copytrace import Document, Settings
+from copytrace.candidates import kept_postings
+from copytrace.cluster import (
+    Edges,
+    components,
+    earliest_member,
+    families,
+    family_id,
+    family_numbers,
+    mass_copies,
+    with_copies,
+)
 from copytrace.scan import scan
 
 SYLLABLES = "ka lo mi ne su ta ri po ve da bu ze fo gi hu ja".split()
@@ -201,3 +211,61 @@ def test_pair_log_writes_pairs_in_output_order(tmp_path) -> None:
     assert w.tolist() == [x + y for x, y in pairs]
     assert strong.tolist() == [x % 2 == 0 for x, _ in pairs]
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_mass_copies_keeps_the_first_of_each_large_group() -> None:
+    rng = np.random.default_rng(5)
+    n, max_df = 400, 4
+    # groups of identical texts: sizes 1 to 9, their members scattered over the input
+    whole = np.zeros(n, dtype=np.uint64)
+    sizes = rng.integers(1, 10, size=80)
+    slots = rng.permutation(n)
+    at = 0
+    for g, size in enumerate(sizes.tolist()):
+        whole[slots[at : at + size]] = np.uint64(1000 + g)
+        at += size
+    first, member = mass_copies(whole, max_df)
+    expect_first, expect_member = [], []
+    for value in np.unique(whole[whole != 0]).tolist():
+        group = np.flatnonzero(whole == value).tolist()
+        if len(group) > max_df:
+            expect_first += [group[0]] * (len(group) - 1)
+            expect_member += group[1:]
+    order = np.argsort(expect_member)
+    assert member.tolist() == np.array(expect_member)[order].tolist()
+    assert first.tolist() == np.array(expect_first)[order].tolist()
+    assert len(member) > 0 and (first < member).all()
+    # texts with no word (0) are never a group, however many
+    assert mass_copies(np.zeros(50, dtype=np.uint64), 4)[1].tolist() == []
+    # dropped postings: exactly those of the members
+    docs = rng.integers(0, n, size=3000)
+    keep = kept_postings(docs, member)
+    assert keep is not None and keep.tolist() == (~np.isin(docs, member)).tolist()
+    assert kept_postings(docs, np.zeros(0, np.int64)) is None
+    # candidates with the star pairs added stay sorted by (a, b)
+    a, b = np.array([0, 3, 7]), np.array([5, 9, 8])
+    ca, cb = with_copies(a, b, first, member)
+    pairs = list(zip(ca.tolist(), cb.tolist(), strict=True))
+    assert pairs == sorted(set(pairs)) and len(pairs) == 3 + len(member)
+
+
+def test_a_story_copied_into_more_than_max_df_documents_is_paired(tmp_path) -> None:
+    """Syndication: 30 identical copies of one story with --max-df 10. Every fingerprint of the story
+    is in 30 documents, so without collapsing identical texts the cap dropped them all and nothing
+    was paired; now each copy pairs with the first, and the first with a text quoting it."""
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(3000)]
+    story = " ".join(rng.choice(words) for _ in range(250))
+    docs = [Document(f"copy{i:02d}", story) for i in range(30)]
+    quote = " ".join(story.split()[40:110])
+    docs.append(Document("quoter", " ".join(rng.choice(words) for _ in range(80)) + " " + quote))
+    docs += [Document(f"other{i}", " ".join(rng.choice(words) for _ in range(120))) for i in range(20)]
+    scan(docs, str(tmp_path), Settings(max_df=10, workers=2))
+    pairs = [json.loads(x) for x in (tmp_path / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    got = {(p["a"], p["b"]): p["relation"] for p in pairs}
+    assert {k: v for k, v in got.items() if k[1] != "quoter"} == {
+        ("copy00", f"copy{i:02d}"): "duplicate" for i in range(1, 30)
+    }
+    assert got[("copy00", "quoter")] in ("partial", "b_contains_a", "a_contains_b")
+    fams = [json.loads(x) for x in (tmp_path / "clusters.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(fams) == 1 and len(fams[0]["members"]) == 31

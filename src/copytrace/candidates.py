@@ -24,6 +24,16 @@ import numba
 import numpy as np
 
 
+def kept_postings(docs: np.ndarray, drop: np.ndarray) -> np.ndarray | None:
+    """Which postings to keep: those of documents not in ``drop`` (sorted document indices: the
+    members of large groups of identical texts, ``cluster.mass_copies``); None keeps all."""
+    if drop.shape[0] == 0 or docs.shape[0] == 0:
+        return None
+    at = np.minimum(np.searchsorted(drop, docs), drop.shape[0] - 1)
+    keep = drop[at] != docs
+    return None if keep.all() else keep
+
+
 @numba.njit(cache=True)
 def radix_sort_pairs(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``keys`` and ``vals`` (uint64) stably sorted by key: LSD radix sort, 11-bit digits, all

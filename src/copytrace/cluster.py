@@ -111,6 +111,49 @@ def grouped_order(n_docs: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.lexsort((b, a, label[a]))
 
 
+def mass_copies(whole: np.ndarray, max_df: int) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of more than ``max_df`` identical texts (one story syndicated whole to hundreds of
+    outlets): ``whole`` holds each document's whole-text fingerprint (0 for a text with no word).
+    Returns (first, member): every member of such a group but its first (in input order), each
+    with its group's first, sorted by member.
+
+    The candidate stage drops these members' postings, so that their fingerprints count once
+    (the group's first) against the ``max_df`` cap and stay usable: without this, a story copied
+    into more than ``max_df`` documents lost every fingerprint to the cap and none of its copies
+    was paired. Each member is paired with the first (a duplicate), and only the first is
+    compared with other documents: the pairs stay linear in the group's size, and the family holds
+    them all. Groups of at most ``max_df`` are left as they are (every pair of copies found)."""
+    whole = np.asarray(whole, dtype=np.uint64)
+    empty = np.zeros(0, dtype=np.int64)
+    has = np.flatnonzero(whole != 0)
+    if has.shape[0] <= max_df:
+        return empty, empty
+    order = has[np.argsort(whole[has], kind="stable")]  # input order inside a group
+    h = whole[order]
+    starts = np.flatnonzero(np.concatenate(([True], h[1:] != h[:-1])))
+    sizes = np.diff(np.append(starts, h.shape[0])).astype(np.int64)
+    big = np.flatnonzero(sizes > max_df)
+    if big.shape[0] == 0:
+        return empty, empty
+    first = np.repeat(order[starts[big]], sizes[big] - 1)
+    member = np.concatenate([order[starts[g] + 1 : starts[g] + sizes[g]] for g in big.tolist()])
+    by_member = np.argsort(member, kind="stable")
+    return first[by_member].astype(np.int64), member[by_member].astype(np.int64)
+
+
+def with_copies(
+    a: np.ndarray, b: np.ndarray, first: np.ndarray, member: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (sorted by a, then b) with the (first, member) pairs of ``mass_copies``
+    added, in the same order (a member is in no other candidate: its postings were dropped)."""
+    if member.shape[0] == 0:
+        return a, b
+    a = np.concatenate((np.asarray(a, dtype=np.int64), first))
+    b = np.concatenate((np.asarray(b, dtype=np.int64), member))
+    order = np.lexsort((b, a))
+    return a[order], b[order]
+
+
 def family_id(k: int) -> str:
     """The id of the ``k``-th family (``f000000``, ``f000001``, ...)."""
     return f"f{k:06d}"

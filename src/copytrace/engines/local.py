@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .. import checkpoint
-from ..cluster import STRONG, grouped_order
+from ..cluster import STRONG, grouped_order, mass_copies, with_copies
 from ..errors import EngineError, InputError
 from ..relate import parse_date
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
@@ -118,6 +118,9 @@ class ChunkResult:
         default_factory=list
     )  # for the parent to show (workers' stderr may be elsewhere)
     lengths: list[int] = field(default_factory=list)  # characters of each text (documents.jsonl)
+    # each document's whole-text fingerprint (0: no word), little-endian uint64s in hex (a chunk
+    # marker is JSON): the parent finds large groups of identical texts with them
+    whole: str = ""
 
     def locate(self, k: int) -> str:
         """Where document ``k`` of this chunk was read: ``line N`` of a JSONL file, else ``record``."""
@@ -135,7 +138,11 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.postings")
-    write_postings(postings_file, *sorted_postings(docs, s))
+    h, d, p = sorted_postings(docs, s)
+    write_postings(postings_file, h, d, p)
+    whole = np.zeros(len(docs), dtype="<u8")
+    at = p < 0
+    whole[d[at]] = h[at]
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
         chunk_no,
@@ -150,6 +157,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
         lines,
         warnings,
         [len(x.text) for x in docs],
+        whole.tobytes().hex(),
     )
 
 
@@ -157,7 +165,8 @@ def _prepare_task(args: tuple[int, Chunk, str]) -> ChunkResult:
     chunk_no, source, workdir = args
     files = ("docs_file", "postings_file")
     done = checkpoint.load_chunk(workdir, chunk_no, files)  # finished before an interruption
-    if done is not None:
+    # (a marker from before whole-text fingerprints were kept is redone)
+    if done is not None and "whole" in done:
         return ChunkResult(**done)
     res = prepare_chunk(chunk_no, source, workdir, _WORKER["settings"])
     checkpoint.save_chunk(workdir, chunk_no, dataclasses.asdict(res), files)
@@ -428,18 +437,22 @@ def _quantiles(samples: list[np.ndarray], parts: int) -> list[int]:
 
 
 def _hits_task(
-    args: tuple[list[str], list[int], int | None, int | None, int, int, str],
+    args: tuple[list[str], list[int], int | None, int | None, int, int, str, np.ndarray],
 ) -> tuple[list[str], int, np.ndarray]:
     """Hits of the fingerprints in hash range [lo, hi), sorted by pair key, as run files of at
     most ``max_hits`` hits each; returns (paths, hits, a sample of the keys for the merge)."""
     from .. import candidates as cand
 
-    files, offsets, lo, hi, max_df, max_hits, path = args
+    files, offsets, lo, hi, max_df, max_hits, path, drop = args
     hs, ds, ps = [], [], []
     for f, off in zip(files, offsets, strict=True):
         h, d, q = read_postings(f, lo, hi)
+        d = d.astype(np.int64) + off
+        keep = cand.kept_postings(d, drop)  # (a subset keeps each file's order)
+        if keep is not None:
+            h, d, q = h[keep], d[keep], q[keep]
         hs.append(h)
-        ds.append(d.astype(np.int64) + off)
+        ds.append(d)
         ps.append(q)
     if not hs or sum(x.shape[0] for x in hs) == 0:
         return [], 0, np.empty(0, np.uint64)
@@ -485,9 +498,11 @@ def candidates_from_postings(
     s: Settings,
     workdir: str | None = None,
     pool: Pool | None = None,
+    drop: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (sorted by a, then b) from spilled postings (chunk-local doc numbers +
-    chunk offsets), in two rounds of tasks, run by ``pool``'s workers when given:
+    chunk offsets; the postings of the documents in ``drop``, sorted, are left out: see
+    ``cluster.mass_copies``), in two rounds of tasks, run by ``pool``'s workers when given:
 
     1. hash ranges holding equal shares of the postings (cut at quantiles of a sample: winnowed
        fingerprints are window minima, so their hashes crowd the low end of the hash space):
@@ -515,7 +530,16 @@ def candidates_from_postings(
     run = map if pool is None else pool.imap
     max_hits = max(1024, budget // _BYTES_PER_HIT)
     hit_tasks = [
-        (files, offsets, cuts[i], cuts[i + 1], s.max_df, max_hits, os.path.join(work, f"_hits-{i:05d}"))
+        (
+            files,
+            offsets,
+            cuts[i],
+            cuts[i + 1],
+            s.max_df,
+            max_hits,
+            os.path.join(work, f"_hits-{i:05d}"),
+            np.zeros(0, np.int64) if drop is None else drop,
+        )
         for i in range(len(cuts) - 1)
     ]
     runs: list[str] = []
@@ -585,6 +609,7 @@ def scan_local(
         dates: list[str | None] = []
         sources: list[str | None] = []
         lengths: list[int] = []
+        wholes: list[str] = []
         first_seen: dict[str, int] = {}  # id -> input index (an int, not a tuple: 1M ids fit)
         prepared: list[ChunkResult] = []
         doc_files: list[str] = []
@@ -615,6 +640,7 @@ def scan_local(
             dates.extend(res.dates)
             sources.extend(res.sources)
             lengths.extend(res.lengths)
+            wholes.append(res.whole)
             doc_files.append(res.docs_file)
             fp_files.append(res.postings_file)
             progress.advance(task, len(res.ids))
@@ -624,13 +650,16 @@ def scan_local(
         del first_seen, prepared
         lengths_array = np.array(lengths, dtype=np.int64) if len(lengths) == len(ids) else None
         del lengths
+        copy_of, copies = mass_copies(np.frombuffer(bytes.fromhex("".join(wholes)), dtype="<u8"), s.max_df)
+        del wholes
         state.stages["read+fingerprint"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         if fp_files:
-            ca, cb = candidates_from_postings(fp_files, offsets, s, work, pool)
+            ca, cb = candidates_from_postings(fp_files, offsets, s, work, pool, copies)
         else:
             ca, cb = np.empty(0, np.int64), np.empty(0, np.int64)
+        ca, cb = with_copies(ca, cb, copy_of, copies)
         if s.semantic:  # same_event candidates: nearest neighbours of lead embeddings (extra [semantic])
             from ..semantic import add_neighbours
 
