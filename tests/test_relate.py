@@ -142,3 +142,47 @@ def test_factored_agency_pattern_finds_what_the_flat_alternation_finds():
     for _ in range(300):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
         assert [m.span() for m in _ANY_AGENCY.finditer(text)] == [m.span() for m in flat.finditer(text)]
+
+
+def test_credits_are_every_credit_shape_found_anywhere():
+    """``credits`` (shapes tried only around each agency name) finds what searching the whole
+    text for each credit shape finds, on texts built from names, credit words, spaces, line
+    breaks, dashes and brackets in random order (overlapping and adjacent credits, names inside
+    words, credits at the start and the end of lines)."""
+    import random
+
+    from copytrace.relate import _CREDIT_BY, _CREDIT_DASH, _CREDIT_PAREN, _CREDIT_SAID, AGENCIES, credits
+
+    shapes = (_CREDIT_PAREN, _CREDIT_SAID, _CREDIT_BY, _CREDIT_DASH)
+    names = AGENCIES.split("|")
+    pieces = names * 2 + [
+        " reported",
+        " said",
+        " news agency",
+        "according to ",
+        "told ",
+        "by ",
+        "via the ",
+        "source: ",
+        "reporting by ",
+        "nearby",
+        "x",
+        " ",
+        "  ",
+        "\n",
+        "-",
+        "\u2014",
+        " - ",
+        "(",
+        ")",
+        ".",
+        "'s",
+    ]
+    rng = random.Random(12)
+    found = 0
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 25)))
+        expect = sorted({m.group(1) for rx in shapes for m in rx.finditer(text)})
+        assert credits(text) == expect, text
+        found += bool(expect)
+    assert found > 300  # (390 of the 2000 hold a credit)
