@@ -123,6 +123,48 @@ def test_engine_parity_with_filters(spark, corpus, tmp_path):
     assert (local / "pairs.jsonl").read_text(encoding="utf-8").count("\n") > 10
 
 
+def test_mass_copies_parity(spark, corpus, tmp_path):
+    """One story copied whole into more than ``max_df`` documents (half in a JSONL file, read on the
+    executors; half in a text folder, read by the driver): each copy is paired with the first as a
+    duplicate, and a quoting document and a near copy are still found (through the first copy), as
+    by the local engine, byte for byte."""
+    story = GHOUTA_A.read_text(encoding="utf-8")
+    lines = story.splitlines()
+    unrelated = [str(r["text"]) for r in _sample(corpus, 30)]
+    recs = [{"id": f"u{i:02d}", "text": t} for i, t in enumerate(unrelated[:20])]
+    for k in range(6):  # copy-00 .. copy-05 between unrelated documents
+        recs.insert(3 * k + 1, {"id": f"copy-{k:02d}", "text": story})
+    quote = "\n".join(lines[15:27])
+    recs.append({"id": "quoting", "text": f"{unrelated[20]}\n\n{quote}\n\n{unrelated[21]}"})
+    recs.append({"id": "near", "text": story.replace("Vehicles would", "Buses would", 1)})
+    with open(tmp_path / "a.jsonl", "w", encoding="utf-8") as fh:
+        for r in recs:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    for k in range(6, 12):
+        (folder / f"copy-{k:02d}.txt").write_text(story, encoding="utf-8")
+    for i, t in enumerate(unrelated[22:]):
+        (folder / f"v{i:02d}.txt").write_text(t, encoding="utf-8")
+    inputs = [str(tmp_path / "a.jsonl"), str(folder)]
+    local, spark_out = _scan_both(inputs, tmp_path, Settings(max_df=5, batch_size=8))
+    for name in OUTPUTS:
+        assert (spark_out / name).read_bytes() == (local / name).read_bytes(), name
+    pairs = [json.loads(line) for line in (local / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    got = {(p["a"], p["b"]): p["relation"] for p in pairs}
+    copies = (
+        ["copy-00"] + [f"copy-{k:02d}" for k in range(1, 6)] + [f"copy-{k:02d}.txt" for k in range(6, 12)]
+    )
+    for c in copies[1:]:
+        assert got.get(("copy-00", c)) == "duplicate", c
+        # a member of the group is compared with its first only (pairs linear in the group's size)
+        assert [p for p in pairs if c in (p["a"], p["b"])] == [
+            p for p in pairs if (p["a"], p["b"]) == ("copy-00", c)
+        ]
+    assert ("copy-00", "quoting") in got
+    assert got.get(("copy-00", "near")) == "near_duplicate"
+
+
 def test_shared_staging_parity(spark, corpus, tmp_path, monkeypatch):
     """With COPYTRACE_SPARK_STAGING (a cluster's shared storage) the chunks are saved as Parquet, read
     by Spark, and each align chunk gets its texts by a cogroup (no store files mapped): the same

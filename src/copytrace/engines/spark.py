@@ -11,15 +11,17 @@ Stages and where their data lives (``staging`` is the run's work folder for a ``
                for a local staging folder, the run's store itself; Parquet on shared storage),
                fingerprint the texts they hold (``sorted_postings``; document numbers within
                the chunk) and write the postings packed by bucket (``staging/postings``), then the
-               chunk's completion file. Text files, folders and CSV are read by the driver a batch at
-               a time and saved the same way (the executors fingerprint them). The driver keeps only
-               per-document columns (id, date, source); input errors and repeated ids raise, in input
-               order, the local engine's one-line ``InputError``
-2. candidates  two shuffles of packed rows (see "candidates: packed shuffles"): postings by bucket,
-               ``candidates.pair_hits`` on each partition (posting lists longer than ``max_df``
-               dropped); hits by pair key, ``candidates.supported_pairs`` on each (the two-hit rule);
-               ``--semantic`` neighbour pairs added; then the optional date window and same-source
-               filters as joins. Kept as ``staging/cands`` (Parquet)
+               chunk's completion file (with each text's whole-text fingerprint). Text files, folders
+               and CSV are read by the driver a batch at a time and saved the same way (the executors
+               fingerprint them). The driver keeps only per-document columns (id, date, source, and
+               the groups of more than ``max_df`` identical texts: ``cluster.mass_copies``); input
+               errors and repeated ids raise, in input order, the local engine's one-line ``InputError``
+2. candidates  two shuffles of packed rows (see "candidates: packed shuffles"): postings by bucket
+               (those of the large groups' members left out), ``candidates.pair_hits`` on each
+               partition (posting lists longer than ``max_df`` dropped); hits by pair key,
+               ``candidates.supported_pairs`` on each (the two-hit rule); each group member paired
+               with its group's first; ``--semantic`` neighbour pairs added; then the optional date
+               window and same-source filters as joins. Kept as ``staging/cands`` (Parquet)
 3. align       candidate pairs in chunks of consecutive ``a`` (boundaries from the per-``a`` counts),
                one chunk a task; the chunk's documents read from the run's store (local staging) or
                cogrouped with it (a join ships every text once per chunk; shared storage);
@@ -66,7 +68,7 @@ import pyarrow as pa
 from .. import candidates as cand
 from .. import checkpoint
 from ..checkpoint import MANIFEST
-from ..cluster import grouped_order
+from ..cluster import grouped_order, mass_copies
 from ..errors import EngineError, InputError
 from ..postings import sorted_postings
 from ..read import JSONL_SUFFIXES, read_inputs
@@ -482,12 +484,9 @@ def doc_file(chunk: int, ipc: bool) -> str:
     return f"part-{chunk:06d}.arrow" if ipc else f"part-{chunk:06d}.parquet"
 
 
-def save_chunk_docs(
-    docs_uri: str, chunk: int, docs: list[Document], meta: dict[str, Any], s: Settings | None, ipc: bool
-) -> None:
-    """One chunk's documents as ``part-NNNNNN.parquet`` or ``.arrow`` (with ``s``, its postings too:
-    ``save_chunk_postings``), then its completion file ``_part-NNNNNN.json`` (names starting with
-    ``_`` or ``.`` are not read by Spark as data)."""
+def save_chunk_docs(docs_uri: str, chunk: int, docs: list[Document], meta: dict[str, Any], ipc: bool) -> None:
+    """One chunk's documents as ``part-NNNNNN.parquet`` or ``.arrow``, then its completion file
+    ``_part-NNNNNN.json`` (``save_chunk_meta``)."""
     import pyarrow.parquet as pq
 
     fs, root = _filesystem(docs_uri)
@@ -500,8 +499,13 @@ def save_chunk_docs(
             _docs_table(chunk, docs), tmp, filesystem=fs, compression="zstd", row_group_size=ROWS_PER_GROUP
         )
     fs.move(tmp, f"{root}/{doc_file(chunk, ipc)}")
-    if s is not None:
-        save_chunk_postings(docs_uri, chunk, [d.text for d in docs], s)
+    save_chunk_meta(docs_uri, chunk, meta)
+
+
+def save_chunk_meta(docs_uri: str, chunk: int, meta: dict[str, Any]) -> None:
+    """A chunk's completion record as ``_part-NNNNNN.json`` (names starting with ``_`` or ``.`` are
+    not read by Spark as data)."""
+    fs, root = _filesystem(docs_uri)
     _write_bytes(fs, f"{root}/_part-{chunk:06d}.json", json.dumps(meta, ensure_ascii=False).encode("utf-8"))
 
 
@@ -524,10 +528,12 @@ def saved_texts(docs_uri: str, chunk: int, ipc: bool) -> list[str]:
     return texts
 
 
-def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings) -> None:
+def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings) -> str:
     """A chunk's postings (``sorted_postings`` of its texts, document numbers within the chunk)
     as ``postings/part-NNNNNN.parquet``: one row a bucket (``postings_blobs``), written under a
-    temporary name and moved into place (its presence means it is complete)."""
+    temporary name and moved into place. Returns each text's whole-text fingerprint (the posting
+    at position -1; 0 for a text with no word) as little-endian uint64s in hex, as the local
+    engine's ``ChunkResult.whole``: the driver finds large groups of identical texts with them."""
     import pyarrow.parquet as pq
 
     h, d, p = sorted_postings([Document("", t) for t in texts], s)
@@ -535,21 +541,32 @@ def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings
     tmp = f"{root}/.part-{chunk:06d}-{uuid.uuid4().hex}.tmp"
     pq.write_table(postings_blobs(chunk, h, d, p), tmp, filesystem=fs, compression="none")
     fs.move(tmp, f"{root}/part-{chunk:06d}.parquet")
+    whole = np.zeros(len(texts), dtype="<u8")
+    at = p < 0
+    whole[d[at]] = h[at]
+    return whole.tobytes().hex()
 
 
-def postings_saved(docs_uri: str, chunk: int) -> bool:
-    fs, root = _filesystem(postings_uri_of(docs_uri))
-    return bool(fs.get_file_info(f"{root}/part-{chunk:06d}.parquet").type.name == "File")
+def read_chunk_meta(docs_uri: str, chunk: int) -> dict[str, Any]:
+    """A saved chunk's completion record (``OSError`` or ``ValueError`` when there is none)."""
+    fs, root = _filesystem(docs_uri)
+    with fs.open_input_stream(f"{root}/_part-{chunk:06d}.json") as fh:
+        meta: dict[str, Any] = json.loads(fh.read())
+    return meta
 
 
 def load_chunk_meta(docs_uri: str, chunk: int, ipc: bool) -> dict[str, Any] | None:
-    """The completion file of a chunk read before (a resumed run), or None."""
-    fs, root = _filesystem(docs_uri)
+    """The completion record of a chunk read and fingerprinted before (a resumed run), or None.
+    Only a record with the whole-text fingerprints (``"whole"``) says the chunk's postings are saved
+    too: the driver saves the chunks it reads without them (the executors fingerprint them), and
+    records from before they were kept lack them (such a chunk is done again)."""
     try:
-        with fs.open_input_stream(f"{root}/_part-{chunk:06d}.json") as fh:
-            meta: dict[str, Any] = json.loads(fh.read())
+        meta = read_chunk_meta(docs_uri, chunk)
     except (OSError, ValueError):
         return None
+    if "whole" not in meta:
+        return None
+    fs, root = _filesystem(docs_uri)
     if fs.get_file_info(f"{root}/{doc_file(chunk, ipc)}").type.name != "File":
         return None
     return meta
@@ -578,14 +595,17 @@ def read_fn(
 ) -> Callable[[Iterable[tuple[int, str, str, int, int, int]]], Iterator[tuple[int, str]]]:
     """Executor function: chunk rows (chunk, kind, path, lo, hi, first) -> (chunk, JSON of its
     completion record, or of the input error ``{"error": [path, reason, record]}``). The chunk's
-    postings are made here too, from the texts just parsed (``save_chunk_postings``); a chunk the
-    driver read (kind ``driver``) is only fingerprinted, from its saved texts, and gives ``{}``."""
+    postings are made here too, from the texts just parsed (``save_chunk_postings``), and their
+    whole-text fingerprints go into the record; a chunk the driver read (kind ``driver``) is only
+    fingerprinted, from its saved texts, and its record (saved by the driver) rewritten with them."""
 
     def run(rows: Iterable[tuple[int, str, str, int, int, int]]) -> Iterator[tuple[int, str]]:
         for chunk, kind, path, lo, hi, first in rows:
             if kind == "driver":
-                save_chunk_postings(docs_uri, chunk, saved_texts(docs_uri, chunk, ipc), s)
-                yield chunk, "{}"
+                meta = read_chunk_meta(docs_uri, chunk)
+                meta["whole"] = save_chunk_postings(docs_uri, chunk, saved_texts(docs_uri, chunk, ipc), s)
+                save_chunk_meta(docs_uri, chunk, meta)
+                yield chunk, json.dumps(meta, ensure_ascii=False)
                 continue
             warned: list[str] = []
             try:
@@ -601,7 +621,8 @@ def read_fn(
             except InputError as exc:
                 yield chunk, json.dumps({"error": [exc.path, exc.reason, exc.record]}, ensure_ascii=False)
                 continue
-            save_chunk_docs(docs_uri, chunk, docs, meta, s, ipc)
+            meta["whole"] = save_chunk_postings(docs_uri, chunk, [d.text for d in docs], s)
+            save_chunk_docs(docs_uri, chunk, docs, meta, ipc)
             yield chunk, json.dumps(meta, ensure_ascii=False)
 
     return run
@@ -646,7 +667,7 @@ def plan_chunks(
 ) -> list[tuple[int, str, str, int, int, int]]:
     """Every chunk of the inputs in input order: JSONL and Parquet chunks as rows for the executors;
     the other inputs read here a batch at a time and saved as their chunks are (skipped when a
-    resumed run finds them saved)."""
+    resumed run finds them complete)."""
     rows: list[tuple[int, str, str, int, int, int]] = []
     pending: list[str] = []
 
@@ -655,9 +676,7 @@ def plan_chunks(
         rows.append((chunk, "driver", batch[0].path or "input", -1, -1, 0))
         if not (resumed and load_chunk_meta(docs_uri, chunk, ipc) is not None):
             where = batch[0].path or "input"
-            save_chunk_docs(
-                docs_uri, chunk, batch, chunk_meta("driver", where, -1, -1, batch, [], []), None, ipc
-            )
+            save_chunk_docs(docs_uri, chunk, batch, chunk_meta("driver", where, -1, -1, batch, [], []), ipc)
 
     def flush(docs: Iterable[Document]) -> None:
         batch: list[Document] = []
@@ -910,11 +929,13 @@ def _scatter(keys: np.ndarray, qa: np.ndarray, qb: np.ndarray, dest: np.ndarray)
 
 
 def hits_fn(
-    offsets: np.ndarray, dest: np.ndarray, max_df: int
+    offsets: np.ndarray, dest: np.ndarray, max_df: int, drop: np.ndarray
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """``mapInArrow`` function over a whole partition of packed postings (every posting of a hash is
     in one partition): ``candidates.pair_hits`` on all of them (document index = chunk offset +
-    number in the chunk), the hits packed by destination partition of their pair key."""
+    number in the chunk) but those of the documents in ``drop`` (sorted: the members of large
+    groups of identical texts, ``cluster.mass_copies``, as the local engine drops them), the hits
+    packed by destination partition of their pair key."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         hs, ds, ps, ns, chunks = [], [], [], [], []
@@ -941,6 +962,10 @@ def hits_fn(
             take = np.arange(bounds[-1]) + np.repeat(cand.run_bounds(n_all)[:-1][order] - bounds[:-1], sizes)
             h, d, p = np.concatenate(hs)[take], np.concatenate(ds)[take], np.concatenate(ps)[take]
             del hs, ds, ps, take
+            keep = cand.kept_postings(d, drop)
+            if keep is not None:  # a subset keeps each run's order; a run's bounds count what it keeps
+                bounds = np.concatenate(([0], np.cumsum(keep)))[bounds]
+                h, d, p = h[keep], d[keep], p[keep]
             lists = cand.merged_posting_lists(h, d, p, bounds, max_df)
             del h, d, p
             keys, qa, qb = cand.emit_hits(*lists, max_df)
@@ -980,12 +1005,13 @@ def candidate_pairs(
     n_postings: int,
     parallelism: int,
     s: Settings,
+    drop: np.ndarray,
 ) -> DataFrame:
     """Candidate pairs (a, b), a < b, by the local engine's own functions: the chunks' packed
-    postings hash-partitioned by bucket, ``candidates.pair_hits`` on each partition; the packed hits
-    hash-partitioned by pair key, ``candidates.supported_pairs`` on each partition. Partitions are
-    sized as the local engine sizes its hash ranges (``memory_mb``, about 64 bytes a posting), at
-    least four a core."""
+    postings hash-partitioned by bucket, ``candidates.pair_hits`` on each partition (the postings of
+    the documents in ``drop`` left out); the packed hits hash-partitioned by pair key,
+    ``candidates.supported_pairs`` on each partition. Partitions are sized as the local engine sizes
+    its hash ranges (``memory_mb``, about 64 bytes a posting), at least four a core."""
     from pyspark.sql import functions as F
 
     budget = max(16, s.memory_mb // 2) * 1024 * 1024
@@ -995,7 +1021,7 @@ def candidate_pairs(
         F.array(*[F.lit(int(k)) for k in dest]), F.pmod(F.col("bucket"), F.lit(parts)) + 1
     ).cast("int")
     postings = spark.read.schema(POSTINGS_BLOBS).parquet(postings_uri).withColumn("dest", to_dest)
-    hits = postings.repartition(parts, "dest").mapInArrow(hits_fn(offsets, dest, s.max_df), HITS_BLOBS)
+    hits = postings.repartition(parts, "dest").mapInArrow(hits_fn(offsets, dest, s.max_df, drop), HITS_BLOBS)
     return hits.repartition(parts, "dest").mapInArrow(support_fn(s), "a long, b long")
 
 
@@ -1156,7 +1182,10 @@ def _scan(
             sources.extend(meta["sources"])
             offsets[c + 1] = len(ids)
             chars += int(meta["chars"])
+        whole = np.frombuffer(bytes.fromhex("".join(meta["whole"] for meta in metas)), dtype="<u8")
         del metas  # the per-document columns are kept once
+        copies = mass_copies(whole, s.max_df)
+        del whole
         state.n_docs = len(ids)
         state.stages["read+fingerprint"] = time.perf_counter() - t0
         with ThreadPoolExecutor(1) as pool:
@@ -1181,6 +1210,7 @@ def _scan(
                     workdir,
                     storing,
                     shared,
+                    copies,
                 )
             finally:
                 with contextlib.suppress(BaseException):
@@ -1221,11 +1251,10 @@ def _read_chunks(
     got: dict[int, dict[str, Any]] = {}
     todo = []
     for row in rows:
-        meta = load_chunk_meta(docs_uri, row[0], ipc) if (resumed or row[1] == "driver") else None
+        meta = load_chunk_meta(docs_uri, row[0], ipc) if resumed else None
         if meta is not None:
             got[row[0]] = meta
-        # a chunk the driver read is fingerprinted by the executors (once: its postings file stays)
-        if meta is None or (row[1] == "driver" and not postings_saved(docs_uri, row[0])):
+        else:  # (a chunk the driver read is saved already: the executors fingerprint it)
             todo.append(row)
     progress.advance(task, len(got))
     if todo:
@@ -1237,7 +1266,7 @@ def _read_chunks(
             read_arrow_fn(docs_uri, todo, s, ipc), "chunk long, meta string"
         )
         for row in chunks.collect():
-            got.setdefault(row.chunk, json.loads(row.meta))
+            got[row.chunk] = json.loads(row.meta)
     metas = [got[row[0]] for row in rows]
     first_seen: dict[str, int] = {}  # id -> input index (one int an id, as the local engine keeps)
     starts: list[int] = []
@@ -1281,12 +1310,13 @@ def _run(
     workdir: Path,
     storing: Future[list[str]],
     shared: bool,
+    copies: tuple[np.ndarray, np.ndarray],
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, int], int]:
-    """candidates, align and the driver's write of ``pairs.jsonl``; each stage's output
-    is kept with a completion file written last, and a stage whose output is complete is skipped:
-    candidate pairs as Parquet in ``staging/cands``, related pairs in ``staging/results`` (each with
-    ``DONE``), ``pairs.jsonl`` with the clustering edges (``_spark-edges.npy``) and
-    ``_spark-pairs.json`` in the work folder."""
+    """candidates, align and the driver's write of ``pairs.jsonl``; ``copies`` are the (first,
+    member) pairs of ``cluster.mass_copies``. Each stage's output is kept with a completion file
+    written last, and a stage whose output is complete is skipped: candidate pairs as Parquet in
+    ``staging/cands``, related pairs in ``staging/results`` (each with ``DONE``), ``pairs.jsonl``
+    with the clustering edges (``_spark-edges.npy``) and ``_spark-pairs.json`` in the work folder."""
     from pyspark.sql import functions as F
 
     pairs_done = workdir / PAIRS_DONE
@@ -1314,9 +1344,14 @@ def _run(
         task = progress.add_task("candidates", total=None)
         postings_uri = postings_uri_of(docs_uri)
         _split_files(spark, postings_uri)
+        first, member = copies
         pairs = candidate_pairs(
-            spark, postings_uri, offsets, estimated_postings(chars, s), sc.defaultParallelism, s
+            spark, postings_uri, offsets, estimated_postings(chars, s), sc.defaultParallelism, s, member
         )
+        if member.shape[0]:
+            # each member paired with its group's first, where the local engine adds them
+            # (``cluster.with_copies``): a member is in no other pair, its postings were dropped
+            pairs = pairs.unionByName(_pairs_frame(spark, first, member))
         if s.semantic:
             pairs = pairs.unionByName(_neighbours(spark, storing.result(), dates, s)).distinct()
         cands_df = filter_candidates(spark, pairs, dates, sources, s)
@@ -1411,7 +1446,12 @@ def _neighbours(
 
     none = np.empty(0, np.int64)
     na, nb = add_neighbours(none, none, store_files, dates, s)
-    return spark.createDataFrame(pa.table({"a": pa.array(na, pa.int64()), "b": pa.array(nb, pa.int64())}))
+    return _pairs_frame(spark, na, nb)
+
+
+def _pairs_frame(spark: SparkSession, a: np.ndarray, b: np.ndarray) -> DataFrame:
+    """Pairs the driver made, as a DataFrame (a long, b long)."""
+    return spark.createDataFrame(pa.table({"a": pa.array(a, pa.int64()), "b": pa.array(b, pa.int64())}))
 
 
 def _write_pairs(
