@@ -205,7 +205,12 @@ def write_stored_texts(
     store = StoreReader(store_files, offsets)
     stored: dict[str | None, bool] = {}  # needs_stored_text per path (a table's records share one)
     try:
-        with pq.ParquetWriter(path, TEXTS_SCHEMA) as texts:
+        # zstd at level 1 and no dictionaries (ids and texts are distinct): the thread is the last to
+        # finish this stage, and this writes 100k documents' paired texts in 0.45 s, 53 MB (the
+        # defaults, snappy with dictionaries tried on every column: 0.53 s, 80 MB)
+        with pq.ParquetWriter(
+            path, TEXTS_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False
+        ) as texts:
             for b in range(store.num_batches):
                 if stop.is_set():
                     return
