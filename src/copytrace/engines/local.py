@@ -24,6 +24,7 @@ import gc
 import itertools
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -98,6 +99,25 @@ def _init_worker(settings: Settings) -> None:
     _WORKER["settings"] = settings
     _WORKER["store"] = None
     _WORKER["store_key"] = None
+
+
+def _init_worker_process(settings: Settings) -> None:
+    """A pool process's start: ``_init_worker``, then numba's compiler set up without its BLAS probe."""
+    _init_worker(settings)
+    if settings.semantic or "scipy" in sys.modules:
+        return
+    # numba sets up its compiler the first time a kernel is loaded (0.5 s in every process) and
+    # imports scipy.linalg then, when scipy is installed, only to learn whether np.dot may be
+    # compiled (0.2 s of it; no kernel here calls np.dot or np.linalg). In a worker process,
+    # which runs only copytrace's kernels, scipy is hidden while numba sets up (an import of it
+    # fails at once) and is importable again afterwards.
+    sys.modules["scipy"] = None  # type: ignore[assignment]
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    finally:
+        del sys.modules["scipy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +306,9 @@ class Pool:
         self._pool: ProcessPoolExecutor | None = None
         if workers > 1:
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-            self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(s,))
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init_worker_process, initargs=(s,)
+            )
 
     def imap(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         if self._pool is None:
