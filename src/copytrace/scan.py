@@ -125,9 +125,17 @@ def _run(
         paths = items if given_docs else [str(x) for x in items]
         state, cols = scan_local(paths, tmp, pairs_path, s, progress, warn)  # type: ignore[arg-type]
     t0 = time.perf_counter()
-    if not work.done("written"):
-        write_documents_and_clusters(tmp, cols, s)
-        work.mark("written")
+    pool = cols.pop("pool", None)  # the local engine's workers, idle now: one writes texts.parquet
+    try:
+        if not work.done("written"):
+            write_documents_and_clusters(tmp, cols, s, pool)
+            work.mark("written")
+    except BaseException:
+        if pool is not None:
+            pool.terminate()
+        raise
+    if pool is not None:
+        pool.close()
     state.stages["cluster+write"] = time.perf_counter() - t0
     stats = {
         "documents": state.n_docs,
@@ -144,10 +152,12 @@ def _run(
     return stats
 
 
-def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -> None:
+def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, pool: Any = None) -> None:
     """Families from the pair edges, then documents.jsonl, clusters.jsonl and report.html (its
-    document rows, families and pair ranking from memory, not read back from the outputs), while a
-    thread writes texts.parquet (its Parquet encoding releases the GIL)."""
+    document rows, families and pair ranking from memory, not read back from the outputs), while
+    texts.parquet is written beside: by a worker process of ``pool`` (the local engine's, idle
+    after the align stage: ``Pool.submit``) or else by a thread (its Parquet encoding releases the
+    GIL, the rest of its work does not). Writing texts.parquet is the longer of the two."""
     from .report import TEXTS_FILE
 
     ids: list[str] = cols["ids"]
@@ -157,9 +167,10 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
     paired[edges.b] = True
     stop = threading.Event()
     with ThreadPoolExecutor(1) as thread:
-        texts = thread.submit(
-            write_stored_texts, tmp / TEXTS_FILE, cols["store"], cols.get("store_offsets"), paired, stop
-        )
+        args = (tmp / TEXTS_FILE, cols["store"], cols.get("store_offsets"), paired)
+        texts = pool.submit(write_stored_texts, *args) if pool is not None else None
+        if texts is None:
+            texts = thread.submit(write_stored_texts, *args, stop)
         try:
             labels = components(len(ids), edges, s.min_words)
             numbers = family_numbers(labels)
@@ -194,12 +205,12 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings) -
 
 
 def write_stored_texts(
-    path: Path, store_files: list[str], offsets: Any, paired: Any, stop: threading.Event
+    path: Path, store_files: list[str], offsets: Any, paired: Any, stop: threading.Event | None = None
 ) -> None:
     """``texts.parquet``: the texts of paired documents that have no file of their own (table
-    records, Documents), so ``copytrace report DIR`` can rebuild the report. Runs on a thread
-    with a store reader of its own (``offsets``: as ``StoreReader`` takes them, or None); returns
-    early once ``stop`` is set."""
+    records, Documents), so ``copytrace report DIR`` can rebuild the report. Runs beside the rest
+    of the writing (a thread or a worker process) with a store reader of its own (``offsets``: as
+    ``StoreReader`` takes them, or None); returns early once ``stop`` (a thread's) is set."""
     import pyarrow.parquet as pq
 
     store = StoreReader(store_files, offsets)
@@ -212,7 +223,7 @@ def write_stored_texts(
             path, TEXTS_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False
         ) as texts:
             for b in range(store.num_batches):
-                if stop.is_set():
+                if stop is not None and stop.is_set():
                     return
                 rb = store.batch(b)
                 first = int(store.offsets[b])

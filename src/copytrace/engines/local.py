@@ -327,6 +327,10 @@ class Pool:
                 "a worker process died (killed or out of memory); run again with --resume"
             ) from None
 
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """``fn(*args)`` on a worker process, or None when there is none (one worker: in process)."""
+        return None if self._pool is None else self._pool.submit(fn, *args)
+
     def close(self) -> None:
         _close_store()
         if self._pool is not None:
@@ -725,7 +729,6 @@ def scan_local(
             state.relations = log.relations()
         state.n_pairs = sum(state.relations.values())
         state.stages["align"] = time.perf_counter() - t0
-        pool.close()
     except BaseException:
         pool.terminate()
         raise
@@ -738,5 +741,7 @@ def scan_local(
         # text lengths, unless a chunk marker from before they were kept lacks them
         "lengths": lengths_array,
         "edges": edges,
+        # still running: the caller writes the outputs with its help (``Pool.submit``) and closes it
+        "pool": pool,
     }
     return state, columns
