@@ -84,6 +84,20 @@ class ToolResult:
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant label -> score dict
     stats: dict[str, Any] | None = None
     log: str = ""
+    walls: list[float] = field(default_factory=list)  # wall s of every round (--repeat), in order
+
+
+def median_run(results: list[ToolResult]) -> ToolResult:
+    """Of one tool's runs (one a round), the run with the median wall time (the first failure, if
+    any run failed), carrying every round's wall time."""
+    failed = [r for r in results if r.status != "ok"]
+    if failed:
+        return failed[0]
+    walls = [r.measurement.wall_s for r in results if r.measurement is not None]
+    order = sorted(range(len(results)), key=lambda k: walls[k])
+    chosen = results[order[(len(order) - 1) // 2]]
+    chosen.walls = walls
+    return chosen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,6 +399,21 @@ def render_run(results: dict[str, Any]) -> str:
             cells += [_fmt(s["recall_j50"]), _fmt(s["recall_partial"]), _fmt(s["recall_partial_family"])]
             cells += [_fmt(s["recall_all"]), _fmt(s["precision"]), f"{s['reported']:,}"]
             lines.append("| " + " | ".join(cells) + " |")
+    rounds = [t for t in tools if len(t.get("walls") or []) > 1]
+    if rounds:
+        lines += [
+            "",
+            f"Rounds ({len(rounds[0]['walls'])}, the tools in turn; the table shows each tool's median run), wall s:",
+            "",
+        ]
+        for t in rounds:
+            lines.append(f"- {t['tool']}: " + ", ".join(f"{w:.2f}" for w in t["walls"]))
+        rensa_walls = next((t["walls"] for t in rounds if t["tool"] == "rensa"), None)
+        if rensa_walls:
+            for t in rounds:
+                if t["tool"] != "rensa" and len(t["walls"]) == len(rensa_walls):
+                    each = ", ".join(f"{w / r:.2f}" for w, r in zip(t["walls"], rensa_walls, strict=True))
+                    lines.append(f"- {t['tool']} × rensa, round by round: {each}")
     lines += ["", "Commands and per-stage seconds:", ""]
     for t in tools:
         lines.append(f"- {t['tool']}: `{t['command']}`")
@@ -466,6 +495,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also record the tree's peak PSS (shared pages split between processes)",
     )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of runs, the tools in turn each round; each tool is reported by its median run",
+    )
     ap.add_argument("--md", type=Path, default=REPO_ROOT / "BENCHMARKS.md", help="markdown file to update")
     ap.add_argument("--no-md", action="store_true", help="do not touch the markdown file")
     args = ap.parse_args(argv)
@@ -477,7 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     runs = corpus / "runs"
     runs.mkdir(exist_ok=True)
 
-    tool_results = [run_tool(tool, corpus, runs, args) for tool in args.tools]
+    # rounds of every tool in turn: a tool's runs meet the same changes of the host's load as the
+    # others', and each tool is reported by its median run
+    rounds = [[run_tool(tool, corpus, runs, args) for tool in args.tools] for _ in range(args.repeat)]
+    tool_results = [median_run([r[k] for r in rounds]) for k in range(len(args.tools))]
     results = {
         "command": command,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
