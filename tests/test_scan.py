@@ -239,6 +239,37 @@ def test_the_scan_parent_does_not_load_the_compiled_kernels(tmp_path: Path) -> N
     assert callable(compare)
 
 
+def test_scan_workers_load_neither_pandas_nor_scipy(tmp_path: Path) -> None:
+    """A worker process imports what its kernels need and no more: the store's batches are built
+    from buffers (``pa.array`` of a list imports pandas when it is installed) and numba is set up
+    with scipy hidden (its BLAS probe imports scipy.linalg). Each costs 0.2-0.3 s of start-up and
+    tens of MB in every worker. Asked of the workers after a whole scan (read, candidates, align
+    and the texts.parquet they write)."""
+    corpus = tmp_path / "c.jsonl"
+    base = "the minister said on tuesday that the new budget would cut spending on roads and schools "
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for k in range(40):
+            fh.write(json.dumps({"id": f"d{k}", "text": f"intro {k % 7} " + base * (1 + k % 3)}) + "\n")
+    code = (
+        "import sys\n"
+        "import copytrace\n"
+        "from copytrace.types import Settings\n"
+        "S = sys.modules['copytrace.scan']\n"
+        "def probe():\n"
+        "    return ('pandas' in sys.modules, 'scipy' in sys.modules, 'numba' in sys.modules)\n"
+        "seen = []\n"
+        "write = S.write_documents_and_clusters\n"
+        "def wrapped(tmp, cols, s, pool=None):\n"
+        "    write(tmp, cols, s, pool)\n"
+        "    seen.extend(pool.submit(probe).result() for _ in range(6))\n"
+        "S.write_documents_and_clusters = wrapped\n"
+        f"stats = copytrace.scan([{str(corpus)!r}], {str(tmp_path / 'out')!r}, Settings(workers=2))\n"
+        "print(stats['pairs'] > 0, sorted(set(seen)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True [(False, False, True)]"
+
+
 def test_merged_posting_lists_equal_the_sorted_ones() -> None:
     """The k-way merge of sorted runs gives the posting lists the sort gives (compacted to the
     lists that make hits), so the hits are the same; the radix order is numpy's stable order."""
