@@ -635,7 +635,7 @@ def scan_local(
         dates: list[str | None] = []
         sources: list[str | None] = []
         lengths: list[int] = []
-        wholes: list[str] = []
+        wholes: list[np.ndarray] = []
         first_seen: dict[str, int] = {}  # id -> input index (an int, not a tuple: 1M ids fit)
         prepared: list[ChunkResult] = []
         doc_files: list[str] = []
@@ -666,7 +666,7 @@ def scan_local(
             dates.extend(res.dates)
             sources.extend(res.sources)
             lengths.extend(res.lengths)
-            wholes.append(res.whole)
+            wholes.append(np.frombuffer(bytes.fromhex(res.whole), dtype="<u8"))
             doc_files.append(res.docs_file)
             fp_files.append(res.postings_file)
             progress.advance(task, len(res.ids))
@@ -676,7 +676,7 @@ def scan_local(
         del first_seen, prepared
         lengths_array = np.array(lengths, dtype=np.int64) if len(lengths) == len(ids) else None
         del lengths
-        copy_of, copies = mass_copies(np.frombuffer(bytes.fromhex("".join(wholes)), dtype="<u8"), s.max_df)
+        copy_of, copies = mass_copies(np.concatenate(wholes) if wholes else np.zeros(0, "<u8"), s.max_df)
         del wholes
         state.stages["read+fingerprint"] = time.perf_counter() - t0
 
