@@ -214,10 +214,8 @@ def test_sorted_postings_equal_fingerprint_postings_sorted() -> None:
                 assert want.dtype == have.dtype and np.array_equal(want, have)
 
 
-def test_the_scan_parent_does_not_load_the_compiled_kernels(tmp_path: Path) -> None:
-    """The local engine's parent only coordinates: importing the CLI, ``scan`` and the engine, and
-    a whole scan with two workers (families, report), load no numba in it (about 150 MB of
-    resident memory a process; the workers load what they use)."""
+def _small_corpus(tmp_path: Path) -> Path:
+    """40 short JSONL records of three lengths sharing one sentence (pairs of every relation)."""
     corpus = tmp_path / "c.jsonl"
     base = (
         "the minister said on tuesday that the new budget would cut spending on roads and schools by a third "
@@ -225,6 +223,14 @@ def test_the_scan_parent_does_not_load_the_compiled_kernels(tmp_path: Path) -> N
     with open(corpus, "w", encoding="utf-8") as fh:
         for k in range(40):
             fh.write(json.dumps({"id": f"d{k}", "text": f"intro {k % 7} " + base * (1 + k % 3)}) + "\n")
+    return corpus
+
+
+def test_the_scan_parent_does_not_load_the_compiled_kernels(tmp_path: Path) -> None:
+    """The local engine's parent only coordinates: importing the CLI, ``scan`` and the engine, and
+    a whole scan with two workers (families, report), load no numba in it (about 150 MB of
+    resident memory a process; the workers load what they use)."""
+    corpus = _small_corpus(tmp_path)
     code = (
         "import sys, copytrace, copytrace.cli, copytrace.engines.local, copytrace.dedup\n"
         "print('numba' in sys.modules)\n"
@@ -245,11 +251,7 @@ def test_scan_workers_load_neither_pandas_nor_scipy(tmp_path: Path) -> None:
     with scipy hidden (its BLAS probe imports scipy.linalg). Each costs 0.2-0.3 s of start-up and
     tens of MB in every worker. Asked of the workers after a whole scan (read, candidates, align
     and the texts.parquet they write)."""
-    corpus = tmp_path / "c.jsonl"
-    base = "the minister said on tuesday that the new budget would cut spending on roads and schools "
-    with open(corpus, "w", encoding="utf-8") as fh:
-        for k in range(40):
-            fh.write(json.dumps({"id": f"d{k}", "text": f"intro {k % 7} " + base * (1 + k % 3)}) + "\n")
+    corpus = _small_corpus(tmp_path)
     code = (
         "import sys\n"
         "import copytrace\n"
