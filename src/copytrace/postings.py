@@ -70,6 +70,16 @@ def sorted_postings(docs: list[Document], s: Settings) -> tuple[np.ndarray, np.n
     )
 
 
+def whole_fingerprints(h: np.ndarray, d: np.ndarray, p: np.ndarray, n_docs: int) -> str:
+    """Each of ``n_docs`` documents' whole-text fingerprint from its postings (the one at position
+    -1; 0 for a text with no word), as little-endian uint64s in hex (it travels in a chunk's JSON
+    record): what the parent needs to find large groups of identical texts (``cluster.mass_copies``)."""
+    whole = np.zeros(n_docs, dtype="<u8")
+    at = p < 0
+    whole[d[at]] = h[at]
+    return whole.tobytes().hex()
+
+
 def fingerprint_batch(docs: list[Document], first_index: int, s: Settings) -> tuple[np.ndarray, np.ndarray]:
     """Postings (hash, doc index) of a batch of documents, one row per distinct fingerprint."""
     h, d, _ = fingerprint_postings(docs, first_index, s)

@@ -151,7 +151,7 @@ class ChunkResult:
 
 def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> ChunkResult:
     """Read (if a JSONL slice), store and fingerprint one chunk. Postings use chunk-local indices."""
-    from ..postings import sorted_postings
+    from ..postings import sorted_postings, whole_fingerprints
 
     warnings: list[str] = []
     docs, lines = read_slice(source, warnings.append) if isinstance(source, JsonlSlice) else (source, [])
@@ -160,9 +160,6 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.postings")
     h, d, p = sorted_postings(docs, s)
     write_postings(postings_file, h, d, p)
-    whole = np.zeros(len(docs), dtype="<u8")
-    at = p < 0
-    whole[d[at]] = h[at]
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     return ChunkResult(
         chunk_no,
@@ -177,7 +174,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
         lines,
         warnings,
         [len(x.text) for x in docs],
-        whole.tobytes().hex(),
+        whole_fingerprints(h, d, p, len(docs)),
     )
 
 

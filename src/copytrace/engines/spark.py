@@ -70,7 +70,7 @@ from .. import checkpoint
 from ..checkpoint import MANIFEST
 from ..cluster import grouped_order, mass_copies
 from ..errors import EngineError, InputError
-from ..postings import sorted_postings
+from ..postings import sorted_postings, whole_fingerprints
 from ..read import JSONL_SUFFIXES, read_inputs
 from ..relate import parse_date
 from ..sources import JsonlSlice, line_of, read_slice, slices
@@ -531,8 +531,7 @@ def saved_texts(docs_uri: str, chunk: int, ipc: bool) -> list[str]:
 def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings) -> str:
     """A chunk's postings (``sorted_postings`` of its texts, document numbers within the chunk)
     as ``postings/part-NNNNNN.parquet``: one row a bucket (``postings_blobs``), written under a
-    temporary name and moved into place. Returns each text's whole-text fingerprint (the posting
-    at position -1; 0 for a text with no word) as little-endian uint64s in hex, as the local
+    temporary name and moved into place. Returns the texts' ``whole_fingerprints``, as the local
     engine's ``ChunkResult.whole``: the driver finds large groups of identical texts with them."""
     import pyarrow.parquet as pq
 
@@ -541,10 +540,7 @@ def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings
     tmp = f"{root}/.part-{chunk:06d}-{uuid.uuid4().hex}.tmp"
     pq.write_table(postings_blobs(chunk, h, d, p), tmp, filesystem=fs, compression="none")
     fs.move(tmp, f"{root}/part-{chunk:06d}.parquet")
-    whole = np.zeros(len(texts), dtype="<u8")
-    at = p < 0
-    whole[d[at]] = h[at]
-    return whole.tobytes().hex()
+    return whole_fingerprints(h, d, p, len(texts))
 
 
 def read_chunk_meta(docs_uri: str, chunk: int) -> dict[str, Any]:
