@@ -175,3 +175,48 @@ def test_incremental_winnowing_equals_the_window_by_window_definition() -> None:
         m, w = int(rng.integers(0, 50)), int(rng.integers(1, 9))
         h = rng.integers(0, int(rng.choice([2, 5, 1 << 40])), m).astype(np.uint64)
         assert winnow(h, w).tolist() == definition(h.tolist(), w)
+
+
+def test_may_relate_is_false_only_where_compare_finds_nothing() -> None:
+    """The batch sift (``Batch.may_relate``) drops a candidate pair only where
+    ``compare_prepared`` finds no passage, whichever document comes first; and it drops many."""
+    from copytrace import Document
+    from copytrace.pipeline import compare_prepared, prepare_batch
+    from copytrace.types import Settings
+
+    rng = np.random.default_rng(11)
+    names = [f"w{k}" for k in range(400)]
+    docs, pairs = [], []
+    for k in range(300):
+        a, b = _pair(rng)
+        if k % 10 == 0:
+            b = list(a)  # the same words: a duplicate (or, if short, no passage at all)
+        elif k % 10 == 1 and a:
+            b = list(a)
+            b[int(rng.integers(0, len(b)))] = 0  # as long as a: the canonical order by content
+        for words in (a, b):
+            docs.append(Document(str(len(docs)), " ".join(names[int(w) % 400] for w in words)))
+        pairs += [(len(docs) - 2, len(docs) - 1), (len(docs) - 1, len(docs) - 2)]
+    # two runs of 8 words, each too short for a passage, 28 words apart (chained separately):
+    # 22 words where every third differs, then 6 that all differ, so the extension of the first
+    # run stops within reach of the second and the two merge into one passage
+    for k in range(20):
+        words = rng.integers(0, 400, 300).tolist()
+        gap = [w if t % 3 else (w + 1) % 400 for t, w in enumerate(words[108:130])]
+        gap += [(w + 7) % 400 for w in words[130:136]]
+        other = [*rng.integers(0, 400, 40).tolist(), *words[100:108], *gap, *words[136:144]]
+        for ws in (words, [*other, *rng.integers(0, 400, k).tolist()]):
+            docs.append(Document(str(len(docs)), " ".join(names[w] for w in ws)))
+        pairs += [(len(docs) - 2, len(docs) - 1), (len(docs) - 1, len(docs) - 2)]
+    s = Settings()
+    preps, batch = prepare_batch(docs, s)
+    first = np.array([a for a, _ in pairs], dtype=np.int64)
+    second = np.array([b for _, b in pairs], dtype=np.int64)
+    may = batch.may_relate(first, second, s).tolist()
+    related = [compare_prepared(preps[a], preps[b], s).relation != "unrelated" for a, b in pairs]
+    assert all(m for m, r in zip(may, related, strict=True) if r)
+    assert sum(related) > 100
+    assert sum(not m for m in may) > 100
+    # a pair and its mirror are sifted alike (both in canonical order)
+    assert may[0::2] == may[1::2]
+    assert all(related[-40:])

@@ -233,12 +233,11 @@ class Index:
         return Index(*_index(sh))
 
     @staticmethod
-    def build_many(sh: np.ndarray, bounds: np.ndarray) -> list[Index]:
-        """``build`` for a batch of documents in one compiled call: ``sh`` their n-gram hashes
-        concatenated, document ``k``'s at ``[bounds[k], bounds[k + 1])``."""
-        srt, order, occ = _index_many(sh, bounds)
-        b = bounds.tolist()
-        return [Index(srt[lo:hi], order[lo:hi], occ[lo:hi]) for lo, hi in zip(b[:-1], b[1:], strict=True)]
+    def arrays(sh: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The arrays of ``build`` for a batch of documents, in one compiled call: ``sh`` their
+        n-gram hashes concatenated, document ``k``'s at ``[bounds[k], bounds[k + 1])``, and its
+        ``Index`` arrays at the same places of the three returned."""
+        return cast(tuple[np.ndarray, np.ndarray, np.ndarray], _index_many(sh, bounds))
 
 
 _SHIFTS_PER_HASH = 8
@@ -387,6 +386,147 @@ def _covers(runs: np.ndarray, spans: np.ndarray) -> np.ndarray:
             if a0[r] >= lo_a and a1[r] <= hi_a and b0[r] >= lo_b and b1[r] <= hi_b:
                 out[k] += cover[r]
     return out
+
+
+@numba.njit(cache=True)
+def _may_pass_one(
+    ha: np.ndarray,
+    hb: np.ndarray,
+    sorted_a: np.ndarray,
+    order_a: np.ndarray,
+    occ_a: np.ndarray,
+    sorted_b: np.ndarray,
+    order_b: np.ndarray,
+    ngram: int,
+    max_gap: int,
+    core: int,
+) -> bool:
+    """False only where ``align_tokens`` of these two documents (``a`` the canonical first) returns
+    no block: a test that runs no edit alignment, so a batch of candidate pairs is sifted in one
+    compiled call (``may_pass``) and only the pairs that can hold a passage are aligned.
+
+    ``align_tokens`` keeps a merged span only when the exact runs inside it cover ``core`` words.
+    Each merged span is a union of chain spans, each extended (only where ``_may_extend`` allows
+    it) by at most ``width`` words on a side, merged when within ``max_gap`` words on both
+    sides. Growing every chain span by ``width`` where it may extend and joining, until nothing
+    changes, any two boxes within ``max_gap`` on both sides gives boxes that each hold whole
+    merged spans (a merge ``align_tokens`` makes is one made here: the boxes only grow), so the
+    runs inside a box bound those inside any span it holds: a pair none of whose boxes holds
+    ``core`` words can form no passage."""
+    na, nb = ha.shape[0], hb.shape[0]
+    if sorted_a.shape[0] == 0 or sorted_b.shape[0] == 0:
+        return False
+    runs, spans = _seed_chains(sorted_a, order_a, occ_a, sorted_b, order_b, na, nb, ngram, max_gap, core)
+    k = spans.shape[0]
+    if k == 0:
+        return False
+    width = max_gap + ngram
+    may = _may_extend(ha, hb, spans, width)
+    box = spans.copy()
+    for c in range(k):
+        if may[c, 0]:
+            box[c, 1] = min(na, box[c, 1] + width)
+            box[c, 3] = min(nb, box[c, 3] + width)
+        if may[c, 1]:
+            box[c, 0] = max(0, box[c, 0] - width)
+            box[c, 2] = max(0, box[c, 2] - width)
+    alive = np.ones(k, dtype=np.bool_)
+    changed = True
+    while changed:
+        changed = False
+        for p in range(k):
+            if not alive[p]:
+                continue
+            for q in range(p + 1, k):
+                if not alive[q]:
+                    continue
+                gap_a = max(box[q, 0] - box[p, 1], box[p, 0] - box[q, 1])
+                gap_b = max(box[q, 2] - box[p, 3], box[p, 2] - box[q, 3])
+                if gap_a <= max_gap and gap_b <= max_gap:
+                    box[p, 0] = min(box[p, 0], box[q, 0])
+                    box[p, 1] = max(box[p, 1], box[q, 1])
+                    box[p, 2] = min(box[p, 2], box[q, 2])
+                    box[p, 3] = max(box[p, 3], box[q, 3])
+                    alive[q] = False
+                    changed = True
+    inside = _covers(runs, box)
+    for c in range(k):
+        if alive[c] and inside[c] >= core:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _may_pass(
+    hashes: np.ndarray,
+    tbounds: np.ndarray,
+    srt: np.ndarray,
+    order: np.ndarray,
+    occ: np.ndarray,
+    sbounds: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    ngram: int,
+    max_gap: int,
+    core: int,
+) -> np.ndarray:
+    out = np.zeros(first.shape[0], dtype=np.bool_)
+    for k in range(first.shape[0]):
+        a, b = first[k], second[k]
+        na, nb = tbounds[a + 1] - tbounds[a], tbounds[b + 1] - tbounds[b]
+        if na == nb:
+            # the same word sequence is one passage (``compare_prepared``); else the canonical
+            # first is the one whose hashes' bytes (little-endian) sort first
+            t = 0
+            while t < na and hashes[tbounds[a] + t] == hashes[tbounds[b] + t]:
+                t += 1
+            if t == na:
+                out[k] = na > 0
+                continue
+            x, y = hashes[tbounds[a] + t], hashes[tbounds[b] + t]
+            shift = np.uint64(0)
+            while ((x >> shift) & np.uint64(255)) == ((y >> shift) & np.uint64(255)):
+                shift += np.uint64(8)
+            if ((y >> shift) & np.uint64(255)) < ((x >> shift) & np.uint64(255)):
+                a, b = b, a
+        elif nb < na:
+            a, b = b, a
+        out[k] = _may_pass_one(
+            hashes[tbounds[a] : tbounds[a + 1]],
+            hashes[tbounds[b] : tbounds[b + 1]],
+            srt[sbounds[a] : sbounds[a + 1]],
+            order[sbounds[a] : sbounds[a + 1]],
+            occ[sbounds[a] : sbounds[a + 1]],
+            srt[sbounds[b] : sbounds[b + 1]],
+            order[sbounds[b] : sbounds[b + 1]],
+            ngram,
+            max_gap,
+            core,
+        )
+    return out
+
+
+def may_pass(
+    hashes: np.ndarray,
+    tbounds: np.ndarray,
+    index: tuple[np.ndarray, np.ndarray, np.ndarray],
+    sbounds: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    ngram: int,
+    max_gap: int,
+    min_words: int,
+) -> np.ndarray:
+    """For a batch of documents (token hashes concatenated, document ``d``'s at
+    ``[tbounds[d], tbounds[d + 1])``; their ``Index`` arrays concatenated likewise by
+    ``sbounds``) and pairs ``(first[k], second[k])``: whether ``compare_prepared`` can find a
+    passage in each pair, the lexical way (False: it finds none, certainly). Each pair is
+    taken in canonical order (``Prepared.before``), as ``compare_prepared`` aligns it."""
+    core = max(1, min_words - ngram + 1)
+    return cast(
+        np.ndarray,
+        _may_pass(hashes, tbounds, *index, sbounds, first, second, ngram, max_gap, core),
+    )
 
 
 def align_tokens(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import Block, Index, align_tokens
+from .align import Block, Index, align_tokens, may_pass
 from .explain import Side, explain_sides, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
@@ -68,25 +68,70 @@ class Prepared:
         return self.tokens.hashes.tobytes() < other.tokens.hashes.tobytes()
 
 
-def prepare_many(docs: list[Document], s: Settings, index: bool = False) -> list[Prepared]:
-    """Tokens and n-gram hashes of a batch of documents (and their seeding indexes if ``index``),
-    each step one compiled call for the whole batch; the documents' arrays are views into it."""
-    if not docs:
-        return []
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The arrays a batch of prepared documents are views into: token hashes (document ``d``'s at
+    ``[tokens[d], tokens[d + 1])``) and seeding indexes (``Index`` arrays, by ``shingles``)."""
+
+    hashes: np.ndarray
+    tokens: np.ndarray
+    index: tuple[np.ndarray, np.ndarray, np.ndarray]
+    shingles: np.ndarray
+
+    def may_relate(self, first: np.ndarray, second: np.ndarray, s: Settings) -> np.ndarray:
+        """Per pair of documents (positions in the batch): False where ``compare_prepared``
+        finds no passage, certainly (``align.may_pass``): one compiled call sifts them all."""
+        return may_pass(
+            self.hashes,
+            self.tokens,
+            self.index,
+            self.shingles,
+            first,
+            second,
+            s.ngram,
+            s.max_gap,
+            s.min_words,
+        )
+
+
+def prepare_batch(docs: list[Document], s: Settings) -> tuple[list[Prepared], Batch]:
+    """``prepare_many(docs, s, index=True)`` and the arrays the documents are views into."""
     tok, counts = tokenize_batch([d.text for d in docs])
     sh, bounds = shingles_many(tok.hashes, counts, s.ngram)
     t = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum(counts, out=t[1:])
     tb, b = t.tolist(), bounds.tolist()
     starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
+    srt, order, occ = Index.arrays(sh, bounds)
     out = [
+        Prepared(
+            d,
+            Tokens(starts[t0:t1], ends[t0:t1], hashes[t0:t1], seps[t0:t1]),
+            sh[lo:hi],
+            Index(srt[lo:hi], order[lo:hi], occ[lo:hi]),
+        )
+        for d, t0, t1, lo, hi in zip(docs, tb[:-1], tb[1:], b[:-1], b[1:], strict=True)
+    ]
+    return out, Batch(hashes, t, (srt, order, occ), bounds)
+
+
+def prepare_many(docs: list[Document], s: Settings, index: bool = False) -> list[Prepared]:
+    """Tokens and n-gram hashes of a batch of documents (and their seeding indexes if ``index``),
+    each step one compiled call for the whole batch; the documents' arrays are views into it."""
+    if not docs:
+        return []
+    if index:
+        return prepare_batch(docs, s)[0]
+    tok, counts = tokenize_batch([d.text for d in docs])
+    sh, bounds = shingles_many(tok.hashes, counts, s.ngram)
+    t = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(counts, out=t[1:])
+    tb, b = t.tolist(), bounds.tolist()
+    starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
+    return [
         Prepared(d, Tokens(starts[t0:t1], ends[t0:t1], hashes[t0:t1], seps[t0:t1]), sh[lo:hi])
         for d, t0, t1, lo, hi in zip(docs, tb[:-1], tb[1:], b[:-1], b[1:], strict=True)
     ]
-    if index:
-        for p, ix in zip(out, Index.build_many(sh, bounds), strict=True):
-            p._index = ix
-    return out
 
 
 def prepare(doc: Document, s: Settings) -> Prepared:

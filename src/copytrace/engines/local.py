@@ -69,19 +69,30 @@ def compare_chunk(
     pairs: list[tuple[int, int]], docs: dict[int, Document], s: Settings
 ) -> list[tuple[int, int, Pair]]:
     """Compare candidate pairs; keeps only related ones (at least one passage)."""
-    from ..pipeline import compare_prepared, prepare_many
+    from ..pipeline import compare_prepared, prepare_batch
 
-    cache: dict[int, Any] = {}
     need = sorted({i for p in pairs for i in p})
-    for idx, prep in zip(need, prepare_many([docs[i] for i in need], s, index=True), strict=True):
-        cache[idx] = prep
+    preps, batch = prepare_batch([docs[i] for i in need], s)
+    cache = dict(zip(need, preps, strict=True))
     if s.semantic:  # one model call for the whole chunk (extra [semantic])
         from ..semantic import compare_many
 
         done = compare_many([(cache[a], cache[b]) for a, b in pairs], s)
-    else:
-        done = [compare_prepared(cache[a], cache[b], s) for a, b in pairs]
-    return [(a, b, pair) for (a, b), pair in zip(pairs, done, strict=True) if pair.relation != "unrelated"]
+        return [
+            (a, b, pair) for (a, b), pair in zip(pairs, done, strict=True) if pair.relation != "unrelated"
+        ]
+    # most candidate pairs hold no passage: one compiled call finds most of them (``may_relate``
+    # is False only where ``compare_prepared`` finds nothing), and only the rest are compared
+    at = {idx: k for k, idx in enumerate(need)}
+    first = np.fromiter((at[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
+    second = np.fromiter((at[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
+    out = []
+    for (a, b), may in zip(pairs, batch.may_relate(first, second, s).tolist(), strict=True):
+        if may:
+            pair = compare_prepared(cache[a], cache[b], s)
+            if pair.relation != "unrelated":
+                out.append((a, b, pair))
+    return out
 
 
 def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bool]:
