@@ -176,21 +176,19 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             numbers = family_numbers(labels)
             member = labels >= 0
             lengths = cols.get("lengths")
+            # documents.jsonl by the pool's other idle worker, if there is one
+            doc_args = (tmp / "documents.jsonl", cols["store"], cols.get("store_offsets"), numbers, lengths)
+            docs_job = pool.submit(write_documents, *doc_args) if pool is not None else None
             wire = [False] * len(ids)  # opens with a wire dateline: asked of family members only
-            sources: list[str | None] = []
+            sources: list[str | None] = cols["sources"]
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
-                with open(tmp / "documents.jsonl", "w", encoding="utf-8") as fh:
-                    for b in range(store.num_batches):
-                        rb = store.batch(b)
-                        first = int(store.offsets[b])
-                        rows = slice(first, first + rb.num_rows)
-                        fh.write(
-                            document_lines(rb, numbers[rows], None if lengths is None else lengths[rows])
-                        )
-                        _read_wire(rb, member[rows], first, wire)
-                        sources.extend(rb.column("source").to_pylist())
-                        del rb
+                if docs_job is None:
+                    write_documents(*doc_args, store=store)
+                for b in range(store.num_batches):
+                    first = int(store.offsets[b])
+                    if (rows := member[first : int(store.offsets[b + 1])]).any():
+                        _read_wire(store.batch(b), rows, first, wire)
                         store.release()
                 fams = families(labels, ids, cols["dates"], wire, edges, sources)
                 with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
@@ -198,10 +196,34 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
                 write_report_from_store(tmp, store, ids, paired, numbers, fams, edges.words)
             finally:
                 store.close()
+            if docs_job is not None:
+                docs_job.result()
         except BaseException:
             stop.set()
             raise
         texts.result()
+
+
+def write_documents(
+    path: Path, store_files: list[str], offsets: Any, numbers: Any, lengths: Any, store: Any = None
+) -> None:
+    """``documents.jsonl`` from the document store (``numbers``: each document's family number
+    or -1; ``lengths``: the texts' lengths, or None to count them), by a worker process beside
+    the rest of the writing, with a store reader of its own unless ``store`` is given."""
+    own = store is None
+    reader = StoreReader(store_files, offsets) if own else store
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            for b in range(reader.num_batches):
+                rb = reader.batch(b)
+                first = int(reader.offsets[b])
+                rows = slice(first, first + rb.num_rows)
+                fh.write(document_lines(rb, numbers[rows], None if lengths is None else lengths[rows]))
+                del rb
+                reader.release()
+    finally:
+        if own:
+            reader.close()
 
 
 def write_stored_texts(

@@ -769,6 +769,7 @@ def scan_local(
     columns = {
         "ids": ids,
         "dates": dates,
+        "sources": sources,
         "store": doc_files,
         "store_offsets": np.array([*offsets, len(ids)], dtype=np.int64),  # a record batch a file
         # text lengths, unless a chunk marker from before they were kept lacks them

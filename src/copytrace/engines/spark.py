@@ -1225,7 +1225,7 @@ def _scan(
     state.n_candidates = n_candidates
     state.relations = relations
     state.n_pairs = sum(relations.values())
-    columns = {"ids": ids, "dates": dates, "store": store_files, "edges": edges}
+    columns = {"ids": ids, "dates": dates, "sources": sources, "store": store_files, "edges": edges}
     return state, columns
 
 
