@@ -153,11 +153,12 @@ def _run(
 
 
 def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, pool: Any = None) -> None:
-    """Families from the pair edges, then documents.jsonl, clusters.jsonl and report.html (its
-    document rows, families and pair ranking from memory, not read back from the outputs), while
-    texts.parquet is written beside: by a worker process of ``pool`` (the local engine's, idle
-    after the align stage: ``Pool.submit``) or else by a thread (its Parquet encoding releases the
-    GIL, the rest of its work does not). Writing texts.parquet is the longer of the two."""
+    """Families from the pair edges, then clusters.jsonl and report.html (its document rows,
+    families and pair ranking from memory, not read back from the outputs), while texts.parquet
+    and documents.jsonl are written beside, each by a worker process of ``pool`` (the local
+    engine's, idle after the align stage: ``Pool.submit``); without a pool, texts.parquet by a
+    thread (its Parquet encoding releases the GIL, the rest of its work does not) and
+    documents.jsonl by this one. The families and the report are the longest part."""
     from .report import TEXTS_FILE
 
     ids: list[str] = cols["ids"]
