@@ -212,8 +212,15 @@ def test_may_relate_is_false_only_where_compare_finds_nothing() -> None:
     preps, batch = prepare_batch(docs, s)
     first = np.array([a for a, _ in pairs], dtype=np.int64)
     second = np.array([b for _, b in pairs], dtype=np.int64)
-    may = batch.may_relate(first, second, s).tolist()
+    ok, seeds = batch.may_relate(first, second, s)
+    may = ok.tolist()
     related = [compare_prepared(preps[a], preps[b], s).relation != "unrelated" for a, b in pairs]
+    # the seeds it hands on are those alignment finds itself: the same pairs come out
+    for k, (a, b) in enumerate(pairs):
+        if may[k]:
+            assert compare_prepared(preps[a], preps[b], s, seeds.of(k)) == compare_prepared(
+                preps[a], preps[b], s
+            )
     assert all(m for m, r in zip(may, related, strict=True) if r)
     assert sum(related) > 100
     assert sum(not m for m in may) > 100

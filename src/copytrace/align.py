@@ -400,10 +400,11 @@ def _may_pass_one(
     ngram: int,
     max_gap: int,
     core: int,
-) -> bool:
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
     """False only where ``align_tokens`` of these two documents (``a`` the canonical first) returns
     no block: a test that runs no edit alignment, so a batch of candidate pairs is sifted in one
-    compiled call (``may_pass``) and only the pairs that can hold a passage are aligned.
+    compiled call (``may_pass``) and only the pairs that can hold a passage are aligned. With it
+    come the seeds ``align_tokens`` starts from (runs, chain spans, which ends may extend).
 
     ``align_tokens`` keeps a merged span only when the exact runs inside it cover ``core`` words.
     Each merged span is a union of chain spans, each extended (only where ``_may_extend`` allows
@@ -414,12 +415,13 @@ def _may_pass_one(
     runs inside a box bound those inside any span it holds: a pair none of whose boxes holds
     ``core`` words can form no passage."""
     na, nb = ha.shape[0], hb.shape[0]
+    no_may = np.zeros((0, 2), dtype=np.bool_)
     if sorted_a.shape[0] == 0 or sorted_b.shape[0] == 0:
-        return False
+        return False, np.zeros((5, 0), dtype=np.int64), np.zeros((0, 4), dtype=np.int64), no_may
     runs, spans = _seed_chains(sorted_a, order_a, occ_a, sorted_b, order_b, na, nb, ngram, max_gap, core)
     k = spans.shape[0]
     if k == 0:
-        return False
+        return False, runs, spans, no_may
     width = max_gap + ngram
     may = _may_extend(ha, hb, spans, width)
     box = spans.copy()
@@ -452,8 +454,19 @@ def _may_pass_one(
     inside = _covers(runs, box)
     for c in range(k):
         if alive[c] and inside[c] >= core:
-            return True
-    return False
+            return True, runs, spans, may
+    return False, runs, spans, may
+
+
+@numba.njit(cache=True)
+def _grown(buf: np.ndarray, need: int) -> np.ndarray:
+    """``buf`` (rows along its first axis) with room for ``need`` rows: itself, or a copy twice
+    as large."""
+    if need <= buf.shape[0]:
+        return buf
+    out = np.empty((max(need, 2 * buf.shape[0]),) + buf.shape[1:], dtype=buf.dtype)
+    out[: buf.shape[0]] = buf
+    return out
 
 
 @numba.njit(cache=True)
@@ -469,9 +482,22 @@ def _may_pass(
     ngram: int,
     max_gap: int,
     core: int,
-) -> np.ndarray:
-    out = np.zeros(first.shape[0], dtype=np.bool_)
-    for k in range(first.shape[0]):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(may relate, runs, chain spans, may extend, where each pair's runs start, where its spans
+    start) of every pair; a pair's seeds are rows ``[start[k], start[k + 1])`` of the three
+    (runs as rows (a0, a1, b0, b1, cover)); none for a pair that cannot relate, or the same text."""
+    npairs = first.shape[0]
+    out = np.zeros(npairs, dtype=np.bool_)
+    run_at = np.zeros(npairs + 1, dtype=np.int64)
+    span_at = np.zeros(npairs + 1, dtype=np.int64)
+    runs_buf = np.empty((1024, 5), dtype=np.int64)
+    spans_buf = np.empty((256, 4), dtype=np.int64)
+    may_buf = np.empty((256, 2), dtype=np.bool_)
+    nr = 0
+    ns = 0
+    for k in range(npairs):
+        run_at[k] = nr
+        span_at[k] = ns
         a, b = first[k], second[k]
         na, nb = tbounds[a + 1] - tbounds[a], tbounds[b + 1] - tbounds[b]
         if na == nb:
@@ -482,6 +508,8 @@ def _may_pass(
                 t += 1
             if t == na:
                 out[k] = na > 0
+                run_at[k + 1] = nr
+                span_at[k + 1] = ns
                 continue
             x, y = hashes[tbounds[a] + t], hashes[tbounds[b] + t]
             shift = np.uint64(0)
@@ -491,7 +519,7 @@ def _may_pass(
                 a, b = b, a
         elif nb < na:
             a, b = b, a
-        out[k] = _may_pass_one(
+        ok, runs, spans, may = _may_pass_one(
             hashes[tbounds[a] : tbounds[a + 1]],
             hashes[tbounds[b] : tbounds[b + 1]],
             srt[sbounds[a] : sbounds[a + 1]],
@@ -503,7 +531,42 @@ def _may_pass(
             max_gap,
             core,
         )
-    return out
+        out[k] = ok
+        if ok:
+            n, m = runs.shape[1], spans.shape[0]
+            runs_buf = _grown(runs_buf, nr + n)
+            spans_buf = _grown(spans_buf, ns + m)
+            may_buf = _grown(may_buf, ns + m)
+            runs_buf[nr : nr + n] = runs.T
+            spans_buf[ns : ns + m] = spans
+            may_buf[ns : ns + m] = may
+            nr += n
+            ns += m
+        run_at[k + 1] = nr
+        span_at[k + 1] = ns
+    return out, runs_buf[:nr], spans_buf[:ns], may_buf[:ns], run_at, span_at
+
+
+class Seeds:
+    """What ``may_pass`` found for a batch of pairs: the runs and chain spans ``align_tokens``
+    starts from, for each pair that may relate (``of(k)``), so they are not found again."""
+
+    __slots__ = ("_runs", "_spans", "_may", "_run_at", "_span_at")
+
+    def __init__(
+        self, runs: np.ndarray, spans: np.ndarray, may: np.ndarray, run_at: np.ndarray, span_at: np.ndarray
+    ) -> None:
+        self._runs = runs.T  # rows (a0, a1, b0, b1, cover), as ``_seed_chains`` gives them
+        self._spans, self._may = spans, may
+        self._run_at, self._span_at = run_at.tolist(), span_at.tolist()
+
+    def of(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(runs, chain spans, may extend) of pair ``k``, or None (the same text: no seeding)."""
+        s0, s1 = self._span_at[k], self._span_at[k + 1]
+        if s0 == s1:
+            return None
+        r0, r1 = self._run_at[k], self._run_at[k + 1]
+        return self._runs[:, r0:r1], self._spans[s0:s1], self._may[s0:s1]
 
 
 def may_pass(
@@ -516,17 +579,16 @@ def may_pass(
     ngram: int,
     max_gap: int,
     min_words: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, Seeds]:
     """For a batch of documents (token hashes concatenated, document ``d``'s at
     ``[tbounds[d], tbounds[d + 1])``; their ``Index`` arrays concatenated likewise by
     ``sbounds``) and pairs ``(first[k], second[k])``: whether ``compare_prepared`` can find a
     passage in each pair, the lexical way (False: it finds none, certainly). Each pair is
-    taken in canonical order (``Prepared.before``), as ``compare_prepared`` aligns it."""
+    taken in canonical order (``Prepared.before``), as ``compare_prepared`` aligns it. With it,
+    the ``Seeds`` of the pairs that may relate."""
     core = max(1, min_words - ngram + 1)
-    return cast(
-        np.ndarray,
-        _may_pass(hashes, tbounds, *index, sbounds, first, second, ngram, max_gap, core),
-    )
+    ok, *seeds = _may_pass(hashes, tbounds, *index, sbounds, first, second, ngram, max_gap, core)
+    return ok, Seeds(*seeds)
 
 
 def align_tokens(
@@ -540,24 +602,30 @@ def align_tokens(
     max_gap: int,
     min_words: int,
     hash_lists: Callable[[], tuple[list[int], list[int]]] | None = None,
+    seeds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> list[Block]:
     """Shared passages between two tokenized documents, as token-range blocks with opcodes
     (``hash_lists``: gives the token hashes as lists, when the caller keeps them; called only
-    when a passage can form, as most candidate pairs end before)."""
+    when a passage can form, as most candidate pairs end before; ``seeds``: the runs, chain
+    spans and extendable ends ``may_pass`` found for this pair, if it did)."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
     core = max(1, min_words - ngram + 1)
     ha_arr, hb_arr = ta.hashes, tb.hashes
     na, nb = ha_arr.shape[0], hb_arr.shape[0]
-    runs, chain_spans = _seed_chains(
-        ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, na, nb, ngram, max_gap, core
-    )
-    if chain_spans.shape[0] == 0:
-        # a passage needs ``core`` words inside exact n-gram runs: none can form here
-        return []
-    ha, hb = hash_lists() if hash_lists is not None else (ha_arr.tolist(), hb_arr.tolist())
     width = max_gap + ngram
-    may = _may_extend(ha_arr, hb_arr, chain_spans, width).tolist()
+    if seeds is not None:
+        runs, chain_spans, may_arr = seeds
+    else:
+        runs, chain_spans = _seed_chains(
+            ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, na, nb, ngram, max_gap, core
+        )
+        if chain_spans.shape[0] == 0:
+            # a passage needs ``core`` words inside exact n-gram runs: none can form here
+            return []
+        may_arr = _may_extend(ha_arr, hb_arr, chain_spans, width)
+    ha, hb = hash_lists() if hash_lists is not None else (ha_arr.tolist(), hb_arr.tolist())
+    may = may_arr.tolist()
     spans = _merge_close(
         [
             _extend(ha, hb, span4, width, fwd, bwd)

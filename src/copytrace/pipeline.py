@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import Block, Index, align_tokens, may_pass
+from .align import Block, Index, Seeds, align_tokens, may_pass
 from .explain import Side, explain_sides, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
@@ -78,9 +78,10 @@ class Batch:
     index: tuple[np.ndarray, np.ndarray, np.ndarray]
     shingles: np.ndarray
 
-    def may_relate(self, first: np.ndarray, second: np.ndarray, s: Settings) -> np.ndarray:
+    def may_relate(self, first: np.ndarray, second: np.ndarray, s: Settings) -> tuple[np.ndarray, Seeds]:
         """Per pair of documents (positions in the batch): False where ``compare_prepared``
-        finds no passage, certainly (``align.may_pass``): one compiled call sifts them all."""
+        finds no passage, certainly (``align.may_pass``): one compiled call sifts them all. With
+        it, the seeds of the others, for ``compare_prepared``."""
         return may_pass(
             self.hashes,
             self.tokens,
@@ -146,7 +147,14 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool, swap: bool = False) -> tuple[Passage, ...]:
+def _passages(
+    pa: Prepared,
+    pb: Prepared,
+    s: Settings,
+    same: bool,
+    swap: bool = False,
+    seeds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[Passage, ...]:
     """Passages of ``pa`` (the canonical first) and ``pb``; with ``swap``, each as
     ``Passage.swapped`` gives it (made so directly)."""
     if same:
@@ -166,6 +174,7 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool, swap: bool = 
             s.max_gap,
             s.min_words,
             lambda: (pa.hash_list, pb.hash_list),
+            seeds,
         )
     if not blocks:
         return ()
@@ -187,14 +196,17 @@ def _passages(pa: Prepared, pb: Prepared, s: Settings, same: bool, swap: bool = 
     return tuple(out)
 
 
-def compare_prepared(pa: Prepared, pb: Prepared, s: Settings) -> Pair:
-    """The full pair record for two prepared documents (``pa`` is ``a`` in the output)."""
+def compare_prepared(
+    pa: Prepared, pb: Prepared, s: Settings, seeds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> Pair:
+    """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``seeds``:
+    what ``Batch.may_relate`` found for the pair, if it was asked)."""
     na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
     if pb.before(pa):
-        passages = _passages(pb, pa, s, same, swap=True)
+        passages = _passages(pb, pa, s, same, True, seeds)
     else:
-        passages = _passages(pa, pb, s, same)
+        passages = _passages(pa, pb, s, same, False, seeds)
     same_event = False
     if s.semantic:  # rewording and same_event (extra [semantic]); the lexical path never gets here
         from .semantic import see_through

@@ -86,12 +86,13 @@ def compare_chunk(
     at = {idx: k for k, idx in enumerate(need)}
     first = np.fromiter((at[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
     second = np.fromiter((at[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
+    may, seeds = batch.may_relate(first, second, s)
     out = []
-    for (a, b), may in zip(pairs, batch.may_relate(first, second, s).tolist(), strict=True):
-        if may:
-            pair = compare_prepared(cache[a], cache[b], s)
-            if pair.relation != "unrelated":
-                out.append((a, b, pair))
+    for k in np.flatnonzero(may).tolist():
+        a, b = pairs[k]
+        pair = compare_prepared(cache[a], cache[b], s, seeds.of(k))
+        if pair.relation != "unrelated":
+            out.append((a, b, pair))
     return out
 
 
