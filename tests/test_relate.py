@@ -113,13 +113,15 @@ def test_clough_stevenson_floor():
     assert right >= 66 and reused_right >= 87
 
 
-def test_factored_agency_pattern_finds_what_the_flat_alternation_finds():
-    """``_ANY_AGENCY`` (names sharing a first letter factored) matches as ``AGENCIES`` does, on
-    every name, names inside words, and prefixes that are no name."""
+def test_compiled_name_scan_finds_what_the_alternation_finds():
+    """``find_literals`` over the agency names matches as the regular expression ``AGENCIES``
+    does, on every name, names inside words, prefixes that are no name, and text that is not
+    ASCII (character offsets, not bytes)."""
     import random
     import re
 
-    from copytrace.relate import _ANY_AGENCY, AGENCIES
+    from copytrace.normalize import find_literals
+    from copytrace.relate import AGENCIES, AGENCY_NAMES
 
     flat = re.compile(AGENCIES)
     names = AGENCIES.split("|")
@@ -137,11 +139,19 @@ def test_factored_agency_pattern_finds_what_the_flat_alternation_finds():
         " ",
         "(",
         ")",
+        "é",
+        "—",
+        "北京",
+        "\U0001f600",
     ]
     rng = random.Random(8)
-    for _ in range(300):
-        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
-        assert [m.span() for m in _ANY_AGENCY.finditer(text)] == [m.span() for m in flat.finditer(text)]
+    found = 0
+    for _ in range(600):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        want = [m.span() for m in flat.finditer(text)]
+        assert find_literals(text, AGENCY_NAMES) == want, text
+        found += len(want)
+    assert found > 1000
 
 
 def test_credits_are_every_credit_shape_found_anywhere():

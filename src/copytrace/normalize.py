@@ -504,3 +504,68 @@ def normal_form(token_text: str) -> str:
     if norm.isalnum():
         return norm
     return "".join(c for c in norm if c.isalnum() or unicodedata.category(c) in ("Mn", "Mc"))
+
+
+@numba.njit(cache=True)
+def _find_literals(cps: np.ndarray, lits: np.ndarray, bounds: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """(start, end) rows of the leftmost non-overlapping occurrences of the literals (code points
+    ``lits[bounds[j]:bounds[j + 1]]``, ordered by first character; at each position the first
+    that matches is taken; ``group[c]``, ``group[c + 1]``: the literals starting with the code
+    point ``c`` below 128, as ``[group[c], group[c + 1])`` when ``c`` starts some, else empty)."""
+    n = cps.shape[0]
+    out = np.empty((n // 2 + 1, 2), dtype=np.int64)
+    m = 0
+    i = 0
+    while i < n:
+        c = cps[i]
+        if c >= 128 or group[2 * c] == group[2 * c + 1]:
+            i += 1
+            continue
+        step = 1
+        for j in range(group[2 * c], group[2 * c + 1]):
+            lo, hi = bounds[j], bounds[j + 1]
+            if i + hi - lo > n:
+                continue
+            t = 1
+            while t < hi - lo and cps[i + t] == lits[lo + t]:
+                t += 1
+            if t == hi - lo:
+                out[m, 0] = i
+                out[m, 1] = i + t
+                m += 1
+                step = t
+                break
+        i += step
+    return out[:m]
+
+
+@lru_cache(maxsize=8)
+def _literal_table(literals: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not all(x and x.isascii() for x in literals):
+        raise ValueError("literals must be non-empty ASCII strings")
+    # grouped by first character, each group in the given order: only literals of one group can
+    # match at one position, so the first of its group that matches is the first of all
+    ordered = sorted(literals, key=lambda x: x[0])  # (a stable sort)
+    lits = np.frombuffer("".join(ordered).encode("ascii"), dtype=np.uint8).astype(np.uint32)
+    bounds = np.zeros(len(ordered) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in ordered], out=bounds[1:])
+    group = np.zeros(256, dtype=np.int64)  # [start, end) of each first character's literals
+    for j, x in enumerate(ordered):
+        c = ord(x[0])
+        if group[2 * c] == group[2 * c + 1]:
+            group[2 * c] = j
+        group[2 * c + 1] = j + 1
+    return lits, bounds, group
+
+
+def find_literals(text: str, literals: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Character spans of what ``re.finditer("|".join(map(re.escape, literals)), text)`` matches
+    (leftmost, non-overlapping, the first literal in order that matches at a position), found
+    by one compiled scan: the regular expression engine tries the alternation at every
+    character, twice as slow over a news text. ASCII literals only."""
+    lits, bounds, group = _literal_table(literals)
+    if text.isascii():
+        cps = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    else:
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return [(a, b) for a, b in _find_literals(cps, lits, bounds, group).tolist()]
