@@ -53,6 +53,7 @@ STOPWORDS = frozenset(
     that these those he she they we you i his her their our my your there here not no""".split()
 )
 QUOTES = frozenset("\"'“”‘’«»„‚‹›`´")
+_NO_QUOTES = str.maketrans(dict.fromkeys(QUOTES))  # str.translate deletes them
 _DIGIT = re.compile(r"\d")
 
 # British / American spelling patterns: both forms map to one key
@@ -350,9 +351,7 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
         while a1 > a0 and b1 > b0 and text_a[a1 - 1] == text_b[b1 - 1]:
             a1, b1 = a1 - 1, b1 - 1
         x, y = text_a[a0:a1], text_b[b0:b1]
-        strip_a = "".join(c for c in x if c not in QUOTES)
-        strip_b = "".join(c for c in y if c not in QUOTES)
-        kind = "quote" if strip_a == strip_b else "punctuation"
+        kind = "quote" if x.translate(_NO_QUOTES) == y.translate(_NO_QUOTES) else "punctuation"
         edits.append((a0, a1, b0, b1, kind, x, y))
     edits.sort(key=_EDIT_ORDER)
     if swap:
