@@ -47,3 +47,24 @@ def test_canonical_order_is_the_key_order() -> None:
     for p, q in itertools.product(preps, repeat=2):
         assert p.before(q) == (p.key < q.key)
     assert np.array_equal(preps[0].tokens.hashes, preps[4].tokens.hashes)
+
+
+def test_slot_builders_make_what_the_dataclasses_make() -> None:
+    """``new_edit`` / ``new_passage`` (slots set through their descriptors) give instances equal to
+    the dataclass constructors', with the same hash, and still frozen."""
+    import dataclasses
+
+    import pytest
+
+    from copytrace.types import Edit, Passage, new_edit, new_passage
+
+    e = new_edit("number", "780", "68", 3, 6, 9, 11, None)
+    assert e == Edit("number", "780", "68", 3, 6, 9, 11) and hash(e) == hash(
+        Edit("number", "780", "68", 3, 6, 9, 11)
+    )
+    assert new_edit("rewording", "a", "b", 0, 1, 0, 1, 0.7).similarity == 0.7
+    p = new_passage(0, 10, 5, 15, 2, 0.5, (e,), (0, 2), (1, 3))
+    assert p == Passage(0, 10, 5, 15, 2, 0.5, (e,), (0, 2), (1, 3))
+    assert [f.name for f in dataclasses.fields(p)] == [f.name for f in dataclasses.fields(Passage)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.kind = "name"  # type: ignore[misc]

@@ -34,7 +34,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .align import Block
 from .normalize import Tokens, normal_form
-from .types import SWAPPED_KIND, Edit
+from .types import SWAPPED_KIND, Edit, new_edit
 
 MERGE_GAP = 2
 MOVED_MIN_WORDS = 4
@@ -355,8 +355,10 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
         edits.append((a0, a1, b0, b1, kind, x, y))
     edits.sort(key=_EDIT_ORDER)
     if swap:
-        return [Edit(SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1) for a0, a1, b0, b1, k, x, y in edits]
-    return [Edit(k, x, y, a0, a1, b0, b1) for a0, a1, b0, b1, k, x, y in edits]
+        return [
+            new_edit(SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1, None) for a0, a1, b0, b1, k, x, y in edits
+        ]
+    return [new_edit(k, x, y, a0, a1, b0, b1, None) for a0, a1, b0, b1, k, x, y in edits]
 
 
 def _sep_differences(

@@ -20,7 +20,7 @@ from .explain import Side, explain_sides, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
 from .relate import coverage, direction, relation
-from .types import Document, Edit, Pair, Passage, Settings
+from .types import Document, Edit, Pair, Passage, Settings, new_passage
 
 
 @dataclass(slots=True)
@@ -185,11 +185,11 @@ def _passages(
         b0, b1 = sb.starts[blk.b0], sb.ends[blk.b1 - 1]
         similarity = _r(2.0 * blk.matched / ((blk.a1 - blk.a0) + (blk.b1 - blk.b0)))
         if swap:
-            passage = Passage(
+            passage = new_passage(
                 b0, b1, a0, a1, blk.matched, similarity, tuple(edits), (blk.b0, blk.b1), (blk.a0, blk.a1)
             )
         else:
-            passage = Passage(
+            passage = new_passage(
                 a0, a1, b0, b1, blk.matched, similarity, tuple(edits), (blk.a0, blk.a1), (blk.b0, blk.b1)
             )
         out.append(passage)

@@ -259,3 +259,23 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def slot_builder(cls: type) -> Any:
+    """A constructor of the frozen slotted dataclass ``cls`` taking every field positionally (no
+    defaults, no checks) that sets each slot through its descriptor: what the dataclass's own
+    ``__init__`` does through ``object.__setattr__`` (the price of ``frozen``), at half the cost.
+    For the hot paths that make millions of edits; the instances are the same."""
+    names = [f.name for f in fields(cls)]
+    args = ", ".join(names)
+    body = "".join(f"    _s_{n}(o, {n})\n" for n in names)
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope.update({f"_s_{n}": getattr(cls, n).__set__ for n in names})
+    exec(f"def build({args}):\n    o = _new(_cls)\n{body}    return o\n", scope)  # noqa: S102
+    return scope["build"]
+
+
+new_edit = slot_builder(Edit)
+"""``Edit(kind, a, b, a_start, a_end, b_start, b_end, similarity)``, faster (``slot_builder``)."""
+new_passage = slot_builder(Passage)
+"""``Passage(a_start, a_end, b_start, b_end, words, similarity, edits, a_tokens, b_tokens)``, faster."""
