@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from copytrace import Document, compare
@@ -138,3 +139,33 @@ def test_moved_passages_by_order():
     assert moved_passages([ps(0, 0), ps(20, 40), ps(40, 20)]) == {2}
     assert moved_passages([ps(0, 0), ps(20, 20)]) == set()
     assert moved_passages([ps(0, 50), ps(20, 0), ps(40, 20)]) == {0}
+
+
+def _find_run_reference(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tuple[int, int]:
+    """The definition: of every occurrence of a prefix of ``run`` (from each start holding its
+    first word), the longest; then one outside ``avoid``; then the earliest."""
+    best = (0, False, 0)
+    for s in range(len(hashes)):
+        length = 0
+        while length < len(run) and s + length < len(hashes) and hashes[s + length] == run[length]:
+            length += 1
+        if length:
+            best = max(best, (length, s + length <= avoid[0] or s >= avoid[1], -s))
+    return (-best[2], best[0]) if best[0] else (-1, 0)
+
+
+def test_find_run_is_the_longest_prefix_occurrence() -> None:
+    from copytrace.explain import _find_run
+
+    rng = np.random.default_rng(5)
+    found = 0
+    for _ in range(3000):
+        vocab = int(rng.integers(1, 6))
+        hashes = rng.integers(0, vocab, int(rng.integers(0, 40))).astype(np.uint64) << np.uint64(61)
+        run = rng.integers(0, vocab, int(rng.integers(0, 8))).astype(np.uint64) << np.uint64(61)
+        lo = int(rng.integers(0, 41))
+        hi = lo + int(rng.integers(0, 10))
+        want = _find_run_reference(hashes.tolist(), run.tolist(), (lo, hi))
+        assert _find_run(hashes, run, lo, hi) == want
+        found += want[1] > 1
+    assert found > 500

@@ -29,6 +29,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
+import numba
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
@@ -196,13 +197,14 @@ class Side:
     millions of ints never read), hashes as a list (alignment made it already), and separator
     hashes as bytes (an equal run's separators compare in one ``memcmp``)."""
 
-    __slots__ = ("text", "starts", "ends", "hashes", "seps", "n")
+    __slots__ = ("text", "starts", "ends", "hashes", "harr", "seps", "n")
 
     def __init__(self, text: str, tok: Tokens, hashes: list[int] | None = None) -> None:
         self.text = text
         self.starts = np.ascontiguousarray(tok.starts).data
         self.ends = np.ascontiguousarray(tok.ends).data
         self.hashes: list[int] = tok.hashes.tolist() if hashes is None else hashes
+        self.harr = tok.hashes  # the same hashes as an array, for compiled searches
         self.seps = np.ascontiguousarray(tok.seps, dtype="<u8").tobytes()
         self.n = len(self.starts)
 
@@ -232,36 +234,35 @@ class Side:
         return tuple(map(self.text.__getitem__, map(slice, self.starts[i1:i2], self.ends[i1:i2])))
 
 
-def _find_run(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tuple[int, int]:
+@numba.njit(cache=True)
+def _find_run(hashes: np.ndarray, run: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     """(start, length) of the longest occurrence in ``hashes`` of a prefix of the token-hash
-    sequence ``run``; occurrences outside the token range ``avoid`` win ties. (-1, 0) if none."""
-    n, m = len(run), len(hashes)
-    if n == 0 or m == 0:
+    sequence ``run``; occurrences outside the token range ``[lo, hi)`` win ties, then the
+    earliest. (-1, 0) if none. Compiled: a run's first word is often a common one, and each of
+    its occurrences is extended word by word."""
+    n, m = run.shape[0], hashes.shape[0]
+    best_len, best_out, best_at = 0, False, -1
+    if n == 0:
         return -1, 0
-    best = (0, False, -1)  # (length, outside avoid, -start)
     first = run[0]
-    s = -1
-    while True:
-        try:
-            s = hashes.index(first, s + 1)  # every start holding the run's first word, in order
-        except ValueError:
-            break
+    for s in range(m):
+        if hashes[s] != first:
+            continue
         limit = min(n, m - s)
         length = 1
         while length < limit and hashes[s + length] == run[length]:
             length += 1
-        outside = s + length <= avoid[0] or s >= avoid[1]
-        cand = (length, outside, -s)
-        if cand > best:
-            best = cand
-    return (-best[2], best[0]) if best[0] > 0 else (-1, 0)
+        outside = s + length <= lo or s >= hi
+        if length > best_len or (length == best_len and outside and not best_out):
+            best_len, best_out, best_at = length, outside, s
+    return (best_at, best_len) if best_len > 0 else (-1, 0)
 
 
-def _moved_copy(hashes: list[int], run: list[int], avoid: tuple[int, int]) -> tuple[int, int]:
+def _moved_copy(hashes: np.ndarray, run: np.ndarray, avoid: tuple[int, int]) -> tuple[int, int]:
     """Where a run of words deleted on one side stands on the other: (start, length) when at least
     ``MOVED_MIN_WORDS`` and ``MOVED_SHARE`` of it appear there in order from its first word."""
-    at, length = _find_run(hashes, run, avoid)
-    if at >= 0 and length >= max(MOVED_MIN_WORDS, MOVED_SHARE * len(run)):
+    at, length = _find_run(hashes, run, avoid[0], avoid[1])
+    if at >= 0 and length >= max(MOVED_MIN_WORDS, MOVED_SHARE * run.shape[0]):
         return at, length
     return -1, 0
 
@@ -324,14 +325,14 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
         # a run of words only one side has here, found elsewhere in the other text: moved
         if (j1 == j2 and i2 - i1 >= MOVED_MIN_WORDS) or (i1 == i2 and j2 - j1 >= MOVED_MIN_WORDS):
             if j1 == j2:
-                at, n = _moved_copy(sb.hashes, sa.hashes[i1:i2], (block.b0, block.b1))
+                at, n = _moved_copy(sb.harr, sa.harr[i1:i2], (block.b0, block.b1))
                 if at >= 0:
                     c0, c1 = sb.span(at, at + n)
                     edits.append((a0, a1, c0, c1, "moved", text_a[a0:a1], text_b[c0:c1]))
                     used |= _counterpart(regions, r, at, at + n, side="b")
                     continue
             else:
-                at, n = _moved_copy(sa.hashes, sb.hashes[j1:j2], (block.a0, block.a1))
+                at, n = _moved_copy(sa.harr, sb.harr[j1:j2], (block.a0, block.a1))
                 if at >= 0:
                     c0, c1 = sa.span(at, at + n)
                     edits.append((c0, c1, b0, b1, "moved", text_a[c0:c1], text_b[b0:b1]))
