@@ -95,44 +95,32 @@ class Batch:
         )
 
 
-def prepare_batch(docs: list[Document], s: Settings) -> tuple[list[Prepared], Batch]:
-    """``prepare_many(docs, s, index=True)`` and the arrays the documents are views into."""
+def prepare_batch(docs: list[Document], s: Settings, index: bool = True) -> tuple[list[Prepared], Batch]:
+    """Tokens and n-gram hashes of a batch of documents (and their seeding indexes if ``index``),
+    each step one compiled call for the whole batch, and the arrays the documents' arrays are
+    views into (``Batch``; its ``index`` arrays empty without ``index``)."""
     tok, counts = tokenize_batch([d.text for d in docs])
     sh, bounds = shingles_many(tok.hashes, counts, s.ngram)
     t = np.zeros(len(docs) + 1, dtype=np.int64)
     np.cumsum(counts, out=t[1:])
     tb, b = t.tolist(), bounds.tolist()
     starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
-    srt, order, occ = Index.arrays(sh, bounds)
     out = [
-        Prepared(
-            d,
-            Tokens(starts[t0:t1], ends[t0:t1], hashes[t0:t1], seps[t0:t1]),
-            sh[lo:hi],
-            Index(srt[lo:hi], order[lo:hi], occ[lo:hi]),
-        )
+        Prepared(d, Tokens(starts[t0:t1], ends[t0:t1], hashes[t0:t1], seps[t0:t1]), sh[lo:hi])
         for d, t0, t1, lo, hi in zip(docs, tb[:-1], tb[1:], b[:-1], b[1:], strict=True)
     ]
+    if not index:
+        empty = np.empty(0, dtype=np.int64)
+        return out, Batch(hashes, t, (sh[:0], empty, empty), bounds)
+    srt, order, occ = Index.arrays(sh, bounds)
+    for p, lo, hi in zip(out, b[:-1], b[1:], strict=True):
+        p._index = Index(srt[lo:hi], order[lo:hi], occ[lo:hi])
     return out, Batch(hashes, t, (srt, order, occ), bounds)
 
 
 def prepare_many(docs: list[Document], s: Settings, index: bool = False) -> list[Prepared]:
-    """Tokens and n-gram hashes of a batch of documents (and their seeding indexes if ``index``),
-    each step one compiled call for the whole batch; the documents' arrays are views into it."""
-    if not docs:
-        return []
-    if index:
-        return prepare_batch(docs, s)[0]
-    tok, counts = tokenize_batch([d.text for d in docs])
-    sh, bounds = shingles_many(tok.hashes, counts, s.ngram)
-    t = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(counts, out=t[1:])
-    tb, b = t.tolist(), bounds.tolist()
-    starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
-    return [
-        Prepared(d, Tokens(starts[t0:t1], ends[t0:t1], hashes[t0:t1], seps[t0:t1]), sh[lo:hi])
-        for d, t0, t1, lo, hi in zip(docs, tb[:-1], tb[1:], b[:-1], b[1:], strict=True)
-    ]
+    """The documents of ``prepare_batch``."""
+    return prepare_batch(docs, s, index)[0] if docs else []
 
 
 def prepare(doc: Document, s: Settings) -> Prepared:
