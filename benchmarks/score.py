@@ -6,7 +6,11 @@
 PAIRS is any JSONL with "a" and "b" (copytrace's pairs.jsonl, a peer's pairs.jsonl). Pairs are
 unordered and counted once. Lines whose "relation" is "unrelated" are not counted as reported
 (copytrace may write a pair only to say it is unrelated); --keep-unrelated counts them.
-TRUTH is truth.jsonl or the corpus directory holding it.
+TRUTH is truth.jsonl or the corpus directory holding it. A corpus directory without truth.jsonl
+(make_corpus.py is killed for memory while computing it at 1M documents on a 24 GB machine, after
+writing corpus.jsonl and docs.jsonl) is scored on the direct pairs docs.jsonl lists (each copy
+and the document it was made from, by kind): no Jaccard is known then, and precision is null
+(a pair of two copies of one source is right but not listed).
 
 Prints a JSON object:
     reported               distinct pairs reported
@@ -69,7 +73,8 @@ def score_pairs(reported: set[Pair], truth: list[dict[str, Any]], j_min: float =
     for rec in truth:
         key = pair_key(rec["a"], rec["b"])
         kind_of[key] = rec["kind"]
-        jaccard_of[key] = float(rec["jaccard"])
+        if rec.get("jaccard") is not None:
+            jaccard_of[key] = float(rec["jaccard"])
 
     by_kind: dict[str, dict[str, Any]] = {}
     truth_counts = Counter(kind_of.values())
@@ -104,9 +109,29 @@ def truth_path(path: str | Path) -> Path:
     return p / "truth.jsonl" if p.is_dir() else p
 
 
+def direct_truth(corpus: str | Path) -> list[dict[str, Any]]:
+    """The direct pairs of a corpus as truth records: each document made from another (docs.jsonl's
+    ``source``) with that one, by kind, without a Jaccard."""
+    return [
+        {"a": rec["id"], "b": rec["source"], "kind": rec["kind"], "jaccard": None}
+        for rec in read_jsonl(Path(corpus) / "docs.jsonl")
+        if rec.get("source")
+    ]
+
+
+def has_truth(truth: str | Path) -> bool:
+    """Whether ``truth`` (a file or a corpus directory) holds truth.jsonl."""
+    return truth_path(truth).is_file()
+
+
 def score(pairs: str | Path, truth: str | Path, keep_unrelated: bool = False) -> dict[str, Any]:
     reported, skipped = load_reported(pairs, keep_unrelated)
-    result = score_pairs(reported, list(read_jsonl(truth_path(truth))))
+    if has_truth(truth):
+        result = score_pairs(reported, list(read_jsonl(truth_path(truth))))
+    else:  # direct pairs only (see the module's docstring)
+        result = score_pairs(reported, direct_truth(truth))
+        result["precision"] = None
+        result["truth"] = "direct pairs (docs.jsonl)"
     result["skipped_unrelated"] = skipped
     return result
 
@@ -117,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("truth", type=Path, help="truth.jsonl or the corpus directory")
     ap.add_argument("--keep-unrelated", action="store_true", help='count pairs with relation "unrelated"')
     args = ap.parse_args(argv)
-    for p in (args.pairs, truth_path(args.truth)):
+    truth = truth_path(args.truth) if has_truth(args.truth) else Path(args.truth) / "docs.jsonl"
+    for p in (args.pairs, truth):
         if not p.is_file():
             raise SystemExit(f"file not found: {p}")
     json.dump(score(args.pairs, args.truth, args.keep_unrelated), sys.stdout, indent=1)
