@@ -128,8 +128,9 @@ def score(pairs: str | Path, truth: str | Path, keep_unrelated: bool = False) ->
     reported, skipped = load_reported(pairs, keep_unrelated)
     if has_truth(truth):
         result = score_pairs(reported, list(read_jsonl(truth_path(truth))))
-    else:  # direct pairs only (see the module's docstring)
-        result = score_pairs(reported, direct_truth(truth))
+    else:  # direct pairs only (see the module's docstring): of the folder, or of the missing file's
+        folder = Path(truth) if Path(truth).is_dir() else Path(truth).parent
+        result = score_pairs(reported, direct_truth(folder))
         result["precision"] = None
         result["truth"] = "direct pairs (docs.jsonl)"
     result["skipped_unrelated"] = skipped

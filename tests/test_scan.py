@@ -362,6 +362,7 @@ def test_benchmark_score_falls_back_to_direct_pairs(tmp_path: Path) -> None:
     ]
     pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
     got = score(pairs, tmp_path)
+    assert score(pairs, tmp_path / "truth.jsonl") == got  # the file run_scan names, missing
     assert got["truth_pairs"] == 3 and got["reported"] == 3 and got["precision"] is None
     assert got["recall_all"] == 2 / 3 and got["recall_partial"] == 0.5 and got["recall_j50"] is None
     assert got["by_kind"]["exact"] == {"truth": 1, "found": 1, "recall": 1.0}
