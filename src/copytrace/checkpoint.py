@@ -203,7 +203,8 @@ class PairLog:
         h = hashlib.blake2b(digest_size=16)
         h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
         h.update(np.ascontiguousarray(b, dtype=np.int64).tobytes())
-        return f"copytrace-align-grouped {FORMAT} {per_task} {a.shape[0]} {h.hexdigest()}"
+        # (the name of the grouping: tasks of another grouping hold other pairs)
+        return f"copytrace-align-breadth-first {FORMAT} {per_task} {a.shape[0]} {h.hexdigest()}"
 
     def __init__(self, workdir: Path, pairs_path: Path, key: str) -> None:
         self._pairs_path = pairs_path

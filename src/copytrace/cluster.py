@@ -101,14 +101,63 @@ def components(n_docs: int, edges: Edges, min_family_words: int) -> np.ndarray:
     return labels
 
 
-def grouped_order(n_docs: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def grouped_order(n_docs: int, a: np.ndarray, b: np.ndarray, task: int = 500) -> np.ndarray:
     """An order of the pairs (a[k], b[k]) that keeps each connected component's pairs together,
-    by ``a`` then ``b`` inside one: cut into runs, each run holds few distinct documents (the align
-    stage's tasks: a document read, tokenized and indexed once serves all its pairs in a task)."""
+    so that cut into runs of ``task`` pairs (the align stage's tasks: a document read, tokenized
+    and indexed once serves all its pairs in a task), each run holds few distinct documents.
+
+    A component of at most ``task`` pairs is ordered by (lower, higher) document. A larger one
+    (at scale most candidate pairs join one: chance matches link everything) has its documents
+    numbered in breadth-first order from its smallest member and its pairs ordered by (lower,
+    higher) number: the pairs of a run then join documents of a few neighbouring levels of the
+    search, not one document with partners anywhere in the corpus (the bandwidth-reducing order
+    of Cuthill & McKee 1969, without their sort by degree). At 1M synthetic documents the tasks
+    prepared 2.57M documents, 3.5 times each of the 742k in candidate pairs; in this order 1.35M."""
     if a.shape[0] == 0:
         return np.zeros(0, dtype=np.int64)
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
     label = _union_find(n_docs, a, b)
-    return np.lexsort((b, a, label[a]))
+    big = np.bincount(label[a], minlength=n_docs) > task
+    number = np.arange(n_docs, dtype=np.int64)
+    if big.any():
+        found = _breadth_first(n_docs, a, b, np.flatnonzero(big))
+        number = np.where(found >= 0, found, number)
+    na, nb = number[a], number[b]
+    return np.lexsort((np.maximum(na, nb), np.minimum(na, nb), label[a]))
+
+
+def _breadth_first(n: int, a: np.ndarray, b: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Breadth-first discovery numbers of the nodes reachable from ``roots`` (one search from each,
+    in turn; neighbours numbered in the order their first discoverers were), -1 for the rest: a
+    level at a time, in array steps (the parent process never loads numba)."""
+    src = np.concatenate((a, b))
+    dst = np.concatenate((b, a))
+    by_src = np.argsort(src, kind="stable")
+    dst = dst[by_src]
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=start[1:])
+    number = np.full(n, -1, dtype=np.int64)
+    found = 0
+    for root in roots.tolist():
+        if number[root] >= 0:
+            continue
+        number[root] = found
+        found += 1
+        level = np.array([root], dtype=np.int64)
+        while level.shape[0]:
+            lo = start[level]
+            count = start[level + 1] - lo
+            total = int(count.sum())
+            # every neighbour of the level, discoverer by discoverer
+            at = np.arange(total) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)
+            near = dst[at]
+            near = near[number[near] < 0]
+            _, first = np.unique(near, return_index=True)
+            level = near[np.sort(first)]
+            number[level] = found + np.arange(level.shape[0])
+            found += level.shape[0]
+    return number
 
 
 def mass_copies(whole: np.ndarray, max_df: int) -> tuple[np.ndarray, np.ndarray]:

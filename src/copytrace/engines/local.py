@@ -736,7 +736,7 @@ def scan_local(
         # that a task reads and indexes each document once for all its pairs there (in output
         # order a task of 500 pairs held ~710 documents at 100k, grouped ~410)
         key = checkpoint.PairLog.key_for(ca, cb, PAIRS_PER_TASK)
-        order = grouped_order(state.n_docs, ca, cb)
+        order = grouped_order(state.n_docs, ca, cb, PAIRS_PER_TASK)
         ca, cb = ca[order], cb[order]
         del order
         tasks = (

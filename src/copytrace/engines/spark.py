@@ -328,7 +328,7 @@ def _align_rows(pairs_t: pa.Table, get: Callable[[set[int]], dict[int, Document]
     a = pairs_t.column("a").to_numpy().astype(np.int64)
     b = pairs_t.column("b").to_numpy().astype(np.int64)
     nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
-    order = grouped_order(int(nodes.shape[0]), inverse[: a.shape[0]], inverse[a.shape[0] :])
+    order = grouped_order(int(nodes.shape[0]), inverse[: a.shape[0]], inverse[a.shape[0] :], PAIRS_PER_TASK)
     pairs = list(zip(a[order].tolist(), b[order].tolist(), strict=True))
     rows: list[tuple[int, int, str, str, int, bool]] = []
     for k in range(0, len(pairs), PAIRS_PER_TASK):
