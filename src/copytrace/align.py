@@ -495,9 +495,7 @@ def _may_pass(
     may_buf = np.empty((256, 2), dtype=np.bool_)
     nr = 0
     ns = 0
-    for k in range(npairs):
-        run_at[k] = nr
-        span_at[k] = ns
+    for k in range(npairs):  # (run_at[k], span_at[k]: set by the pair before, 0 for the first)
         a, b = first[k], second[k]
         na, nb = tbounds[a + 1] - tbounds[a], tbounds[b + 1] - tbounds[b]
         if na == nb:

@@ -510,8 +510,8 @@ def normal_form(token_text: str) -> str:
 def _find_literals(cps: np.ndarray, lits: np.ndarray, bounds: np.ndarray, group: np.ndarray) -> np.ndarray:
     """(start, end) rows of the leftmost non-overlapping occurrences of the literals (code points
     ``lits[bounds[j]:bounds[j + 1]]``, ordered by first character; at each position the first
-    that matches is taken; ``group[c]``, ``group[c + 1]``: the literals starting with the code
-    point ``c`` below 128, as ``[group[c], group[c + 1])`` when ``c`` starts some, else empty)."""
+    that matches is taken; the literals starting with the code point ``c`` below 128 are
+    ``[group[2 c], group[2 c + 1])``, an empty range when ``c`` starts none)."""
     n = cps.shape[0]
     out = np.empty((n // 2 + 1, 2), dtype=np.int64)
     m = 0

@@ -184,13 +184,18 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             sources: list[str | None] = cols["sources"]
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
-                if docs_job is None:
-                    write_documents(*doc_args, store=store)
-                for b in range(store.num_batches):
-                    first = int(store.offsets[b])
-                    if (rows := member[first : int(store.offsets[b + 1])]).any():
-                        _read_wire(store.batch(b), rows, first, wire)
-                        store.release()
+
+                def read_wire(rb: pa.RecordBatch, first: int) -> None:
+                    _read_wire(rb, member[first : first + rb.num_rows], first, wire)
+
+                if docs_job is None:  # one pass over the store: each batch's lines, then its wire datelines
+                    write_documents(*doc_args, store=store, each=read_wire)
+                else:  # the batches holding family members only
+                    for b in range(store.num_batches):
+                        first = int(store.offsets[b])
+                        if member[first : int(store.offsets[b + 1])].any():
+                            read_wire(store.batch(b), first)
+                            store.release()
                 fams = families(labels, ids, cols["dates"], wire, edges, sources)
                 with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
                     fh.writelines(family_line(fam) for fam in fams)
@@ -206,11 +211,18 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
 
 
 def write_documents(
-    path: Path, store_files: list[str], offsets: Any, numbers: Any, lengths: Any, store: Any = None
+    path: Path,
+    store_files: list[str],
+    offsets: Any,
+    numbers: Any,
+    lengths: Any,
+    store: Any = None,
+    each: Callable[[pa.RecordBatch, int], None] | None = None,
 ) -> None:
     """``documents.jsonl`` from the document store (``numbers``: each document's family number
     or -1; ``lengths``: the texts' lengths, or None to count them), by a worker process beside
-    the rest of the writing, with a store reader of its own unless ``store`` is given."""
+    the rest of the writing, with a store reader of its own unless ``store`` is given; ``each``
+    is called with every batch read and its first row's number."""
     own = store is None
     reader = StoreReader(store_files, offsets) if own else store
     try:
@@ -220,6 +232,8 @@ def write_documents(
                 first = int(reader.offsets[b])
                 rows = slice(first, first + rb.num_rows)
                 fh.write(document_lines(rb, numbers[rows], None if lengths is None else lengths[rows]))
+                if each is not None:
+                    each(rb, first)
                 del rb
                 reader.release()
     finally:

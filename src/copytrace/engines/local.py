@@ -74,24 +74,23 @@ def compare_chunk(
 
     need = sorted({i for p in pairs for i in p})
     preps, batch = prepare_batch([docs[i] for i in need], s)
-    cache = dict(zip(need, preps, strict=True))
+    at = {idx: k for k, idx in enumerate(need)}  # a document's place in the batch
     if s.semantic:  # one model call for the whole chunk (extra [semantic])
         from ..semantic import compare_many
 
-        done = compare_many([(cache[a], cache[b]) for a, b in pairs], s)
+        done = compare_many([(preps[at[a]], preps[at[b]]) for a, b in pairs], s)
         return [
             (a, b, pair) for (a, b), pair in zip(pairs, done, strict=True) if pair.relation != "unrelated"
         ]
     # most candidate pairs hold no passage: one compiled call finds most of them (``may_relate``
     # is False only where ``compare_prepared`` finds nothing), and only the rest are compared
-    at = {idx: k for k, idx in enumerate(need)}
     first = np.fromiter((at[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
     second = np.fromiter((at[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
     may, seeds = batch.may_relate(first, second, s)
     out = []
     for k in np.flatnonzero(may).tolist():
         a, b = pairs[k]
-        pair = compare_prepared(cache[a], cache[b], s, seeds.of(k))
+        pair = compare_prepared(preps[at[a]], preps[at[b]], s, seeds.of(k))
         if pair.relation != "unrelated":
             out.append((a, b, pair))
     return out
