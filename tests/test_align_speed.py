@@ -42,14 +42,99 @@ def test_gain_possible_is_necessary(vocab: int) -> None:
     assert rejected > 0
 
 
-def test_gain_possible_uses_rapidfuzz_equality() -> None:
-    """RapidFuzz compares ints by their Python hash (the int modulo 2**61 - 1): so does the test."""
+def test_words_are_equal_only_when_their_hashes_are() -> None:
+    """Two hashes equal modulo 2**61 - 1 (what RapidFuzz, comparing Python hashes, would call
+    equal) are different words to the alignment and to the extension test."""
     x = 123456789
     a = [x, x + 1, x + 2, x + 3]
-    b = [x + P61, x + 1 + P61, x + 2, x + 3]  # equal to RapidFuzz, two of them to Python
-    assert align._best_prefix(a, b) == (4, 4)
+    b = [x + P61, x + 1 + P61, x + 2, x + 3]
+    assert align._best_prefix(a, a) == (4, 4)
+    assert align._best_prefix(a, b) == (0, 0)  # two different words, then two equal: gains 2 - 1
     ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
-    assert align._gain_possible(ha, 0, 4, hb, 0, 4, 1, np.empty(8, dtype=np.uint64))
+    assert not align._gain_possible(ha, 0, 2, hb, 0, 2, 1, np.empty(4, dtype=np.uint64))
+    assert align._gain_possible(ha, 0, 4, ha, 0, 4, 1, np.empty(8, dtype=np.uint64))
+
+
+def _cost(runs: np.ndarray, n: int, m: int) -> int:
+    """Edits of the alignment with these equal runs: each region between runs costs its longer side."""
+    cost = pi = pj = 0
+    for i1, i2, j1, j2 in runs.tolist():
+        assert i2 - i1 == j2 - j1 > 0 and i1 >= pi and j1 >= pj and (i1, j1) != (pi, pj) or (i1, j1) == (0, 0)
+        cost += max(i1 - pi, j1 - pj)
+        pi, pj = i2, j2
+    return cost + max(n - pi, m - pj)
+
+
+def test_equal_runs_are_an_optimal_alignment() -> None:
+    """``levenshtein.equal_runs`` matches equal words only, in order, and its alignment costs
+    the Levenshtein distance (RapidFuzz's, as the reference): on random sequences over small
+    vocabularies and on edited copies."""
+    from rapidfuzz.distance import Levenshtein
+
+    from copytrace.levenshtein import equal_runs
+
+    rng = np.random.default_rng(12)
+    for t in range(6000):
+        vocab = int(rng.integers(1, 12))
+        x = rng.integers(0, vocab, int(rng.integers(0, 40))).astype(np.uint64)
+        y = rng.integers(0, vocab, int(rng.integers(0, 40))).astype(np.uint64)
+        if t % 3 == 0 and x.shape[0]:
+            y = x.copy()
+            for _ in range(int(rng.integers(0, 6))):
+                op, at = int(rng.integers(0, 3)), int(rng.integers(0, y.shape[0] + 1))
+                if op == 0 and at < y.shape[0]:
+                    y[at] = 99
+                elif op == 1:
+                    y = np.insert(y, at, 98)
+                elif at < y.shape[0]:
+                    y = np.delete(y, at)
+        runs = equal_runs(x, y)
+        for i1, i2, j1, j2 in runs.tolist():
+            assert np.array_equal(x[i1:i2], y[j1:j2])
+        assert _cost(runs, x.shape[0], y.shape[0]) == Levenshtein.distance(x.tolist(), y.tolist())
+
+
+def test_equal_runs_keep_more_words_matched_on_ties() -> None:
+    """Of equally cheap alignments, one keeping a word matched: "Defense Ministry said" ->
+    "Ministry of Defense said" matches one of "Defense", "Ministry", and "said" (three edits
+    either way; two substitutions and an insertion would match "said" only)."""
+    from copytrace.levenshtein import equal_runs
+
+    d, m, o, s = 1, 2, 3, 4
+    runs = equal_runs(np.array([d, m, s], np.uint64), np.array([m, o, d, s], np.uint64)).tolist()
+    assert sum(i2 - i1 for i1, i2, _, _ in runs) == 2
+    assert runs[-1] == [2, 3, 3, 4]
+
+
+def test_wide_spans_fall_back_to_rapidfuzz() -> None:
+    """Past ``max_cells`` table entries ``equal_runs`` says so, and ``align_tokens`` aligns such a
+    span with RapidFuzz: the same passage, by another optimal alignment."""
+    from copytrace import levenshtein
+
+    rng = np.random.default_rng(13)
+    x = rng.integers(1, 1 << 62, 300, dtype=np.uint64)
+    y = x.copy()
+    y[::8] = rng.integers(1, 1 << 62, y[::8].shape[0], dtype=np.uint64)
+    assert levenshtein.equal_runs(x, y, 64).tolist() == [[-1, -1, -1, -1]]
+    ta, sa, ia = _tokens(x.tolist())
+    tb, sb, ib = _tokens(y.tolist())
+    wide = levenshtein.MAX_CELLS
+    try:
+        full = align_tokens(ta, sa, ia, tb, sb, ib, 5, 20, 15)
+        levenshtein.MAX_CELLS = 64
+        align.MAX_CELLS = 64
+        fallback = align_tokens(ta, sa, ia, tb, sb, ib, 5, 20, 15)
+    finally:
+        levenshtein.MAX_CELLS = wide
+        align.MAX_CELLS = wide
+    assert len(full) == len(fallback) == 1
+    assert (full[0].a0, full[0].a1, full[0].b0, full[0].b1) == (
+        fallback[0].a0,
+        fallback[0].a1,
+        fallback[0].b0,
+        fallback[0].b1,
+    )
+    assert full[0].matched == fallback[0].matched == int((x == y).sum())
 
 
 def _tokens(words: list[int]) -> tuple[Tokens, np.ndarray, Index]:

@@ -8,16 +8,16 @@
    2015, does the same with a banded aligner) when the gap between them is at most ``max_gap``
    words on both sides; the best chain is taken, runs overlapping it are dropped, repeat.
 4. Each chain is extended at both ends (X-drop), chains within ``max_gap`` words merge, and a
-   word-level Levenshtein alignment (RapidFuzz, compiled) inside gives the edit script. A passage
-   needs ``min_words - ngram + 1`` words inside exact n-gram runs (a cheap test that rejects
-   chance matches before any alignment) and ``min_words`` matched words in all.
+   word-level Levenshtein alignment inside (``levenshtein.equal_runs``) gives the equal runs and
+   the regions between them that ``explain`` reads. A passage needs ``min_words - ngram + 1``
+   words inside exact n-gram runs (a cheap test that rejects chance matches before any
+   alignment) and ``min_words`` matched words in all.
 
-Runs and chaining are compiled with numba; the edit alignment is RapidFuzz's C++.
+Everything is compiled with numba; from the seeds on, one call per pair (``_pair_blocks``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import cast
@@ -26,9 +26,13 @@ import numba
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from .levenshtein import MAX_CELLS, equal_runs
 from .normalize import Tokens
 
 MAX_OCCURRENCES = 8
+# regions of a passage at most this many equal words apart that reorder the same words are one
+# edit (``_explain_rows``; ``explain`` reads the regions)
+MERGE_GAP = 2
 
 
 @numba.njit(cache=True)
@@ -209,14 +213,30 @@ def _chain_spans(
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A raw passage: token ranges and the word-level opcodes inside them."""
+    """A raw passage: token ranges, the equal runs of its word alignment, and what ``explain``
+    reads: the regions between runs and the matched words whose separators differ."""
 
     a0: int
     a1: int
     b0: int
     b1: int
     matched: int
-    ops: tuple[tuple[str, int, int, int, int], ...]  # (tag, i1, i2, j1, j2) absolute token indices
+    runs: list[list[int]]  # [i1, i2, j1, j2] of each equal run, absolute token indices
+    regions: list[list[int]]  # [i1, i2, j1, j2]: the words between runs (close reorders merged)
+    seps: list[list[int]]  # [token in a, token in b] of matched words followed by other separators
+
+    @property
+    def ops(self) -> list[tuple[str, int, int, int, int]]:
+        """The alignment as opcodes (tag, i1, i2, j1, j2): equal runs and, between two, one
+        ``replace``, ``insert`` or ``delete`` region."""
+        out: list[tuple[str, int, int, int, int]] = []
+        for i1, i2, j1, j2 in self.runs:
+            if out:
+                p1, p2 = out[-1][2], out[-1][4]
+                tag = "replace" if i1 > p1 and j1 > p2 else ("delete" if i1 > p1 else "insert")
+                out.append((tag, p1, i1, p2, j1))
+            out.append(("equal", i1, i2, j1, j2))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,7 +574,7 @@ class Seeds:
     def __init__(
         self, runs: np.ndarray, spans: np.ndarray, may: np.ndarray, run_at: np.ndarray, span_at: np.ndarray
     ) -> None:
-        self._runs = runs.T  # rows (a0, a1, b0, b1, cover), as ``_seed_chains`` gives them
+        self._runs = runs  # rows (a0, a1, b0, b1, cover)
         self._spans, self._may = spans, may
         self._run_at, self._span_at = run_at.tolist(), span_at.tolist()
 
@@ -564,7 +584,7 @@ class Seeds:
         if s0 == s1:
             return None
         r0, r1 = self._run_at[k], self._run_at[k + 1]
-        return self._runs[:, r0:r1], self._spans[s0:s1], self._may[s0:s1]
+        return self._runs[r0:r1], self._spans[s0:s1], self._may[s0:s1]
 
 
 def may_pass(
@@ -599,104 +619,347 @@ def align_tokens(
     ngram: int,
     max_gap: int,
     min_words: int,
-    hash_lists: Callable[[], tuple[list[int], list[int]]] | None = None,
     seeds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> list[Block]:
-    """Shared passages between two tokenized documents, as token-range blocks with opcodes
-    (``hash_lists``: gives the token hashes as lists, when the caller keeps them; called only
-    when a passage can form, as most candidate pairs end before; ``seeds``: the runs, chain
-    spans and extendable ends ``may_pass`` found for this pair, if it did)."""
+    """Shared passages between two tokenized documents, as token-range blocks with their equal
+    runs and the regions ``explain`` reads (``seeds``: the runs, chain spans and extendable ends
+    ``may_pass`` found for this pair, if it did). Everything from the chain spans on is one
+    compiled call (``_pair_blocks``)."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
     core = max(1, min_words - ngram + 1)
-    ha_arr, hb_arr = ta.hashes, tb.hashes
-    na, nb = ha_arr.shape[0], hb_arr.shape[0]
+    ha, hb = ta.hashes, tb.hashes
     width = max_gap + ngram
     if seeds is not None:
-        runs, chain_spans, may_arr = seeds
+        runs, chain_spans, may = seeds
     else:
-        runs, chain_spans = _seed_chains(
-            ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, na, nb, ngram, max_gap, core
+        runs5, chain_spans = _seed_chains(
+            ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, ha.shape[0], hb.shape[0], ngram, max_gap, core
         )
         if chain_spans.shape[0] == 0:
             # a passage needs ``core`` words inside exact n-gram runs: none can form here
             return []
-        may_arr = _may_extend(ha_arr, hb_arr, chain_spans, width)
-    ha, hb = hash_lists() if hash_lists is not None else (ha_arr.tolist(), hb_arr.tolist())
-    may = may_arr.tolist()
-    spans = _merge_close(
-        [
-            _extend(ha, hb, span4, width, fwd, bwd)
-            for span4, (fwd, bwd) in zip(chain_spans.tolist(), may, strict=True)
-        ],
+        may = _may_extend(ha, hb, chain_spans, width)
+        runs = np.ascontiguousarray(runs5.T)
+    flat = _pair_blocks(
+        ha,
+        hb,
+        ta.seps,
+        tb.seps,
+        runs,
+        chain_spans,
+        may,
+        width,
         max_gap,
+        core,
+        min_words,
+        MERGE_GAP,
+        MAX_CELLS,
     )
-    covered = _covers(runs, np.array(spans, dtype=np.int64)).tolist()
-    blocks: list[Block] = []
-    for (lo_a, hi_a, lo_b, hi_b), inside in zip(spans, covered, strict=True):
-        if inside < core:
-            continue
-        block = _refine(ha, hb, lo_a, hi_a, lo_b, hi_b)
+    blocks, pending = _unpack_blocks(flat.tolist())
+    for lo_a, hi_a, lo_b, hi_b in pending:  # spans too far apart for the compiled alignment
+        block = _refine_wide(ta, tb, lo_a, hi_a, lo_b, hi_b)
         if block is not None and block.matched >= min_words:
             blocks.append(block)
-    blocks.sort(key=_BLOCK_ORDER)
+    if len(blocks) > 1:
+        blocks.sort(key=_BLOCK_ORDER)
     return blocks
 
 
 _BLOCK_ORDER = attrgetter("a0", "b0")
 
-Opcode = tuple[str, int, int, int, int]
+
+def _unpack_blocks(flat: list[int]) -> tuple[list[Block], list[list[int]]]:
+    """The blocks and the pending spans of ``_pair_blocks``' flat layout."""
+    nb, npend = flat[0], flat[1]
+    at = 2
+    blocks = []
+    for _ in range(nb):
+        a0, a1, b0, b1, matched, ne, nr, ns = flat[at : at + 8]
+        at += 8
+        runs = [flat[t : t + 4] for t in range(at, at + 4 * ne, 4)]
+        at += 4 * ne
+        regions = [flat[t : t + 4] for t in range(at, at + 4 * nr, 4)]
+        at += 4 * nr
+        seps = [flat[t : t + 2] for t in range(at, at + 2 * ns, 2)]
+        at += 2 * ns
+        blocks.append(Block(a0, a1, b0, b1, matched, runs, regions, seps))
+    pending = [flat[t : t + 4] for t in range(at, at + 4 * npend, 4)]
+    return blocks, pending
 
 
-def _opcodes(seg_a: list[int], seg_b: list[int]) -> list[Opcode]:
-    """Word-level Levenshtein opcodes (RapidFuzz): (tag, i1, i2, j1, j2)."""
-    return cast(list[Opcode], Levenshtein.opcodes(seg_a, seg_b).as_list())
+def block_of(runs: np.ndarray, ta: Tokens, tb: Tokens) -> Block | None:
+    """The block of equal runs (i1, i2, j1, j2) of an alignment of ``ta`` and ``tb`` (None for no
+    run), with the regions and separator differences ``explain`` reads."""
+    if runs.shape[0] == 0:
+        return None
+    regions, seps = _explain_rows(runs, ta.hashes, tb.hashes, ta.seps, tb.seps, MERGE_GAP)
+    r = runs.tolist()
+    matched = sum(i2 - i1 for i1, i2, _, _ in r)
+    return Block(r[0][0], r[-1][1], r[0][2], r[-1][3], matched, r, regions.tolist(), seps.tolist())
+
+
+def whole_block(ta: Tokens, tb: Tokens) -> Block:
+    """The one block of two texts with the same word sequence."""
+    n = len(ta)
+    block = block_of(np.array([[0, n, 0, n]], dtype=np.int64), ta, tb)
+    assert block is not None
+    return block
+
+
+def _refine_wide(ta: Tokens, tb: Tokens, lo_a: int, hi_a: int, lo_b: int, hi_b: int) -> Block | None:
+    """A span whose compiled alignment needs more than ``MAX_CELLS`` entries (some thousands of
+    edits): aligned by RapidFuzz (Hirschberg's linear-space alignment), its equal runs kept."""
+    seg_a = ta.hashes[lo_a:hi_a].tolist()
+    seg_b = tb.hashes[lo_b:hi_b].tolist()
+    runs = [
+        (i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b)
+        for tag, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list()
+        if tag == "equal"
+    ]
+    return block_of(np.array(runs, dtype=np.int64).reshape(-1, 4), ta, tb)
 
 
 # X-drop extension (as in BLAST, Altschul et al. 1990) at word level: match +1, other -0.5 a word.
 _MATCH, _MISMATCH, _XDROP, _MIN_GAIN = 1.0, 0.5, 4.0, 2.0
 
 
-def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
-    """How far an alignment of two segments can be extended from their start: (words of a, of b)."""
-    # The score gains 1 a matched word, so an extension needs at least ``_MIN_GAIN`` (2) words
-    # both segments hold: with no word in common, or one held once by either side, the answer is
-    # (0, 0) without aligning (most extensions end at once, where the texts part).
-    common = set(seg_a).intersection(seg_b)
-    if not common:
+@numba.njit(cache=True)
+def _xdrop_end(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
+    """How far an alignment of two segments can be extended from their start: (words of x, of y).
+
+    The segments' optimal alignment (``levenshtein.equal_runs``) is scored along its length,
+    +1 a matched word and -0.5 a word of each region between runs (its longer side), and cut
+    where the score falls ``_XDROP`` below its best; the end of the best prefix is returned if
+    it gained at least ``_MIN_GAIN``."""
+    if x.shape[0] == 0 or y.shape[0] == 0:
         return 0, 0
-    if len(common) == 1:
-        (word,) = common
-        if seg_a.count(word) < 2 or seg_b.count(word) < 2:
-            return 0, 0
+    runs = equal_runs(x, y)
     score = best = 0.0
-    best_at = (0, 0)
-    for tag, i1, i2, j1, j2 in _opcodes(seg_a, seg_b):
-        if tag == "equal":
-            score += _MATCH * (i2 - i1)
-            if score > best:
-                best, best_at = score, (i2, j2)
-        else:
-            score -= _MISMATCH * max(i2 - i1, j2 - j1)
+    bi = bj = 0
+    pi = pj = 0
+    for t in range(runs.shape[0]):
+        i1, i2, j1, j2 = runs[t, 0], runs[t, 1], runs[t, 2], runs[t, 3]
+        if i1 > pi or j1 > pj:
+            score -= _MISMATCH * max(i1 - pi, j1 - pj)
             if score < best - _XDROP:
                 break
-    return best_at if best >= _MIN_GAIN else (0, 0)
+        score += _MATCH * (i2 - i1)
+        if score > best:
+            best, bi, bj = score, i2, j2
+        pi, pj = i2, j2
+    if best >= _MIN_GAIN:
+        return bi, bj
+    return 0, 0
 
 
-def _extend(ha: list[int], hb: list[int], span: list[int], width: int, fwd: bool, bwd: bool) -> list[int]:
-    """``span`` extended forward and backward (only where ``_may_extend`` allows it)."""
-    lo_a, hi_a, lo_b, hi_b = span
-    fa = fb = ra = rb = 0
+def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
+    """``_xdrop_end`` of two lists of token hashes."""
+    return cast(
+        tuple[int, int],
+        _xdrop_end(np.array(seg_a, dtype=np.uint64), np.array(seg_b, dtype=np.uint64)),
+    )
+
+
+@numba.njit(cache=True)
+def _extend(ha: np.ndarray, hb: np.ndarray, span: np.ndarray, width: int, fwd: bool, bwd: bool) -> None:
+    """``span`` [lo_a, hi_a, lo_b, hi_b] extended in place forward and backward (only where
+    ``_may_extend`` allows it) by ``_xdrop_end`` over windows of ``width`` words."""
+    lo_a, hi_a, lo_b, hi_b = span[0], span[1], span[2], span[3]
     if fwd:
-        fa, fb = _best_prefix(ha[hi_a : hi_a + width], hb[hi_b : hi_b + width])
+        fa, fb = _xdrop_end(ha[hi_a : hi_a + width], hb[hi_b : hi_b + width])
+        span[1], span[3] = hi_a + fa, hi_b + fb
     if bwd:
-        ra, rb = _best_prefix(ha[max(0, lo_a - width) : lo_a][::-1], hb[max(0, lo_b - width) : lo_b][::-1])
-    return [lo_a - ra, hi_a + fa, lo_b - rb, hi_b + fb]
+        ra, rb = _xdrop_end(
+            ha[max(0, lo_a - width) : lo_a][::-1].copy(), hb[max(0, lo_b - width) : lo_b][::-1].copy()
+        )
+        span[0], span[2] = lo_a - ra, lo_b - rb
 
 
-# Python's hash of a non-negative int is the int modulo this prime; RapidFuzz compares the items
-# of non-string sequences by their hash, so two words are "equal" to it when these residues are.
-_PY_HASH_MODULUS = np.uint64((1 << 61) - 1)
+@numba.njit(cache=True)
+def _row_less(x: np.ndarray, y: np.ndarray) -> bool:
+    for t in range(x.shape[0]):
+        if x[t] != y[t]:
+            return bool(x[t] < y[t])
+    return False
+
+
+@numba.njit(cache=True)
+def _merge_close(spans: np.ndarray, max_gap: int) -> np.ndarray:
+    """Extended spans in order (as rows), merged where collinear and within ``max_gap`` words on
+    both sides."""
+    k = spans.shape[0]
+    srt = spans.copy()
+    for t in range(1, k):  # insertion sort of a few rows
+        row = srt[t].copy()
+        q = t - 1
+        while q >= 0 and _row_less(row, srt[q]):
+            srt[q + 1] = srt[q]
+            q -= 1
+        srt[q + 1] = row
+    out = np.empty((k, 4), dtype=np.int64)
+    m = 0
+    for t in range(k):
+        lo_a, hi_a, lo_b, hi_b = srt[t, 0], srt[t, 1], srt[t, 2], srt[t, 3]
+        if m > 0:
+            ga, gb = lo_a - out[m - 1, 1], lo_b - out[m - 1, 3]
+            if (
+                -max_gap <= ga <= max_gap
+                and -max_gap <= gb <= max_gap
+                and hi_a > out[m - 1, 1]
+                and hi_b > out[m - 1, 3]
+            ):
+                out[m - 1, 1], out[m - 1, 3] = hi_a, hi_b
+                out[m - 1, 0] = min(out[m - 1, 0], lo_a)
+                out[m - 1, 2] = min(out[m - 1, 2], lo_b)
+                continue
+        out[m, 0], out[m, 1], out[m, 2], out[m, 3] = lo_a, hi_a, lo_b, hi_b
+        m += 1
+    return out[:m]
+
+
+@numba.njit(cache=True)
+def _share_a_word(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether two short hash sequences hold a common word."""
+    if x.shape[0] * y.shape[0] <= 4096:
+        for u in range(x.shape[0]):
+            for v in range(y.shape[0]):
+                if x[u] == y[v]:
+                    return True
+        return False
+    sx, sy = np.sort(x), np.sort(y)
+    u = v = 0
+    while u < sx.shape[0] and v < sy.shape[0]:
+        if sx[u] == sy[v]:
+            return True
+        if sx[u] < sy[v]:
+            u += 1
+        else:
+            v += 1
+    return False
+
+
+@numba.njit(cache=True)
+def _explain_rows(
+    runs: np.ndarray, ha: np.ndarray, hb: np.ndarray, seps_a: np.ndarray, seps_b: np.ndarray, merge_gap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """What ``explain`` reads of a block with these equal runs: its regions [i1, i2, j1, j2] (the
+    words between two runs; regions at most ``merge_gap`` words apart merged when they reorder
+    the same words, so a swapped phrase reads as one edit) and the (token in a, token in b) of
+    matched words followed by different separators (punctuation, quotes)."""
+    nr = runs.shape[0]
+    regions = np.empty((max(nr - 1, 0), 4), dtype=np.int64)
+    m = 0
+    for t in range(1, nr):
+        i1, i2, j1, j2 = runs[t - 1, 1], runs[t, 0], runs[t - 1, 3], runs[t, 2]
+        between = runs[t - 1, 1] - runs[t - 1, 0]  # equal words since the last region
+        if m > 0 and between <= merge_gap:
+            p0, p1, q0, q1 = regions[m - 1, 0], regions[m - 1, 1], regions[m - 1, 2], regions[m - 1, 3]
+            xs = np.concatenate((ha[p0:p1], ha[i1:i2]))
+            ys = np.concatenate((hb[q0:q1], hb[j1:j2]))
+            if _share_a_word(xs, ys):
+                regions[m - 1, 1], regions[m - 1, 3] = i2, j2
+                continue
+        regions[m, 0], regions[m, 1], regions[m, 2], regions[m, 3] = i1, i2, j1, j2
+        m += 1
+    count = 0
+    for t in range(nr):
+        i1, i2, j1 = runs[t, 0], runs[t, 1], runs[t, 2]
+        for k in range(i2 - i1 - 1):
+            if seps_a[i1 + k] != seps_b[j1 + k]:
+                count += 1
+    seps = np.empty((count, 2), dtype=np.int64)
+    count = 0
+    for t in range(nr):
+        i1, i2, j1 = runs[t, 0], runs[t, 1], runs[t, 2]
+        for k in range(i2 - i1 - 1):
+            if seps_a[i1 + k] != seps_b[j1 + k]:
+                seps[count, 0], seps[count, 1] = i1 + k, j1 + k
+                count += 1
+    return regions[:m], seps
+
+
+@numba.njit(cache=True)
+def _pair_blocks(
+    ha: np.ndarray,
+    hb: np.ndarray,
+    seps_a: np.ndarray,
+    seps_b: np.ndarray,
+    runs: np.ndarray,
+    chain_spans: np.ndarray,
+    may: np.ndarray,
+    width: int,
+    max_gap: int,
+    core: int,
+    min_words: int,
+    merge_gap: int,
+    max_cells: int,
+) -> np.ndarray:
+    """The passages of one pair from its seeds (exact runs as rows (a0, a1, b0, b1, cover), chain
+    spans, which ends may extend), in one flat array (one array to box, read by
+    ``_unpack_blocks``): the block count and the pending span count, then per block (a0, a1, b0,
+    b1, matched words, equal runs, regions, separator differences) and those rows, then the
+    pending spans (too far apart for ``max_cells``: aligned in Python).
+
+    Each chain span is extended (X-drop), spans within ``max_gap`` words merge, and a merged span
+    whose exact runs cover at least ``core`` words is aligned word by word
+    (``levenshtein.equal_runs``); the alignment's first and last equal runs bound the block, kept
+    when it matches at least ``min_words`` words."""
+    k = chain_spans.shape[0]
+    spans = chain_spans.copy()
+    for c in range(k):
+        if may[c, 0] or may[c, 1]:
+            _extend(ha, hb, spans[c], width, may[c, 0], may[c, 1])
+    merged = _merge_close(spans, max_gap)
+    parts = []
+    pending = []
+    nb = 0
+    for s in range(merged.shape[0]):
+        lo_a, hi_a, lo_b, hi_b = merged[s, 0], merged[s, 1], merged[s, 2], merged[s, 3]
+        inside = 0
+        for r in range(runs.shape[0]):
+            if runs[r, 0] >= lo_a and runs[r, 1] <= hi_a and runs[r, 2] >= lo_b and runs[r, 3] <= hi_b:
+                inside += runs[r, 4]
+        if inside < core:
+            continue
+        eq = equal_runs(ha[lo_a:hi_a], hb[lo_b:hi_b], max_cells)
+        if eq.shape[0] == 1 and eq[0, 0] < 0:
+            pending.append(merged[s].copy())
+            continue
+        if eq.shape[0] == 0:
+            continue
+        eq[:, 0] += lo_a
+        eq[:, 1] += lo_a
+        eq[:, 2] += lo_b
+        eq[:, 3] += lo_b
+        matched = 0
+        for t in range(eq.shape[0]):
+            matched += eq[t, 1] - eq[t, 0]
+        if matched < min_words:
+            continue
+        regions, seps = _explain_rows(eq, ha, hb, seps_a, seps_b, merge_gap)
+        head = np.array(
+            [eq[0, 0], eq[-1, 1], eq[0, 2], eq[-1, 3], matched, eq.shape[0], regions.shape[0], seps.shape[0]],
+            dtype=np.int64,
+        )
+        parts.append(head)
+        parts.append(eq.ravel())
+        parts.append(regions.ravel())
+        parts.append(seps.ravel())
+        nb += 1
+    size = 2 + 4 * len(pending)
+    for x in parts:
+        size += x.shape[0]
+    out = np.empty(size, dtype=np.int64)
+    out[0], out[1] = nb, len(pending)
+    at = 2
+    for x in parts:
+        out[at : at + x.shape[0]] = x
+        at += x.shape[0]
+    for x in pending:
+        out[at : at + 4] = x
+        at += 4
+    return out
 
 
 @numba.njit(cache=True)
@@ -710,11 +973,11 @@ def _gain_possible(
     step: int,
     scratch: np.ndarray,
 ) -> bool:
-    """Whether ``_best_prefix`` can return more than (0, 0) for the windows ``ha[a_at + step * k]``
+    """Whether ``_xdrop_end`` can return more than (0, 0) for the windows ``ha[a_at + step * k]``
     (k < a_len) and ``hb[b_at + step * k]`` (k < b_len), ``step`` -1 for a backward window
     (``scratch``: room for ``a_len + b_len`` hashes).
 
-    A necessary condition, whatever alignment RapidFuzz picks: at the end of an equal block at
+    A necessary condition, whatever optimal alignment is picked: at the end of an equal block at
     (i, j) words with M words matched so far, the other blocks cover ``i - M`` words of a and
     ``j - M`` of b and cost half a word each at least, so the score is at most
     ``M - (max(i, j) - M) / 2``; it must reach ``_MIN_GAIN`` (2), so ``3 M - max(i, j) >= 4``
@@ -723,10 +986,10 @@ def _gain_possible(
         return False
     x = scratch[:a_len]
     for i in range(a_len):
-        x[i] = ha[a_at + step * i] % _PY_HASH_MODULUS
+        x[i] = ha[a_at + step * i]
     y = scratch[a_len : a_len + b_len]
     for j in range(b_len):
-        y[j] = hb[b_at + step * j] % _PY_HASH_MODULUS
+        y[j] = hb[b_at + step * j]
     if a_len <= 64 and b_len <= 64:
         # the cells with j <= i, then (the table transposed) those with i <= j
         return _gain_rows(x, y) or _gain_rows(y, x)
@@ -801,44 +1064,3 @@ def _may_extend(ha: np.ndarray, hb: np.ndarray, spans: np.ndarray, width: int) -
             ha, lo_a - 1, min(width, lo_a), hb, lo_b - 1, min(width, lo_b), -1, scratch
         )
     return out
-
-
-def _merge_close(spans: list[list[int]], max_gap: int) -> list[list[int]]:
-    """Merge extended spans that are collinear and within ``max_gap`` words on both sides."""
-    spans = sorted(spans)
-    out: list[list[int]] = []
-    for sp in spans:
-        if out:
-            prev = out[-1]
-            ga, gb = sp[0] - prev[1], sp[2] - prev[3]
-            if (
-                -max_gap <= ga <= max_gap
-                and -max_gap <= gb <= max_gap
-                and sp[1] > prev[1]
-                and sp[3] > prev[3]
-            ):
-                prev[1], prev[3] = sp[1], sp[3]
-                prev[0], prev[2] = min(prev[0], sp[0]), min(prev[2], sp[2])
-                continue
-        out.append(list(sp))
-    return out
-
-
-def _refine(ha: list[int], hb: list[int], lo_a: int, hi_a: int, lo_b: int, hi_b: int) -> Block | None:
-    """Word-level Levenshtein alignment of the chained span; trims non-matching ends."""
-    seg_a = ha[lo_a:hi_a]
-    seg_b = hb[lo_b:hi_b]
-    if seg_a and seg_a == seg_b:
-        # a verbatim copy (a third of the spans): RapidFuzz's opcodes would be this one block
-        return Block(lo_a, hi_a, lo_b, hi_b, hi_a - lo_a, (("equal", lo_a, hi_a, lo_b, hi_b),))
-    ops = [
-        (tag, i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b) for tag, i1, i2, j1, j2 in _opcodes(seg_a, seg_b)
-    ]
-    while ops and ops[0][0] != "equal":
-        ops.pop(0)
-    while ops and ops[-1][0] != "equal":
-        ops.pop()
-    if not ops:
-        return None
-    matched = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag == "equal")
-    return Block(ops[0][1], ops[-1][2], ops[0][3], ops[-1][4], matched, tuple(ops))

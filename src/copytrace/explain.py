@@ -16,7 +16,7 @@ Kinds (``types.EDIT_KINDS``):
   edit's ``a`` offsets are where it stands in ``a``, its ``b`` offsets where it stands in ``b``.
 
 Neighbouring word-level operations are merged into one edit when nothing separates them, or when
-at most ``MERGE_GAP`` equal words separate them and they reorder the same words, so a swapped
+at most ``align.MERGE_GAP`` equal words separate them and they reorder the same words, so a swapped
 phrase or "more than a third" -> "40 percent" reads as one edit.
 
 Passages whose order differs between the two sides are found by ``relate.moved_passages``.
@@ -37,7 +37,6 @@ from .align import Block
 from .normalize import Tokens, normal_form
 from .types import SWAPPED_KIND, Edit, new_edit
 
-MERGE_GAP = 2
 MOVED_MIN_WORDS = 4
 MOVED_SHARE = 0.6
 
@@ -165,47 +164,19 @@ def _kind(a_surface: tuple[str, ...], b_surface: tuple[str, ...]) -> str:
     )
 
 
-def _merge(ops: tuple[tuple[str, int, int, int, int], ...], ha: list[int], hb: list[int]) -> list[list[int]]:
-    """Non-equal regions [i1, i2, j1, j2]: adjacent ones merged, and close ones that reorder the same words."""
-    regions: list[list[int]] = []
-    last_equal = -1  # words of the last equal run; -1 before the first region
-    for tag, i1, i2, j1, j2 in ops:
-        if tag == "equal":
-            last_equal = i2 - i1
-            continue
-        if regions and last_equal == 0:
-            prev = regions[-1]
-            prev[1], prev[3] = i2, j2
-            continue
-        if regions and 0 < last_equal <= MERGE_GAP:
-            prev = regions[-1]
-            a_set = set(ha[prev[0] : prev[1]]) | set(ha[i1:i2])
-            b_set = set(hb[prev[2] : prev[3]]) | set(hb[j1:j2])
-            if a_set & b_set:
-                prev[1], prev[3] = i2, j2
-                last_equal = 0
-                continue
-        regions.append([i1, i2, j1, j2])
-        last_equal = 0
-    return regions
-
-
 class Side:
     """One document's token columns as ``explain`` reads them, made once per document: offsets as
     memoryviews (an item read gives a Python int, as a list does, but nothing is converted up front:
     a pair reads a few dozen offsets of a document's hundreds, and ``tolist`` of both columns made
-    millions of ints never read), hashes as a list (alignment made it already), and separator
-    hashes as bytes (an equal run's separators compare in one ``memcmp``)."""
+    millions of ints never read), and the hashes as an array, for compiled searches."""
 
-    __slots__ = ("text", "starts", "ends", "hashes", "harr", "seps", "n")
+    __slots__ = ("text", "starts", "ends", "harr", "n")
 
-    def __init__(self, text: str, tok: Tokens, hashes: list[int] | None = None) -> None:
+    def __init__(self, text: str, tok: Tokens) -> None:
         self.text = text
         self.starts = np.ascontiguousarray(tok.starts).data
         self.ends = np.ascontiguousarray(tok.ends).data
-        self.hashes: list[int] = tok.hashes.tolist() if hashes is None else hashes
-        self.harr = tok.hashes  # the same hashes as an array, for compiled searches
-        self.seps = np.ascontiguousarray(tok.seps, dtype="<u8").tobytes()
+        self.harr = tok.hashes
         self.n = len(self.starts)
 
     def span(self, i1: int, i2: int) -> tuple[int, int]:
@@ -278,14 +249,11 @@ def explain_blocks(
     text_b: str,
     tb: Tokens,
     blocks: list[Block],
-    hash_lists: tuple[list[int], list[int]] | None = None,
 ) -> list[list[Edit]]:
-    """``explain`` for every passage of one pair (the token columns are read once; ``hash_lists``:
-    the token hashes as lists, when the caller has them already)."""
+    """``explain`` for every passage of one pair (the token columns are read once)."""
     if not blocks:
         return []
-    ha, hb = hash_lists or (None, None)
-    sa, sb = Side(text_a, ta, ha), Side(text_b, tb, hb)
+    sa, sb = Side(text_a, ta), Side(text_b, tb)
     return [_explain(sa, sb, blk) for blk in blocks]
 
 
@@ -304,7 +272,7 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
     edits: list[tuple[int, int, int, int, str, str, str]] = []
     text_a, text_b = sa.text, sb.text
     starts_a, ends_a, starts_b, ends_b = sa.starts, sa.ends, sb.starts, sb.ends
-    regions = _merge(block.ops, sa.hashes, sb.hashes)
+    regions = block.regions
     used: set[int] = set()
     for r, (i1, i2, j1, j2) in enumerate(regions):
         if r in used:
@@ -343,7 +311,7 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
         kind = "insert" if i1 == i2 else "delete"
         edits.append((a0, a1, b0, b1, kind, text_a[a0:a1], text_b[b0:b1]))
     # punctuation and quote style between words that match
-    for ia, ib in _sep_differences(block.ops, sa.seps, sb.seps):
+    for ia, ib in block.seps:
         a0, a1 = sa.sep_span(ia)
         b0, b1 = sb.sep_span(ib)
         # keep only the differing middle of the two separators
@@ -360,25 +328,6 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
             new_edit(SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1, None) for a0, a1, b0, b1, k, x, y in edits
         ]
     return [new_edit(k, x, y, a0, a1, b0, b1, None) for a0, a1, b0, b1, k, x, y in edits]
-
-
-def _sep_differences(
-    ops: tuple[tuple[str, int, int, int, int], ...], seps_a: bytes, seps_b: bytes
-) -> list[tuple[int, int]]:
-    """(token in a, token in b) of matching words followed by different separators. Separator
-    hashes are 8 bytes a token: an equal run whose separators all agree (most) is one bytes
-    comparison; only a run that differs is walked token by token."""
-    out: list[tuple[int, int]] = []
-    for tag, i1, i2, j1, _ in ops:
-        if tag != "equal" or i2 - i1 < 2:
-            continue
-        x, y, n = 8 * i1, 8 * j1, 8 * (i2 - i1 - 1)
-        if seps_a[x : x + n] == seps_b[y : y + n]:
-            continue
-        for k in range(0, n, 8):
-            if seps_a[x + k : x + k + 8] != seps_b[y + k : y + k + 8]:
-                out.append((i1 + k // 8, j1 + k // 8))
-    return out
 
 
 def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) -> set[int]:

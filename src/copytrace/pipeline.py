@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import Block, Index, Seeds, align_tokens, may_pass
+from .align import Index, Seeds, align_tokens, may_pass, whole_block
 from .explain import Side, explain_sides, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
@@ -31,7 +31,6 @@ class Prepared:
     tokens: Tokens
     shingles: np.ndarray
     _index: Index | None = None
-    _hashes: list[int] | None = None
     _side: Side | None = None
 
     @property
@@ -41,18 +40,10 @@ class Prepared:
         return self._index
 
     @property
-    def hash_list(self) -> list[int]:
-        """The token hashes as a Python list (what alignment and explanation read), made once:
-        converting 64-bit hashes to Python ints costs more than seeding a pair."""
-        if self._hashes is None:
-            self._hashes = self.tokens.hashes.tolist()
-        return self._hashes
-
-    @property
     def side(self) -> Side:
         """The token columns as ``explain`` reads them, made once for all the document's pairs."""
         if self._side is None:
-            self._side = Side(self.doc.text, self.tokens, self.hash_list)
+            self._side = Side(self.doc.text, self.tokens)
         return self._side
 
     @property
@@ -148,8 +139,7 @@ def _passages(
     if same:
         # the same word sequence: one passage over everything, no seeding or edit alignment
         # (only punctuation and quote style can differ); a text shorter than min_words too
-        n = len(pa.tokens)
-        blocks = [Block(0, n, 0, n, n, (("equal", 0, n, 0, n),))]
+        blocks = [whole_block(pa.tokens, pb.tokens)]
     else:
         blocks = align_tokens(
             pa.tokens,
@@ -161,7 +151,6 @@ def _passages(
             s.ngram,
             s.max_gap,
             s.min_words,
-            lambda: (pa.hash_list, pb.hash_list),
             seeds,
         )
     if not blocks:
