@@ -713,9 +713,9 @@ def _refine_wide(ta: Tokens, tb: Tokens, lo_a: int, hi_a: int, lo_b: int, hi_b: 
     seg_a = ta.hashes[lo_a:hi_a].tolist()
     seg_b = tb.hashes[lo_b:hi_b].tolist()
     runs = [
-        (i1 + lo_a, i2 + lo_a, j1 + lo_b, j2 + lo_b)
-        for tag, i1, i2, j1, j2 in Levenshtein.opcodes(seg_a, seg_b).as_list()
-        if tag == "equal"
+        (op.src_start + lo_a, op.src_end + lo_a, op.dest_start + lo_b, op.dest_end + lo_b)
+        for op in Levenshtein.opcodes(seg_a, seg_b)
+        if op.tag == "equal"
     ]
     return block_of(np.array(runs, dtype=np.int64).reshape(-1, 4), ta, tb)
 
