@@ -262,9 +262,10 @@ def test_incremental_winnowing_equals_the_window_by_window_definition() -> None:
         assert winnow(h, w).tolist() == definition(h.tolist(), w)
 
 
-def test_may_relate_is_false_only_where_compare_finds_nothing() -> None:
-    """The batch sift (``Batch.may_relate``) drops a candidate pair only where
-    ``compare_prepared`` finds no passage, whichever document comes first; and it drops many."""
+def test_batch_alignment_is_the_pairwise_one() -> None:
+    """The batch alignment (``Batch.align``) drops a candidate pair only where
+    ``compare_prepared`` finds no passage, whichever document comes first, and it drops many;
+    the blocks it hands on give the pair ``compare_prepared`` finds by itself."""
     from copytrace import Document
     from copytrace.pipeline import compare_prepared, prepare_batch
     from copytrace.types import Settings
@@ -297,13 +298,12 @@ def test_may_relate_is_false_only_where_compare_finds_nothing() -> None:
     preps, batch = prepare_batch(docs, s)
     first = np.array([a for a, _ in pairs], dtype=np.int64)
     second = np.array([b for _, b in pairs], dtype=np.int64)
-    ok, seeds = batch.may_relate(first, second, s)
+    ok, found = batch.align(first, second, s)
     may = ok.tolist()
     related = [compare_prepared(preps[a], preps[b], s).relation != "unrelated" for a, b in pairs]
-    # the seeds it hands on are those alignment finds itself: the same pairs come out
     for k, (a, b) in enumerate(pairs):
         if may[k]:
-            assert compare_prepared(preps[a], preps[b], s, seeds.of(k)) == compare_prepared(
+            assert compare_prepared(preps[a], preps[b], s, (found, k)) == compare_prepared(
                 preps[a], preps[b], s
             )
     assert all(m for m, r in zip(may, related, strict=True) if r)

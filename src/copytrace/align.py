@@ -28,6 +28,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .levenshtein import MAX_CELLS, equal_runs
 from .normalize import Tokens
+from .types import slot_builder
 
 MAX_OCCURRENCES = 8
 # regions of a passage at most this many equal words apart that reorder the same words are one
@@ -239,6 +240,10 @@ class Block:
         return out
 
 
+new_block = slot_builder(Block)
+"""``Block(a0, a1, b0, b1, matched, runs, regions, seps)``, faster (``types.slot_builder``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Index:
     """Per-document lookup structure for seeding: n-gram hashes sorted, their positions, and how
@@ -422,9 +427,9 @@ def _may_pass_one(
     core: int,
 ) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray]:
     """False only where ``align_tokens`` of these two documents (``a`` the canonical first) returns
-    no block: a test that runs no edit alignment, so a batch of candidate pairs is sifted in one
-    compiled call (``may_pass``) and only the pairs that can hold a passage are aligned. With it
-    come the seeds ``align_tokens`` starts from (runs, chain spans, which ends may extend).
+    no block: a test that runs no edit alignment, so in a batch of candidate pairs
+    (``align_batch``) only the pairs that can hold a passage are aligned. With it come the seeds
+    ``align_tokens`` starts from (runs, chain spans, which ends may extend).
 
     ``align_tokens`` keeps a merged span only when the exact runs inside it cover ``core`` words.
     Each merged span is a union of chain spans, each extended (only where ``_may_extend`` allows
@@ -490,8 +495,9 @@ def _grown(buf: np.ndarray, need: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _may_pass(
+def _align_batch(
     hashes: np.ndarray,
+    seps: np.ndarray,
     tbounds: np.ndarray,
     srt: np.ndarray,
     order: np.ndarray,
@@ -502,20 +508,20 @@ def _may_pass(
     ngram: int,
     max_gap: int,
     core: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(may relate, runs, chain spans, may extend, where each pair's runs start, where its spans
-    start) of every pair; a pair's seeds are rows ``[start[k], start[k + 1])`` of the three
-    (runs as rows (a0, a1, b0, b1, cover)); none for a pair that cannot relate, or the same text."""
+    min_words: int,
+    merge_gap: int,
+    max_cells: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(may relate, blocks, where each pair's start) of every pair: a pair's blocks, in
+    ``_pair_blocks``' flat layout, are ``blocks[at[k]:at[k + 1]]`` (empty for a pair that cannot
+    relate, or the same text)."""
     npairs = first.shape[0]
     out = np.zeros(npairs, dtype=np.bool_)
-    run_at = np.zeros(npairs + 1, dtype=np.int64)
-    span_at = np.zeros(npairs + 1, dtype=np.int64)
-    runs_buf = np.empty((1024, 5), dtype=np.int64)
-    spans_buf = np.empty((256, 4), dtype=np.int64)
-    may_buf = np.empty((256, 2), dtype=np.bool_)
-    nr = 0
-    ns = 0
-    for k in range(npairs):  # (run_at[k], span_at[k]: set by the pair before, 0 for the first)
+    at = np.zeros(npairs + 1, dtype=np.int64)
+    buf = np.empty(4096, dtype=np.int64)
+    used = 0
+    width = max_gap + ngram
+    for k in range(npairs):  # (at[k]: set by the pair before, 0 for the first)
         a, b = first[k], second[k]
         na, nb = tbounds[a + 1] - tbounds[a], tbounds[b + 1] - tbounds[b]
         if na == nb:
@@ -526,8 +532,7 @@ def _may_pass(
                 t += 1
             if t == na:
                 out[k] = na > 0
-                run_at[k + 1] = nr
-                span_at[k + 1] = ns
+                at[k + 1] = used
                 continue
             x, y = hashes[tbounds[a] + t], hashes[tbounds[b] + t]
             shift = np.uint64(0)
@@ -537,9 +542,11 @@ def _may_pass(
                 a, b = b, a
         elif nb < na:
             a, b = b, a
+        ha = hashes[tbounds[a] : tbounds[a + 1]]
+        hb = hashes[tbounds[b] : tbounds[b + 1]]
         ok, runs, spans, may = _may_pass_one(
-            hashes[tbounds[a] : tbounds[a + 1]],
-            hashes[tbounds[b] : tbounds[b + 1]],
+            ha,
+            hb,
             srt[sbounds[a] : sbounds[a + 1]],
             order[sbounds[a] : sbounds[a + 1]],
             occ[sbounds[a] : sbounds[a + 1]],
@@ -551,44 +558,48 @@ def _may_pass(
         )
         out[k] = ok
         if ok:
-            n, m = runs.shape[1], spans.shape[0]
-            runs_buf = _grown(runs_buf, nr + n)
-            spans_buf = _grown(spans_buf, ns + m)
-            may_buf = _grown(may_buf, ns + m)
-            runs_buf[nr : nr + n] = runs.T
-            spans_buf[ns : ns + m] = spans
-            may_buf[ns : ns + m] = may
-            nr += n
-            ns += m
-        run_at[k + 1] = nr
-        span_at[k + 1] = ns
-    return out, runs_buf[:nr], spans_buf[:ns], may_buf[:ns], run_at, span_at
+            flat = _pair_blocks(
+                ha,
+                hb,
+                seps[tbounds[a] : tbounds[a + 1]],
+                seps[tbounds[b] : tbounds[b + 1]],
+                runs,
+                spans,
+                may,
+                width,
+                max_gap,
+                core,
+                min_words,
+                merge_gap,
+                max_cells,
+            )
+            buf = _grown(buf, used + flat.shape[0])
+            buf[used : used + flat.shape[0]] = flat
+            used += flat.shape[0]
+        at[k + 1] = used
+    return out, buf[:used], at
 
 
-class Seeds:
-    """What ``may_pass`` found for a batch of pairs: the runs and chain spans ``align_tokens``
-    starts from, for each pair that may relate (``of(k)``), so they are not found again."""
+class Found:
+    """What ``align_batch`` found for a batch of pairs: each pair's blocks (``of(k)``), so
+    ``compare_prepared`` does not align them again."""
 
-    __slots__ = ("_runs", "_spans", "_may", "_run_at", "_span_at")
+    __slots__ = ("_flat", "_at")
 
-    def __init__(
-        self, runs: np.ndarray, spans: np.ndarray, may: np.ndarray, run_at: np.ndarray, span_at: np.ndarray
-    ) -> None:
-        self._runs = runs  # rows (a0, a1, b0, b1, cover)
-        self._spans, self._may = spans, may
-        self._run_at, self._span_at = run_at.tolist(), span_at.tolist()
+    def __init__(self, flat: np.ndarray, at: np.ndarray) -> None:
+        self._flat: list[int] = flat.tolist()
+        self._at: list[int] = at.tolist()
 
-    def of(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(runs, chain spans, may extend) of pair ``k``, or None (the same text: no seeding)."""
-        s0, s1 = self._span_at[k], self._span_at[k + 1]
-        if s0 == s1:
-            return None
-        r0, r1 = self._run_at[k], self._run_at[k + 1]
-        return self._runs[r0:r1], self._spans[s0:s1], self._may[s0:s1]
+    def of(self, k: int, ta: Tokens, tb: Tokens, min_words: int) -> list[Block]:
+        """The blocks of pair ``k`` (``ta``, ``tb``: its documents' tokens, canonical first)."""
+        if self._at[k] == self._at[k + 1]:
+            return []
+        return _finish(*_unpack_blocks(self._flat, self._at[k]), ta, tb, min_words)
 
 
-def may_pass(
+def align_batch(
     hashes: np.ndarray,
+    seps: np.ndarray,
     tbounds: np.ndarray,
     index: tuple[np.ndarray, np.ndarray, np.ndarray],
     sbounds: np.ndarray,
@@ -597,16 +608,31 @@ def may_pass(
     ngram: int,
     max_gap: int,
     min_words: int,
-) -> tuple[np.ndarray, Seeds]:
-    """For a batch of documents (token hashes concatenated, document ``d``'s at
+) -> tuple[np.ndarray, Found]:
+    """For a batch of documents (token and separator hashes concatenated, document ``d``'s at
     ``[tbounds[d], tbounds[d + 1])``; their ``Index`` arrays concatenated likewise by
-    ``sbounds``) and pairs ``(first[k], second[k])``: whether ``compare_prepared`` can find a
-    passage in each pair, the lexical way (False: it finds none, certainly). Each pair is
-    taken in canonical order (``Prepared.before``), as ``compare_prepared`` aligns it. With it,
-    the ``Seeds`` of the pairs that may relate."""
+    ``sbounds``) and pairs ``(first[k], second[k])``, in one compiled call: whether
+    ``compare_prepared`` can find a passage in each pair, the lexical way (False: it finds none,
+    certainly; a cheap sift, ``_may_pass_one``, drops most such pairs before any alignment),
+    and the blocks ``align_tokens`` gives the pairs that may (each pair taken in canonical
+    order, ``Prepared.before``, as ``compare_prepared`` aligns it)."""
     core = max(1, min_words - ngram + 1)
-    ok, *seeds = _may_pass(hashes, tbounds, *index, sbounds, first, second, ngram, max_gap, core)
-    return ok, Seeds(*seeds)
+    ok, flat, at = _align_batch(
+        hashes,
+        seps,
+        tbounds,
+        *index,
+        sbounds,
+        first,
+        second,
+        ngram,
+        max_gap,
+        core,
+        min_words,
+        MERGE_GAP,
+        MAX_CELLS,
+    )
+    return ok, Found(flat, at)
 
 
 def align_tokens(
@@ -619,44 +645,32 @@ def align_tokens(
     ngram: int,
     max_gap: int,
     min_words: int,
-    seeds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> list[Block]:
     """Shared passages between two tokenized documents, as token-range blocks with their equal
-    runs and the regions ``explain`` reads (``seeds``: the runs, chain spans and extendable ends
-    ``may_pass`` found for this pair, if it did). Everything from the chain spans on is one
-    compiled call (``_pair_blocks``)."""
+    runs and the regions ``explain`` reads. From the seeds on, one compiled call
+    (``_pair_blocks``); ``align_batch`` makes the same call for each pair of a batch."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
     core = max(1, min_words - ngram + 1)
     ha, hb = ta.hashes, tb.hashes
     width = max_gap + ngram
-    if seeds is not None:
-        runs, chain_spans, may = seeds
-    else:
-        runs5, chain_spans = _seed_chains(
-            ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, ha.shape[0], hb.shape[0], ngram, max_gap, core
-        )
-        if chain_spans.shape[0] == 0:
-            # a passage needs ``core`` words inside exact n-gram runs: none can form here
-            return []
-        may = _may_extend(ha, hb, chain_spans, width)
-        runs = np.ascontiguousarray(runs5.T)
-    flat = _pair_blocks(
-        ha,
-        hb,
-        ta.seps,
-        tb.seps,
-        runs,
-        chain_spans,
-        may,
-        width,
-        max_gap,
-        core,
-        min_words,
-        MERGE_GAP,
-        MAX_CELLS,
+    runs, chain_spans = _seed_chains(
+        ia.sorted, ia.order, ia.occ, ib.sorted, ib.order, ha.shape[0], hb.shape[0], ngram, max_gap, core
     )
-    blocks, pending = _unpack_blocks(flat.tolist())
+    if chain_spans.shape[0] == 0:
+        # a passage needs ``core`` words inside exact n-gram runs: none can form here
+        return []
+    may = _may_extend(ha, hb, chain_spans, width)
+    flat = _pair_blocks(
+        ha, hb, ta.seps, tb.seps, runs, chain_spans, may, width, max_gap, core, min_words, MERGE_GAP, MAX_CELLS
+    )
+    return _finish(*_unpack_blocks(flat.tolist(), 0), ta, tb, min_words)
+
+
+def _finish(
+    blocks: list[Block], pending: list[list[int]], ta: Tokens, tb: Tokens, min_words: int
+) -> list[Block]:
+    """The blocks of a pair, those of its pending spans added, in order of (a0, b0)."""
     for lo_a, hi_a, lo_b, hi_b in pending:  # spans too far apart for the compiled alignment
         block = _refine_wide(ta, tb, lo_a, hi_a, lo_b, hi_b)
         if block is not None and block.matched >= min_words:
@@ -669,21 +683,22 @@ def align_tokens(
 _BLOCK_ORDER = attrgetter("a0", "b0")
 
 
-def _unpack_blocks(flat: list[int]) -> tuple[list[Block], list[list[int]]]:
-    """The blocks and the pending spans of ``_pair_blocks``' flat layout."""
-    nb, npend = flat[0], flat[1]
-    at = 2
+def _unpack_blocks(flat: list[int], at: int) -> tuple[list[Block], list[list[int]]]:
+    """The blocks and the pending spans of ``_pair_blocks``' flat layout, starting at ``at``."""
+    nb, npend = flat[at], flat[at + 1]
+    at += 2
     blocks = []
     for _ in range(nb):
         a0, a1, b0, b1, matched, ne, nr, ns = flat[at : at + 8]
         at += 8
-        runs = [flat[t : t + 4] for t in range(at, at + 4 * ne, 4)]
-        at += 4 * ne
-        regions = [flat[t : t + 4] for t in range(at, at + 4 * nr, 4)]
-        at += 4 * nr
-        seps = [flat[t : t + 2] for t in range(at, at + 2 * ns, 2)]
-        at += 2 * ns
-        blocks.append(Block(a0, a1, b0, b1, matched, runs, regions, seps))
+        end = at + 4 * ne
+        runs = [flat[t : t + 4] for t in range(at, end, 4)]
+        at, end = end, end + 4 * nr
+        regions = [flat[t : t + 4] for t in range(at, end, 4)]
+        at, end = end, end + 2 * ns
+        seps = [flat[t : t + 2] for t in range(at, end, 2)]
+        at = end
+        blocks.append(new_block(a0, a1, b0, b1, matched, runs, regions, seps))
     pending = [flat[t : t + 4] for t in range(at, at + 4 * npend, 4)]
     return blocks, pending
 
@@ -895,8 +910,8 @@ def _pair_blocks(
     merge_gap: int,
     max_cells: int,
 ) -> np.ndarray:
-    """The passages of one pair from its seeds (exact runs as rows (a0, a1, b0, b1, cover), chain
-    spans, which ends may extend), in one flat array (one array to box, read by
+    """The passages of one pair from its seeds (exact runs, rows a0, a1, b0, b1, cover of a (5, n)
+    array, as ``_seed_chains`` gives them; chain spans; which ends may extend), in one flat array (one array to box, read by
     ``_unpack_blocks``): the block count and the pending span count, then per block (a0, a1, b0,
     b1, matched words, equal runs, regions, separator differences) and those rows, then the
     pending spans (too far apart for ``max_cells``: aligned in Python).
@@ -917,9 +932,9 @@ def _pair_blocks(
     for s in range(merged.shape[0]):
         lo_a, hi_a, lo_b, hi_b = merged[s, 0], merged[s, 1], merged[s, 2], merged[s, 3]
         inside = 0
-        for r in range(runs.shape[0]):
-            if runs[r, 0] >= lo_a and runs[r, 1] <= hi_a and runs[r, 2] >= lo_b and runs[r, 3] <= hi_b:
-                inside += runs[r, 4]
+        for r in range(runs.shape[1]):
+            if runs[0, r] >= lo_a and runs[1, r] <= hi_a and runs[2, r] >= lo_b and runs[3, r] <= hi_b:
+                inside += runs[4, r]
         if inside < core:
             continue
         eq = equal_runs(ha[lo_a:hi_a], hb[lo_b:hi_b], max_cells)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import Index, Seeds, align_tokens, may_pass, whole_block
+from .align import Found, Index, align_batch, align_tokens, whole_block
 from .explain import Side, explain_sides, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
@@ -61,20 +61,23 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """The arrays a batch of prepared documents are views into: token hashes (document ``d``'s at
-    ``[tokens[d], tokens[d + 1])``) and seeding indexes (``Index`` arrays, by ``shingles``)."""
+    """The arrays a batch of prepared documents are views into: token and separator hashes
+    (document ``d``'s at ``[tokens[d], tokens[d + 1])``) and seeding indexes (``Index`` arrays,
+    by ``shingles``)."""
 
     hashes: np.ndarray
+    seps: np.ndarray
     tokens: np.ndarray
     index: tuple[np.ndarray, np.ndarray, np.ndarray]
     shingles: np.ndarray
 
-    def may_relate(self, first: np.ndarray, second: np.ndarray, s: Settings) -> tuple[np.ndarray, Seeds]:
+    def align(self, first: np.ndarray, second: np.ndarray, s: Settings) -> tuple[np.ndarray, Found]:
         """Per pair of documents (positions in the batch): False where ``compare_prepared``
-        finds no passage, certainly (``align.may_pass``): one compiled call sifts them all. With
-        it, the seeds of the others, for ``compare_prepared``."""
-        return may_pass(
+        finds no passage, certainly, and the blocks of the others (``align.align_batch``), for
+        ``compare_prepared``: one compiled call aligns them all."""
+        return align_batch(
             self.hashes,
+            self.seps,
             self.tokens,
             self.index,
             self.shingles,
@@ -102,11 +105,11 @@ def prepare_batch(docs: list[Document], s: Settings, index: bool = True) -> tupl
     ]
     if not index:
         empty = np.empty(0, dtype=np.int64)
-        return out, Batch(hashes, t, (sh[:0], empty, empty), bounds)
+        return out, Batch(hashes, seps, t, (sh[:0], empty, empty), bounds)
     srt, order, occ = Index.arrays(sh, bounds)
     for p, lo, hi in zip(out, b[:-1], b[1:], strict=True):
         p._index = Index(srt[lo:hi], order[lo:hi], occ[lo:hi])
-    return out, Batch(hashes, t, (srt, order, occ), bounds)
+    return out, Batch(hashes, seps, t, (srt, order, occ), bounds)
 
 
 def prepare_many(docs: list[Document], s: Settings, index: bool = False) -> list[Prepared]:
@@ -132,7 +135,7 @@ def _passages(
     s: Settings,
     same: bool,
     swap: bool = False,
-    seeds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    found: tuple[Found, int] | None = None,
 ) -> tuple[Passage, ...]:
     """Passages of ``pa`` (the canonical first) and ``pb``; with ``swap``, each as
     ``Passage.swapped`` gives it (made so directly)."""
@@ -140,6 +143,8 @@ def _passages(
         # the same word sequence: one passage over everything, no seeding or edit alignment
         # (only punctuation and quote style can differ); a text shorter than min_words too
         blocks = [whole_block(pa.tokens, pb.tokens)]
+    elif found is not None:
+        blocks = found[0].of(found[1], pa.tokens, pb.tokens, s.min_words)
     else:
         blocks = align_tokens(
             pa.tokens,
@@ -151,7 +156,6 @@ def _passages(
             s.ngram,
             s.max_gap,
             s.min_words,
-            seeds,
         )
     if not blocks:
         return ()
@@ -174,16 +178,16 @@ def _passages(
 
 
 def compare_prepared(
-    pa: Prepared, pb: Prepared, s: Settings, seeds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None
 ) -> Pair:
-    """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``seeds``:
-    what ``Batch.may_relate`` found for the pair, if it was asked)."""
+    """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``found``:
+    what ``Batch.align`` found for a batch and the pair's place in it, if it was asked)."""
     na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
     if pb.before(pa):
-        passages = _passages(pb, pa, s, same, True, seeds)
+        passages = _passages(pb, pa, s, same, True, found)
     else:
-        passages = _passages(pa, pb, s, same, False, seeds)
+        passages = _passages(pa, pb, s, same, False, found)
     same_event = False
     if s.semantic:  # rewording and same_event (extra [semantic]); the lexical path never gets here
         from .semantic import see_through

@@ -82,15 +82,15 @@ def compare_chunk(
         return [
             (a, b, pair) for (a, b), pair in zip(pairs, done, strict=True) if pair.relation != "unrelated"
         ]
-    # most candidate pairs hold no passage: one compiled call finds most of them (``may_relate``
-    # is False only where ``compare_prepared`` finds nothing), and only the rest are compared
+    # one compiled call aligns all the pairs (most hold no passage: a cheap sift drops most of
+    # those first), and only the pairs that may relate are compared
     first = np.fromiter((at[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
     second = np.fromiter((at[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
-    may, seeds = batch.may_relate(first, second, s)
+    may, found = batch.align(first, second, s)
     out = []
     for k in np.flatnonzero(may).tolist():
         a, b = pairs[k]
-        pair = compare_prepared(preps[at[a]], preps[at[b]], s, seeds.of(k))
+        pair = compare_prepared(preps[at[a]], preps[at[b]], s, (found, k))
         if pair.relation != "unrelated":
             out.append((a, b, pair))
     return out
