@@ -123,3 +123,49 @@ def test_fast_equals_general_on_any_text(texts: list[str]) -> None:
 @given(st.lists(st.text(alphabet=st.characters(max_codepoint=127), max_size=120), max_size=8))
 def test_fast_equals_general_on_ascii_text(texts: list[str]) -> None:
     _assert_same(texts)
+
+
+def test_kept_tables_are_the_built_ones(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The class and fold tables a process loads from the kept file are those a build makes; a
+    damaged file is built again and replaced."""
+    import numpy as np
+
+    from copytrace import normalize
+
+    path = tmp_path / "__pycache__" / "tables.npz"
+    monkeypatch.setattr(normalize, "_tables_file", lambda: path)
+    built = normalize._build_tables()
+    normalize.tables.cache_clear()
+    try:
+        first = normalize.tables()  # builds and keeps them
+        assert path.exists()
+        normalize.tables.cache_clear()
+        loaded = normalize.tables()
+        path.write_bytes(b"not an npz file")
+        normalize.tables.cache_clear()
+        rebuilt = normalize.tables()
+        normalize.tables.cache_clear()
+        kept_again = normalize.tables()
+    finally:
+        normalize.tables.cache_clear()
+    for cls, fold in (first, loaded, rebuilt, kept_again):
+        assert np.array_equal(cls, built[0]) and np.array_equal(fold, built[1])
+        assert cls.dtype == built[0].dtype and fold.dtype == built[1].dtype
+
+
+def test_truncated_kept_tables_are_built_again(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from copytrace import normalize
+
+    path = tmp_path / "tables.npz"
+    monkeypatch.setattr(normalize, "_tables_file", lambda: path)
+    normalize.tables.cache_clear()
+    try:
+        normalize.tables()
+        path.write_bytes(path.read_bytes()[:5000])  # a zip cut short
+        normalize.tables.cache_clear()
+        cls, fold = normalize.tables()
+    finally:
+        normalize.tables.cache_clear()
+    assert np.array_equal(fold, normalize._build_tables()[1])

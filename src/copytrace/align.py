@@ -662,7 +662,19 @@ def align_tokens(
         return []
     may = _may_extend(ha, hb, chain_spans, width)
     flat = _pair_blocks(
-        ha, hb, ta.seps, tb.seps, runs, chain_spans, may, width, max_gap, core, min_words, MERGE_GAP, MAX_CELLS
+        ha,
+        hb,
+        ta.seps,
+        tb.seps,
+        runs,
+        chain_spans,
+        may,
+        width,
+        max_gap,
+        core,
+        min_words,
+        MERGE_GAP,
+        MAX_CELLS,
     )
     return _finish(*_unpack_blocks(flat.tolist(), 0), ta, tb, min_words)
 

@@ -18,9 +18,12 @@ Token hashes are 64-bit FNV-1a over the folded code points, finished with splitm
 
 from __future__ import annotations
 
+import hashlib
+import os
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -43,7 +46,36 @@ _IGNORABLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 
 @lru_cache(maxsize=1)
 def tables() -> tuple[np.ndarray, np.ndarray]:
-    """Build (CLASS, FOLD) for the Basic Multilingual Plane (about 60 ms, once per process)."""
+    """(CLASS, FOLD) for the Basic Multilingual Plane: built once (about 60 ms) and kept beside
+    the compiled kernels (``_tables_file``), so each worker process loads them in a millisecond;
+    built again when this module or the Unicode database changes."""
+    path = _tables_file()
+    try:
+        with np.load(path) as saved:
+            return saved["cls"], saved["fold"]
+    except Exception:  # noqa: BLE001  (missing, or damaged: a truncated zip raises its own errors)
+        pass
+    cls, fold = _build_tables()
+    try:  # a read-only install only builds them each time
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, cls=cls, fold=fold)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return cls, fold
+
+
+def _tables_file() -> Path:
+    """Where the tables are kept: named by the Unicode version and a digest of this module's
+    source (which holds every input of the build)."""
+    here = Path(__file__)
+    digest = hashlib.sha1(here.read_bytes()).hexdigest()[:16]
+    return here.parent / "__pycache__" / f"normalize-tables-{unicodedata.unidata_version}-{digest}.npz"
+
+
+def _build_tables() -> tuple[np.ndarray, np.ndarray]:
     cls = np.zeros(TABLE_SIZE, dtype=np.uint8)
     fold = np.zeros((TABLE_SIZE, 3), dtype=np.uint32)
     for cp in range(TABLE_SIZE):

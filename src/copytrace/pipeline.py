@@ -177,9 +177,7 @@ def _passages(
     return tuple(out)
 
 
-def compare_prepared(
-    pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None
-) -> Pair:
+def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None) -> Pair:
     """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``found``:
     what ``Batch.align`` found for a batch and the pair's place in it, if it was asked)."""
     na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
