@@ -19,7 +19,7 @@ from .align import Found, Index, align_batch, align_tokens, whole_block
 from .explain import Side, explain_sides, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
-from .relate import coverage, direction, relation
+from .relate import coverage, direction, relation, wire_dateline
 from .types import Document, Edit, Pair, Passage, Settings, new_passage
 
 
@@ -32,6 +32,19 @@ class Prepared:
     shingles: np.ndarray
     _index: Index | None = None
     _side: Side | None = None
+    _wire: str | None | bool = False  # False: not read yet
+
+    @property
+    def wire(self) -> str | None:
+        """The agency of the text's wire dateline (``relate.wire_dateline``), read once (or set
+        by an engine that read it with the text)."""
+        if self._wire is False:
+            self._wire = wire_dateline(self.doc.text)
+        return self._wire  # type: ignore[return-value]
+
+    @wire.setter
+    def wire(self, value: str | None) -> None:
+        self._wire = value
 
     @property
     def index(self) -> Index:
@@ -198,7 +211,7 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
     rel = relation(same, cont_a, cont_b, passages, s)
     if same_event and rel == "unrelated":
         rel = "same_event"
-    direc, reason = direction(pa.doc, pb.doc, cont_a, cont_b)
+    direc, reason = direction(pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire))
     matched = sum(p.words for p in passages)
     spans = sum((p.a_tokens[1] - p.a_tokens[0]) + (p.b_tokens[1] - p.b_tokens[0]) for p in passages)
     all_edits: list[Edit] = [e for p in passages for e in p.edits]

@@ -138,8 +138,15 @@ def is_agency_source(source: str | None) -> bool:
     return bool(source) and bool(_AGENCY_SOURCE.match(source or ""))
 
 
-def direction(a: Document, b: Document, containment_a: float, containment_b: float) -> tuple[str, str]:
-    """(direction, reason). Evidence, first that decides wins:
+def direction(
+    a: Document,
+    b: Document,
+    containment_a: float,
+    containment_b: float,
+    wires: tuple[str | None, str | None] | None = None,
+) -> tuple[str, str]:
+    """(direction, reason) (``wires``: each text's ``wire_dateline``, when the caller has them).
+    Evidence, first that decides wins:
 
     1. dates: the earlier document is the source;
     2. source metadata: exactly one side is a wire agency;
@@ -166,7 +173,7 @@ def direction(a: Document, b: Document, containment_a: float, containment_b: flo
                 f"source: {b.id} is the agency {b.source}",
             )
         )
-    wa, wb = wire_dateline(a.text), wire_dateline(b.text)
+    wa, wb = wires if wires is not None else (wire_dateline(a.text), wire_dateline(b.text))
     if (wa is None) != (wb is None):
         return (
             ("a_to_b", f"wire dateline ({wa}) in {a.id}, none in {b.id}")

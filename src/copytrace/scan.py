@@ -180,7 +180,10 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             # documents.jsonl by the pool's other idle worker, if there is one
             doc_args = (tmp / "documents.jsonl", cols["store"], cols.get("store_offsets"), numbers, lengths)
             docs_job = pool.submit(write_documents, *doc_args) if pool is not None else None
-            wire = [False] * len(ids)  # opens with a wire dateline: asked of family members only
+            # opens with a wire dateline: read with the text by an engine that keeps them (the
+            # local one), else asked of family members only, from the store
+            known = cols.get("wires")
+            wire = [w is not None for w in known] if known is not None else [False] * len(ids)
             sources: list[str | None] = cols["sources"]
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
@@ -188,9 +191,9 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
                 def read_wire(rb: pa.RecordBatch, first: int) -> None:
                     _read_wire(rb, member[first : first + rb.num_rows], first, wire)
 
-                if docs_job is None:  # one pass over the store: each batch's lines, then its wire datelines
-                    write_documents(*doc_args, store=store, each=read_wire)
-                else:  # the batches holding family members only
+                if docs_job is None:  # one pass over the store: each batch's lines (and wire datelines)
+                    write_documents(*doc_args, store=store, each=read_wire if known is None else None)
+                elif known is None:  # the batches holding family members only
                     for b in range(store.num_batches):
                         first = int(store.offsets[b])
                         if member[first : int(store.offsets[b + 1])].any():

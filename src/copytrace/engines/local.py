@@ -40,7 +40,7 @@ import numpy as np
 from .. import checkpoint
 from ..cluster import STRONG, grouped_order, mass_copies, with_copies
 from ..errors import EngineError, InputError
-from ..relate import parse_date
+from ..relate import parse_date, wire_dateline
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, read_at, write_chunk
 from ..types import Document, Pair, Settings
@@ -67,13 +67,20 @@ class ScanState:
 
 
 def compare_chunk(
-    pairs: list[tuple[int, int]], docs: dict[int, Document], s: Settings
+    pairs: list[tuple[int, int]],
+    docs: dict[int, Document],
+    s: Settings,
+    wires: dict[int, str | None] | None = None,
 ) -> list[tuple[int, int, Pair]]:
-    """Compare candidate pairs; keeps only related ones (at least one passage)."""
+    """Compare candidate pairs; keeps only related ones (at least one passage). ``wires``: each
+    document's wire dateline agency, when the caller read them already."""
     from ..pipeline import compare_prepared, prepare_batch
 
     need = sorted({i for p in pairs for i in p})
     preps, batch = prepare_batch([docs[i] for i in need], s)
+    if wires is not None:
+        for p, i in zip(preps, need, strict=True):
+            p.wire = wires[i]
     at = {idx: k for k, idx in enumerate(need)}  # a document's place in the batch
     if s.semantic:  # one model call for the whole chunk (extra [semantic])
         from ..semantic import compare_many
@@ -155,6 +162,9 @@ class ChunkResult:
     # each document's whole-text fingerprint (0: no word), little-endian uint64s in hex (a chunk
     # marker is JSON): the parent finds large groups of identical texts with them
     whole: str = ""
+    # the agency of each document's wire dateline ("MOSCOW (Reuters) -"), or None: read here, by
+    # the workers, for the families' earliest member and the pairs' direction
+    wires: list[str | None] = field(default_factory=list)
 
     def locate(self, k: int) -> str:
         """Where document ``k`` of this chunk was read: ``line N`` of a JSONL file, else ``record``."""
@@ -189,6 +199,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
         warnings,
         [len(x.text) for x in docs],
         whole_fingerprints(h, d, p, len(docs)),
+        [wire_dateline(x.text) for x in docs],
     )
 
 
@@ -196,17 +207,17 @@ def _prepare_task(args: tuple[int, Chunk, str]) -> ChunkResult:
     chunk_no, source, workdir = args
     files = ("docs_file", "postings_file")
     done = checkpoint.load_chunk(workdir, chunk_no, files)  # finished before an interruption
-    # (a marker from before whole-text fingerprints were kept is redone)
-    if done is not None and "whole" in done:
+    # (a marker from before whole-text fingerprints or wire datelines were kept is redone)
+    if done is not None and "whole" in done and "wires" in done:
         return ChunkResult(**done)
     res = prepare_chunk(chunk_no, source, workdir, _WORKER["settings"])
     checkpoint.save_chunk(workdir, chunk_no, dataclasses.asdict(res), files)
     return res
 
 
-DocMeta = tuple[int, str, "str | None", "str | None"]
-"""(input index, id, date, source) of a document an align task compares: what the comparison reads
-besides the text, sent by the parent, which holds these columns."""
+DocMeta = tuple[int, str, "str | None", "str | None", "str | None"]
+"""(input index, id, date, source, wire dateline's agency) of a document an align task compares:
+what the comparison reads besides the text, sent by the parent, which holds these columns."""
 
 
 def align_task_args(
@@ -215,10 +226,11 @@ def align_task_args(
     ids: list[str],
     dates: list[str | None],
     sources: list[str | None],
+    wires: list[str | None],
 ) -> tuple[list[str], list[tuple[int, int]], list[DocMeta]]:
     """An align task: the store files, its candidate pairs and its documents' metadata."""
     need = sorted({i for p in pairs for i in p})
-    return files, pairs, [(i, ids[i], dates[i], sources[i]) for i in need]
+    return files, pairs, [(i, ids[i], dates[i], sources[i], wires[i]) for i in need]
 
 
 def _align_task(
@@ -234,7 +246,8 @@ def _align_task(
     s: Settings = _WORKER["settings"]
     store: StoreReader = _WORKER["store"]
     texts = store.texts(m[0] for m in meta)
-    docs = {i: Document(doc_id, texts[i], date, source) for i, doc_id, date, source in meta}
+    docs = {i: Document(doc_id, texts[i], date, source) for i, doc_id, date, source, _ in meta}
+    wires = {m[0]: m[4] for m in meta}
     del texts
     # The texts are read with pread (``StoreReader.texts``); the rest of a document comes with the
     # task. What the reader learnt of each file (where its batches' texts lie) is kept for the next
@@ -244,7 +257,7 @@ def _align_task(
     if store.held() > (s.memory_mb << 20) // STORE_SHARE:
         store.release()
     with no_cyclic_gc():
-        out = [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s)]
+        out = [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s, wires)]
     del docs
     _WORKER["tasks"] = _WORKER.get("tasks", 0) + 1
     if _WORKER["tasks"] % TRIM_EVERY == 0:
@@ -668,6 +681,7 @@ def scan_local(
         ids: list[str] = []
         dates: list[str | None] = []
         sources: list[str | None] = []
+        wires: list[str | None] = []
         lengths: list[int] = []
         wholes: list[np.ndarray] = []
         first_seen: dict[str, int] = {}  # id -> input index (an int, not a tuple: 1M ids fit)
@@ -699,6 +713,7 @@ def scan_local(
             ids.extend(res.ids)
             dates.extend(res.dates)
             sources.extend(res.sources)
+            wires.extend(res.wires)
             lengths.extend(res.lengths)
             wholes.append(np.frombuffer(bytes.fromhex(res.whole), dtype="<u8"))
             doc_files.append(res.docs_file)
@@ -747,6 +762,7 @@ def scan_local(
                 ids,
                 dates,
                 sources,
+                wires,
             )
             for i in range(0, state.n_candidates, PAIRS_PER_TASK)
         )
@@ -771,6 +787,7 @@ def scan_local(
         "ids": ids,
         "dates": dates,
         "sources": sources,
+        "wires": wires,
         "store": doc_files,
         "store_offsets": np.array([*offsets, len(ids)], dtype=np.int64),  # a record batch a file
         # text lengths, unless a chunk marker from before they were kept lacks them
