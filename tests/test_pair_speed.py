@@ -68,3 +68,56 @@ def test_slot_builders_make_what_the_dataclasses_make() -> None:
     assert [f.name for f in dataclasses.fields(p)] == [f.name for f in dataclasses.fields(Passage)]
     with pytest.raises(dataclasses.FrozenInstanceError):
         e.kind = "name"  # type: ignore[misc]
+
+
+def test_scan_encoder_writes_what_the_records_give(ghouta_texts) -> None:  # type: ignore[no-untyped-def]
+    """``encode_prepared`` (rows straight to JSON, as a scan writes pairs) gives
+    ``dumps_pair(compare_prepared(...))`` byte for byte, its relation and shared words: on the
+    Ghouta pair both ways round and on edited copies with numbers, names, moved sentences,
+    quotes, punctuation, JSON-escaped characters and non-ASCII text; None where unrelated."""
+    from copytrace.pipeline import compare_prepared, encode_prepared
+    from copytrace.write import dumps_pair
+
+    rng = np.random.default_rng(21)
+    a, b = ghouta_texts
+    texts = [a, b]
+    words = a.split()
+    extra = ['"quoted\\" word"', "tab\there", "new\nline", "é café", "U+2028\u2028", "1,250", "Smith", "40%"]
+    for k in range(30):
+        w = list(words)
+        for _ in range(int(rng.integers(1, 12))):
+            at = int(rng.integers(0, len(w)))
+            op = int(rng.integers(0, 4))
+            if op == 0:
+                w[at] = extra[int(rng.integers(0, len(extra)))]
+            elif op == 1:
+                w[at] = str(int(rng.integers(0, 10_000)))
+            elif op == 2:
+                w.insert(at, words[int(rng.integers(0, len(words)))])
+            else:
+                del w[at]
+        if k % 5 == 0:  # a sentence moved to the end
+            cut = int(rng.integers(0, len(w) - 20))
+            w = w[:cut] + w[cut + 12 :] + w[cut : cut + 12]
+        texts.append(" ".join(w) if k % 3 else " ".join(w[: len(w) // 3]))
+    texts.append("Nothing in common with the others at all, not a single shared run of words here.")
+    s = Settings()
+    preps = prepare_many(
+        [
+            Document(f"d{k}", t, date=f"2018-03-0{1 + k % 3}" if k % 4 == 0 else None)
+            for k, t in enumerate(texts)
+        ],
+        s,
+    )
+    seen = set()
+    for i, j in itertools.permutations(range(len(preps)), 2):
+        pair = compare_prepared(preps[i], preps[j], s)
+        got = encode_prepared(preps[i], preps[j], s)
+        if pair.relation == "unrelated":
+            assert got is None
+            continue
+        assert got == (dumps_pair(pair), pair.relation, sum(p.words for p in pair.passages))
+        seen.add(pair.relation)
+        seen.update(e.kind for p in pair.passages for e in p.edits)
+    assert {"near_duplicate", "a_contains_b", "b_contains_a"} <= seen
+    assert {"number", "moved", "insert", "delete", "quote"} <= seen

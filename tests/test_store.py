@@ -83,9 +83,10 @@ def test_align_task_results_equal_whether_the_store_reader_keeps_its_layouts(
         monkeypatch.setattr(local, "STORE_SHARE", share)
         local._init_worker(Settings(workers=1))
         ids, dates, sources = [d.id for d in docs], [d.date for d in docs], [d.source for d in docs]
+        wires = [None] * len(docs)
         results.append(
             [
-                local._align_task(local.align_task_args(files, pairs[k : k + 7], ids, dates, sources))
+                local._align_task(local.align_task_args(files, pairs[k : k + 7], ids, dates, sources, wires))
                 for k in range(0, len(pairs), 7)
             ]
         )

@@ -257,18 +257,12 @@ def explain_blocks(
     return [_explain(sa, sb, blk) for blk in blocks]
 
 
-def explain_sides(sa: Side, sb: Side, blocks: list[Block], swap: bool = False) -> list[list[Edit]]:
-    """``explain`` for every passage of one pair, given each document's ``Side`` (kept by the
-    caller for all the pairs a document is in); with ``swap``, each edit as ``Edit.swapped`` gives
-    it (made so directly, in the same order)."""
-    return [_explain(sa, sb, blk, swap) for blk in blocks]
-
-
 _EDIT_ORDER = itemgetter(0, 1, 2, 3, 4)  # (a_start, a_end, b_start, b_end, kind)
 
 
-def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]:
-    # rows (a_start, a_end, b_start, b_end, kind, a text, b text), made into edits once sorted
+def _rows(sa: Side, sb: Side, block: Block) -> list[tuple[int, int, int, int, str, str, str]]:
+    """The edits of one passage as rows (a_start, a_end, b_start, b_end, kind, a text, b text),
+    sorted: what ``_explain`` makes into edits and ``edit_rows`` hands to the direct encoder."""
     edits: list[tuple[int, int, int, int, str, str, str]] = []
     text_a, text_b = sa.text, sb.text
     starts_a, ends_a, starts_b, ends_b = sa.starts, sa.ends, sb.starts, sb.ends
@@ -323,11 +317,30 @@ def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]
         kind = "quote" if x.translate(_NO_QUOTES) == y.translate(_NO_QUOTES) else "punctuation"
         edits.append((a0, a1, b0, b1, kind, x, y))
     edits.sort(key=_EDIT_ORDER)
+    return edits
+
+
+EditRow = tuple[str, str, str, int, int, int, int]
+"""An edit as the fields of ``Edit`` (kind, a, b, a_start, a_end, b_start, b_end), its similarity
+None: what the scan's direct encoder (``write.dumps_pair_rows``) reads."""
+
+
+def edit_rows(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[EditRow]:
+    """``explain`` of one passage as rows, in order (with ``swap``, as ``Edit.swapped`` gives each)."""
     if swap:
         return [
-            new_edit(SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1, None) for a0, a1, b0, b1, k, x, y in edits
+            (SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1) for a0, a1, b0, b1, k, x, y in _rows(sa, sb, block)
         ]
-    return [new_edit(k, x, y, a0, a1, b0, b1, None) for a0, a1, b0, b1, k, x, y in edits]
+    return [(k, x, y, a0, a1, b0, b1) for a0, a1, b0, b1, k, x, y in _rows(sa, sb, block)]
+
+
+def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]:
+    if swap:
+        return [
+            new_edit(SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1, None)
+            for a0, a1, b0, b1, k, x, y in _rows(sa, sb, block)
+        ]
+    return [new_edit(k, x, y, a0, a1, b0, b1, None) for a0, a1, b0, b1, k, x, y in _rows(sa, sb, block)]
 
 
 def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) -> set[int]:

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import Found, Index, align_batch, align_tokens, whole_block
-from .explain import Side, explain_sides, flags
+from .align import Block, Found, Index, align_batch, align_tokens, whole_block
+from .explain import EditRow, Side, edit_rows, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
 from .relate import coverage, direction, relation, wire_dateline
-from .types import Document, Edit, Pair, Passage, Settings, new_passage
+from .types import Document, Edit, Pair, Settings, new_edit, new_passage
+from .write import dumps_pair, dumps_pair_rows
 
 
 @dataclass(slots=True)
@@ -142,63 +143,72 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def _passages(
+def _blocks(
+    pa: Prepared, pb: Prepared, s: Settings, same: bool, found: tuple[Found, int] | None
+) -> list[Block]:
+    """The blocks of ``pa`` (the canonical first) and ``pb``."""
+    if same:
+        # the same word sequence: one passage over everything, no seeding or edit alignment
+        # (only punctuation and quote style can differ); a text shorter than min_words too
+        return [whole_block(pa.tokens, pb.tokens)]
+    if found is not None:
+        return found[0].of(found[1], pa.tokens, pb.tokens, s.min_words)
+    return align_tokens(
+        pa.tokens, pa.shingles, pa.index, pb.tokens, pb.shingles, pb.index, s.ngram, s.max_gap, s.min_words
+    )
+
+
+PassageRow = tuple[int, int, int, int, int, float, tuple[int, int], tuple[int, int], list[EditRow]]
+"""A passage as the fields of ``Passage`` (a_start, a_end, b_start, b_end, words, similarity,
+a_tokens, b_tokens) and its edits as rows (``explain.edit_rows``)."""
+
+
+def _passage_rows(
     pa: Prepared,
     pb: Prepared,
     s: Settings,
     same: bool,
     swap: bool = False,
     found: tuple[Found, int] | None = None,
-) -> tuple[Passage, ...]:
-    """Passages of ``pa`` (the canonical first) and ``pb``; with ``swap``, each as
+) -> list[PassageRow]:
+    """Passages of ``pa`` (the canonical first) and ``pb`` as rows; with ``swap``, each as
     ``Passage.swapped`` gives it (made so directly)."""
-    if same:
-        # the same word sequence: one passage over everything, no seeding or edit alignment
-        # (only punctuation and quote style can differ); a text shorter than min_words too
-        blocks = [whole_block(pa.tokens, pb.tokens)]
-    elif found is not None:
-        blocks = found[0].of(found[1], pa.tokens, pb.tokens, s.min_words)
-    else:
-        blocks = align_tokens(
-            pa.tokens,
-            pa.shingles,
-            pa.index,
-            pb.tokens,
-            pb.shingles,
-            pb.index,
-            s.ngram,
-            s.max_gap,
-            s.min_words,
-        )
-    if not blocks:
-        return ()
-    out = []
+    blocks = _blocks(pa, pb, s, same, found)
+    out: list[PassageRow] = []
     sa, sb = pa.side, pb.side
-    for blk, edits in zip(blocks, explain_sides(sa, sb, blocks, swap), strict=True):
+    for blk in blocks:
         a0, a1 = sa.starts[blk.a0], sa.ends[blk.a1 - 1]
         b0, b1 = sb.starts[blk.b0], sb.ends[blk.b1 - 1]
         similarity = _r(2.0 * blk.matched / ((blk.a1 - blk.a0) + (blk.b1 - blk.b0)))
+        edits = edit_rows(sa, sb, blk, swap)
         if swap:
-            passage = new_passage(
-                b0, b1, a0, a1, blk.matched, similarity, tuple(edits), (blk.b0, blk.b1), (blk.a0, blk.a1)
-            )
+            out.append((b0, b1, a0, a1, blk.matched, similarity, (blk.b0, blk.b1), (blk.a0, blk.a1), edits))
         else:
-            passage = new_passage(
-                a0, a1, b0, b1, blk.matched, similarity, tuple(edits), (blk.a0, blk.a1), (blk.b0, blk.b1)
-            )
-        out.append(passage)
-    return tuple(out)
+            out.append((a0, a1, b0, b1, blk.matched, similarity, (blk.a0, blk.a1), (blk.b0, blk.b1), edits))
+    return out
+
+
+def _oriented(
+    pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None
+) -> tuple[bool, list[PassageRow]]:
+    """(the same word sequence, the passages of ``pa`` and ``pb`` as rows, ``pa`` as ``a``):
+    aligned in canonical order (by content), so a pair and its mirror align alike."""
+    na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
+    same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
+    if pb.before(pa):
+        return same, _passage_rows(pb, pa, s, same, True, found)
+    return same, _passage_rows(pa, pb, s, same, False, found)
 
 
 def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None) -> Pair:
     """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``found``:
     what ``Batch.align`` found for a batch and the pair's place in it, if it was asked)."""
     na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
-    same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
-    if pb.before(pa):
-        passages = _passages(pb, pa, s, same, True, found)
-    else:
-        passages = _passages(pa, pb, s, same, False, found)
+    same, rows = _oriented(pa, pb, s, found)
+    passages = tuple(
+        new_passage(a0, a1, b0, b1, words, sim, tuple([new_edit(*e, None) for e in edits]), at, bt)
+        for a0, a1, b0, b1, words, sim, at, bt, edits in rows
+    )
     same_event = False
     if s.semantic:  # rewording and same_event (extra [semantic]); the lexical path never gets here
         from .semantic import see_through
@@ -229,6 +239,32 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         names_changed=tuple(names),
         direction_reason=reason,
     )
+
+
+def encode_prepared(
+    pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None
+) -> tuple[str, str, int] | None:
+    """``compare_prepared``'s pair as (its JSON line, ``write.dumps_pair`` byte for byte; its
+    relation; its shared words), or None for an unrelated pair: what a scan writes, made from the
+    passage and edit rows without the records (a scan encodes every pair it finds; the records
+    cost as much as the encoding)."""
+    if s.semantic:
+        pair = compare_prepared(pa, pb, s, found)
+        if pair.relation == "unrelated":
+            return None
+        return dumps_pair(pair), pair.relation, sum(p.words for p in pair.passages)
+    same, rows = _oriented(pa, pb, s, found)
+    if not rows:
+        return None
+    cont_a = coverage(pa.tokens.hashes.shape[0], [r[6] for r in rows])
+    cont_b = coverage(pb.tokens.hashes.shape[0], [r[7] for r in rows])
+    rel = relation(same, cont_a, cont_b, rows, s)  # type: ignore[arg-type]  # (only its truth is read)
+    direc, reason = direction(pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire))
+    matched = sum(r[4] for r in rows)
+    spans = sum((r[6][1] - r[6][0]) + (r[7][1] - r[7][0]) for r in rows)
+    similarity = _r(2.0 * matched / spans) if spans else 0.0
+    line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, _r(cont_a), _r(cont_b), similarity, rows)
+    return line, rel, matched
 
 
 def compare(a: Document, b: Document, settings: Settings | None = None) -> Pair:

@@ -86,6 +86,50 @@ def dumps_pair(pair: Pair) -> str:
         return dumps(pair.to_dict())
 
 
+def dumps_pair_rows(
+    a: str,
+    b: str,
+    relation: str,
+    direction: str,
+    reason: str,
+    containment_a: float,
+    containment_b: float,
+    similarity: float,
+    passages: list[Any],
+) -> str:
+    """``dumps_pair`` of the pair with these fields, its passages given as rows (a_start, a_end,
+    b_start, b_end, words, similarity, a_tokens, b_tokens, edits) and its edits as rows (kind, a,
+    b, a_start, a_end, b_start, b_end), byte for byte: the scan's encoder, which makes no records
+    (``pipeline.encode_prepared``). An edit's fields after its kind are written once, for the edit
+    and, for a number or name change, for the pair's flags too."""
+    out = []
+    numbers: list[str] = []
+    names: list[str] = []
+    for a0, a1, b0, b1, words, sim, _, _, edits in passages:
+        parts = []
+        for kind, x, y, e0, e1, f0, f1 in edits:
+            tail = (
+                f'"a": {_str(x)}, "b": {_str(y)}, "a_start": {e0:d}, "a_end": {e1:d}, '
+                f'"b_start": {f0:d}, "b_end": {f1:d}}}'
+            )
+            parts.append(f'{{"kind": "{kind}", {tail}')
+            if kind == "number":
+                numbers.append("{" + tail)
+            elif kind == "name":
+                names.append("{" + tail)
+        out.append(
+            f'{{"a_start": {a0:d}, "a_end": {a1:d}, "b_start": {b0:d}, "b_end": {b1:d}, '
+            f'"words": {words:d}, "similarity": {_num(sim)}, "edits": [{", ".join(parts)}]}}'
+        )
+    return (
+        f'{{"a": {_str(a)}, "b": {_str(b)}, "relation": {_str(relation)}, '
+        f'"direction": {_str(direction)}, "direction_reason": {_str(reason)}, '
+        f'"containment_a": {_num(containment_a)}, "containment_b": {_num(containment_b)}, '
+        f'"similarity": {_num(similarity)}, "passages": [{", ".join(out)}], '
+        f'"flags": {{"numbers_changed": [{", ".join(numbers)}], "names_changed": [{", ".join(names)}]}}}}'
+    )
+
+
 @contextmanager
 def staging(out_dir: str) -> Iterator[Path]:
     """A temporary folder inside ``out_dir``; on success its files replace those in ``out_dir``.

@@ -33,7 +33,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,6 +45,10 @@ from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, read_at, write_chunk
 from ..types import Document, Pair, Settings
 from ..write import dumps_pair
+
+if TYPE_CHECKING:  # the parent coordinates only: it never loads the compiled kernels
+    from ..align import Found
+    from ..pipeline import Batch, Prepared
 
 PAIRS_PER_TASK = 500
 # an align worker's store reader may hold memory_mb / STORE_SHARE bytes (where each batch lies in
@@ -74,33 +78,79 @@ def compare_chunk(
 ) -> list[tuple[int, int, Pair]]:
     """Compare candidate pairs; keeps only related ones (at least one passage). ``wires``: each
     document's wire dateline agency, when the caller read them already."""
-    from ..pipeline import compare_prepared, prepare_batch
+    from ..pipeline import compare_prepared
 
-    need = sorted({i for p in pairs for i in p})
-    preps, batch = prepare_batch([docs[i] for i in need], s)
-    if wires is not None:
-        for p, i in zip(preps, need, strict=True):
-            p.wire = wires[i]
-    at = {idx: k for k, idx in enumerate(need)}  # a document's place in the batch
     if s.semantic:  # one model call for the whole chunk (extra [semantic])
         from ..semantic import compare_many
 
+        preps, at, _ = _prepared(pairs, docs, s, wires, align=False)
         done = compare_many([(preps[at[a]], preps[at[b]]) for a, b in pairs], s)
         return [
             (a, b, pair) for (a, b), pair in zip(pairs, done, strict=True) if pair.relation != "unrelated"
         ]
-    # one compiled call aligns all the pairs (most hold no passage: a cheap sift drops most of
-    # those first), and only the pairs that may relate are compared
-    first = np.fromiter((at[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
-    second = np.fromiter((at[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
-    may, found = batch.align(first, second, s)
     out = []
-    for k in np.flatnonzero(may).tolist():
-        a, b = pairs[k]
-        pair = compare_prepared(preps[at[a]], preps[at[b]], s, (found, k))
+    for a, b, pa, pb, found in _may_relate(pairs, docs, s, wires):
+        pair = compare_prepared(pa, pb, s, found)
         if pair.relation != "unrelated":
             out.append((a, b, pair))
     return out
+
+
+def encode_chunk(
+    pairs: list[tuple[int, int]],
+    docs: dict[int, Document],
+    s: Settings,
+    wires: dict[int, str | None] | None = None,
+) -> list[tuple[int, int, str, str, int, bool]]:
+    """``encode_pair`` of each related pair ``compare_chunk`` finds, made without the records
+    (``pipeline.encode_prepared``): what a scan's align task returns."""
+    from ..pipeline import encode_prepared
+
+    if s.semantic:
+        return [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s, wires)]
+    out = []
+    for a, b, pa, pb, found in _may_relate(pairs, docs, s, wires):
+        got = encode_prepared(pa, pb, s, found)
+        if got is not None:
+            line, rel, words = got
+            out.append((a, b, line, rel, words, rel in STRONG))
+    return out
+
+
+def _prepared(
+    pairs: list[tuple[int, int]],
+    docs: dict[int, Document],
+    s: Settings,
+    wires: dict[int, str | None] | None,
+    align: bool = True,
+) -> tuple[list[Prepared], dict[int, int], Batch]:
+    """The documents of ``pairs`` prepared as one batch, each one's place in it, and the batch."""
+    from ..pipeline import prepare_batch
+
+    need = sorted({i for p in pairs for i in p})
+    preps, batch = prepare_batch([docs[i] for i in need], s, index=align)
+    if wires is not None:
+        for p, i in zip(preps, need, strict=True):
+            p.wire = wires[i]
+    return preps, {idx: k for k, idx in enumerate(need)}, batch
+
+
+def _may_relate(
+    pairs: list[tuple[int, int]],
+    docs: dict[int, Document],
+    s: Settings,
+    wires: dict[int, str | None] | None,
+) -> Iterator[tuple[int, int, Prepared, Prepared, tuple[Found, int]]]:
+    """(a, b, their prepared documents, what the batch alignment found) of each pair that may
+    relate: one compiled call aligns all the pairs (most hold no passage: a cheap sift drops most
+    of those first)."""
+    preps, at, batch = _prepared(pairs, docs, s, wires)
+    first = np.fromiter((at[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
+    second = np.fromiter((at[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
+    may, found = batch.align(first, second, s)
+    for k in np.flatnonzero(may).tolist():
+        a, b = pairs[k]
+        yield a, b, preps[at[a]], preps[at[b]], (found, k)
 
 
 def encode_pair(a: int, b: int, pair: Pair) -> tuple[int, int, str, str, int, bool]:
@@ -257,7 +307,7 @@ def _align_task(
     if store.held() > (s.memory_mb << 20) // STORE_SHARE:
         store.release()
     with no_cyclic_gc():
-        out = [encode_pair(a, b, pair) for a, b, pair in compare_chunk(pairs, docs, s, wires)]
+        out = encode_chunk(pairs, docs, s, wires)
     del docs
     _WORKER["tasks"] = _WORKER.get("tasks", 0) + 1
     if _WORKER["tasks"] % TRIM_EVERY == 0:

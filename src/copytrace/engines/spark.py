@@ -25,7 +25,7 @@ Stages and where their data lives (``staging`` is the run's work folder for a ``
 3. align       candidate pairs in chunks of consecutive ``a`` (boundaries from the per-``a`` counts),
                one chunk a task; the chunk's documents read from the run's store (local staging) or
                cogrouped with it (a join ships every text once per chunk; shared storage);
-               ``compare_chunk`` + ``encode_pair``; each chunk's related pairs, sorted, saved as
+               ``encode_chunk``; each chunk's related pairs, sorted, saved as
                ``staging/results/part-NNNNNN.arrow``
 4. write       the driver reads the result files in chunk order (a chunk is a range of ``a``: the
                order of the local engine's output) into ``pairs.jsonl`` and keeps only the compact
@@ -76,7 +76,7 @@ from ..relate import parse_date
 from ..sources import JsonlSlice, line_of, read_slice, slices
 from ..store import SCHEMA, StoreReader, _columns, batch_documents
 from ..types import Document, Settings
-from .local import PAIRS_PER_TASK, ScanState, compare_chunk, encode_pair, no_cyclic_gc
+from .local import PAIRS_PER_TASK, ScanState, encode_chunk, no_cyclic_gc
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -335,7 +335,7 @@ def _align_rows(pairs_t: pa.Table, get: Callable[[set[int]], dict[int, Document]
         part = pairs[k : k + PAIRS_PER_TASK]
         docs = get({i for p in part for i in p})
         with no_cyclic_gc():
-            rows.extend(encode_pair(x, y, pair) for x, y, pair in compare_chunk(part, docs, s))
+            rows.extend(encode_chunk(part, docs, s))
         del docs
     rows.sort(key=_PAIR_ORDER)
     return pa.table(
