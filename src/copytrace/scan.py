@@ -256,11 +256,18 @@ def write_stored_texts(
     store = StoreReader(store_files, offsets)
     stored: dict[str | None, bool] = {}  # needs_stored_text per path (a table's records share one)
     try:
-        # zstd at level 1 and no dictionaries (ids and texts are distinct): the thread is the last to
-        # finish this stage, and this writes 100k documents' paired texts in 0.45 s, 53 MB (the
-        # defaults, snappy with dictionaries tried on every column: 0.53 s, 80 MB)
+        # zstd at level 1, no dictionaries (ids and texts are distinct) and no statistics of the
+        # texts (nothing filters on them): this is the last job of the stage to finish, and it
+        # encodes 100k documents' paired texts in 0.42 s, 53 MB (the defaults, snappy with
+        # dictionaries and statistics of every column: 0.53 s, 80 MB; statistics of the texts
+        # alone cost 0.1 s)
         with pq.ParquetWriter(
-            path, TEXTS_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False
+            path,
+            TEXTS_SCHEMA,
+            compression="zstd",
+            compression_level=1,
+            use_dictionary=False,
+            write_statistics=["id"],
         ) as texts:
             for b in range(store.num_batches):
                 if stop is not None and stop.is_set():
