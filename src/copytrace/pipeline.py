@@ -19,7 +19,7 @@ from .align import Block, Found, Index, align_batch, align_tokens, whole_block
 from .explain import EditRow, Side, edit_rows, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
-from .relate import coverage, direction, relation, wire_dateline
+from .relate import coverage, credited, direction, relation, wire_dateline
 from .types import Document, Edit, Pair, Settings, new_edit, new_passage
 from .write import dumps_pair, dumps_pair_rows
 
@@ -34,6 +34,14 @@ class Prepared:
     _index: Index | None = None
     _side: Side | None = None
     _wire: str | None | bool = False  # False: not read yet
+    _credits: tuple[str, ...] | None = None
+
+    @property
+    def credits(self) -> tuple[str, ...]:
+        """The agencies the text credits (``relate.credits``), read once."""
+        if self._credits is None:
+            self._credits = credited(self.doc.text)
+        return self._credits
 
     @property
     def wire(self) -> str | None:
@@ -259,7 +267,9 @@ def encode_prepared(
     cont_a = coverage(pa.tokens.hashes.shape[0], [r[6] for r in rows])
     cont_b = coverage(pb.tokens.hashes.shape[0], [r[7] for r in rows])
     rel = relation(same, cont_a, cont_b, rows, s)  # type: ignore[arg-type]  # (only its truth is read)
-    direc, reason = direction(pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire))
+    direc, reason = direction(
+        pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire), lambda: (pa.credits, pb.credits)
+    )
     matched = sum(r[4] for r in rows)
     spans = sum((r[6][1] - r[6][0]) + (r[7][1] - r[7][0]) for r in rows)
     similarity = _r(2.0 * matched / spans) if spans else 0.0

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -106,7 +107,13 @@ def credits(text: str) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _credits(text: str) -> tuple[str, ...]:
-    # cached: a document meets many partners in a scan, its credits are read once.
+    # cached: a document meets many partners, its credits are read once (a scan keeps them with
+    # the prepared document instead, ``pipeline.Prepared.credits``)
+    return credited(text)
+
+
+def credited(text: str) -> tuple[str, ...]:
+    """``credits`` of a text, as a sorted tuple, uncached."""
     # Every credit holds an agency name, and each shape stands at a known place around it: so the
     # names are found first (one scan) and each shape is only tried there, anchored ("(" just
     # before the name, the name itself, a dash before it past spaces) or, for "according to" and
@@ -144,8 +151,10 @@ def direction(
     containment_a: float,
     containment_b: float,
     wires: tuple[str | None, str | None] | None = None,
+    credit: Callable[[], tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
 ) -> tuple[str, str]:
-    """(direction, reason) (``wires``: each text's ``wire_dateline``, when the caller has them).
+    """(direction, reason) (``wires``: each text's ``wire_dateline``, when the caller has them;
+    ``credit``: gives each text's ``credits``, when the caller keeps them).
     Evidence, first that decides wins:
 
     1. dates: the earlier document is the source;
@@ -183,7 +192,7 @@ def direction(
                 f"wire dateline ({wb}) in {b.id}, none in {a.id}",
             )
         )
-    ca, cb = credits(a.text), credits(b.text)
+    ca, cb = credit() if credit is not None else (_credits(a.text), _credits(b.text))
     if cb and not ca:
         return "a_to_b", f"credit: {b.id} credits {', '.join(cb)}, {a.id} credits no agency"
     if ca and not cb:
