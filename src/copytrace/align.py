@@ -214,34 +214,21 @@ def _chain_spans(
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A raw passage: token ranges, the equal runs of its word alignment, and what ``explain``
-    reads: the regions between runs and the matched words whose separators differ."""
+    """A raw passage: token ranges, the words its alignment matches, and what ``explain`` reads:
+    the regions between the equal runs of the alignment and the matched words whose separators
+    differ."""
 
     a0: int
     a1: int
     b0: int
     b1: int
     matched: int
-    runs: list[list[int]]  # [i1, i2, j1, j2] of each equal run, absolute token indices
     regions: list[list[int]]  # [i1, i2, j1, j2]: the words between runs (close reorders merged)
     seps: list[list[int]]  # [token in a, token in b] of matched words followed by other separators
 
-    @property
-    def ops(self) -> list[tuple[str, int, int, int, int]]:
-        """The alignment as opcodes (tag, i1, i2, j1, j2): equal runs and, between two, one
-        ``replace``, ``insert`` or ``delete`` region."""
-        out: list[tuple[str, int, int, int, int]] = []
-        for i1, i2, j1, j2 in self.runs:
-            if out:
-                p1, p2 = out[-1][2], out[-1][4]
-                tag = "replace" if i1 > p1 and j1 > p2 else ("delete" if i1 > p1 else "insert")
-                out.append((tag, p1, i1, p2, j1))
-            out.append(("equal", i1, i2, j1, j2))
-        return out
-
 
 new_block = slot_builder(Block)
-"""``Block(a0, a1, b0, b1, matched, runs, regions, seps)``, faster (``types.slot_builder``)."""
+"""``Block(a0, a1, b0, b1, matched, regions, seps)``, faster (``types.slot_builder``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -701,16 +688,14 @@ def _unpack_blocks(flat: list[int], at: int) -> tuple[list[Block], list[list[int
     at += 2
     blocks = []
     for _ in range(nb):
-        a0, a1, b0, b1, matched, ne, nr, ns = flat[at : at + 8]
-        at += 8
-        end = at + 4 * ne
-        runs = [flat[t : t + 4] for t in range(at, end, 4)]
-        at, end = end, end + 4 * nr
+        a0, a1, b0, b1, matched, nr, ns = flat[at : at + 7]
+        at += 7
+        end = at + 4 * nr
         regions = [flat[t : t + 4] for t in range(at, end, 4)]
         at, end = end, end + 2 * ns
         seps = [flat[t : t + 2] for t in range(at, end, 2)]
         at = end
-        blocks.append(new_block(a0, a1, b0, b1, matched, runs, regions, seps))
+        blocks.append(new_block(a0, a1, b0, b1, matched, regions, seps))
     pending = [flat[t : t + 4] for t in range(at, at + 4 * npend, 4)]
     return blocks, pending
 
@@ -723,7 +708,7 @@ def block_of(runs: np.ndarray, ta: Tokens, tb: Tokens) -> Block | None:
     regions, seps = _explain_rows(runs, ta.hashes, tb.hashes, ta.seps, tb.seps, MERGE_GAP)
     r = runs.tolist()
     matched = sum(i2 - i1 for i1, i2, _, _ in r)
-    return Block(r[0][0], r[-1][1], r[0][2], r[-1][3], matched, r, regions.tolist(), seps.tolist())
+    return Block(r[0][0], r[-1][1], r[0][2], r[-1][3], matched, regions.tolist(), seps.tolist())
 
 
 def whole_block(ta: Tokens, tb: Tokens) -> Block:
@@ -925,7 +910,7 @@ def _pair_blocks(
     """The passages of one pair from its seeds (exact runs, rows a0, a1, b0, b1, cover of a (5, n)
     array, as ``_seed_chains`` gives them; chain spans; which ends may extend), in one flat array (one array to box, read by
     ``_unpack_blocks``): the block count and the pending span count, then per block (a0, a1, b0,
-    b1, matched words, equal runs, regions, separator differences) and those rows, then the
+    b1, matched words, regions, separator differences) and those rows, then the
     pending spans (too far apart for ``max_cells``: aligned in Python).
 
     Each chain span is extended (X-drop), spans within ``max_gap`` words merge, and a merged span
@@ -966,11 +951,10 @@ def _pair_blocks(
             continue
         regions, seps = _explain_rows(eq, ha, hb, seps_a, seps_b, merge_gap)
         head = np.array(
-            [eq[0, 0], eq[-1, 1], eq[0, 2], eq[-1, 3], matched, eq.shape[0], regions.shape[0], seps.shape[0]],
+            [eq[0, 0], eq[-1, 1], eq[0, 2], eq[-1, 3], matched, regions.shape[0], seps.shape[0]],
             dtype=np.int64,
         )
         parts.append(head)
-        parts.append(eq.ravel())
         parts.append(regions.ravel())
         parts.append(seps.ravel())
         nb += 1
