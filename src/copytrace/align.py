@@ -633,8 +633,8 @@ def align_tokens(
     max_gap: int,
     min_words: int,
 ) -> list[Block]:
-    """Shared passages between two tokenized documents, as token-range blocks with their equal
-    runs and the regions ``explain`` reads. From the seeds on, one compiled call
+    """Shared passages between two tokenized documents, as token-range blocks with the regions
+    and separator differences ``explain`` reads. From the seeds on, one compiled call
     (``_pair_blocks``); ``align_batch`` makes the same call for each pair of a batch."""
     if sa.shape[0] == 0 or sb.shape[0] == 0:
         return []
@@ -907,11 +907,11 @@ def _pair_blocks(
     merge_gap: int,
     max_cells: int,
 ) -> np.ndarray:
-    """The passages of one pair from its seeds (exact runs, rows a0, a1, b0, b1, cover of a (5, n)
-    array, as ``_seed_chains`` gives them; chain spans; which ends may extend), in one flat array (one array to box, read by
-    ``_unpack_blocks``): the block count and the pending span count, then per block (a0, a1, b0,
-    b1, matched words, regions, separator differences) and those rows, then the
-    pending spans (too far apart for ``max_cells``: aligned in Python).
+    """The passages of one pair from its seeds (exact runs, rows a0, a1, b0, b1, cover of a
+    (5, n) array, as ``_seed_chains`` gives them; chain spans; which ends may extend), in one
+    flat array (one array to box, read by ``_unpack_blocks``): the block count and the pending
+    span count, then per block (a0, a1, b0, b1, matched words, regions, separator differences)
+    and those rows, then the pending spans (too far apart for ``max_cells``: aligned in Python).
 
     Each chain span is extended (X-drop), spans within ``max_gap`` words merge, and a merged span
     whose exact runs cover at least ``core`` words is aligned word by word
