@@ -925,14 +925,11 @@ def _pair_blocks(
     merged = _merge_close(spans, max_gap)
     parts = []
     pending = []
+    inside = _covers(runs, merged)
     nb = 0
     for s in range(merged.shape[0]):
         lo_a, hi_a, lo_b, hi_b = merged[s, 0], merged[s, 1], merged[s, 2], merged[s, 3]
-        inside = 0
-        for r in range(runs.shape[1]):
-            if runs[0, r] >= lo_a and runs[1, r] <= hi_a and runs[2, r] >= lo_b and runs[3, r] <= hi_b:
-                inside += runs[4, r]
-        if inside < core:
+        if inside[s] < core:
             continue
         eq = equal_runs(ha[lo_a:hi_a], hb[lo_b:hi_b], max_cells)
         if eq.shape[0] == 1 and eq[0, 0] < 0:

@@ -7,9 +7,9 @@ Stages and where their data lives:
                    fingerprint; postings (hash, document) are spilled to disk sorted by hash
 2. candidates      workers: hash ranges -> sorted hit runs, then pair-key ranges -> two-hit rule
                    (memory bounded by ``memory_mb``; see ``candidates_from_postings``)
-3. align           workers, chunks of candidate pairs (sifted in one compiled call first, see
-                   ``compare_chunk``); results come back in chunk order, so the output is
-                   byte-identical for any worker count
+3. align           workers, chunks of candidate pairs (sifted and aligned in one compiled call,
+                   then encoded: ``encode_chunk``); results come back in chunk order, so the
+                   output is byte-identical for any worker count
 4. cluster         parent, on compact edge arrays (not Python objects per pair)
 
 Every worker function is a plain function of its inputs; the Spark engine runs the same ones.
