@@ -20,7 +20,7 @@ from .explain import EditRow, Side, edit_rows, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, tokenize_batch
 from .relate import coverage, credited, direction, relation, wire_dateline
-from .types import Document, Edit, Pair, Settings, new_edit, new_passage
+from .types import Document, Pair, Settings, new_edit, new_passage
 from .write import dumps_pair, dumps_pair_rows
 
 
@@ -208,10 +208,31 @@ def _oriented(
     return same, _passage_rows(pa, pb, s, same, False, found)
 
 
+def _summary(
+    pa: Prepared,
+    pb: Prepared,
+    s: Settings,
+    same: bool,
+    spans: list[tuple[tuple[int, int], tuple[int, int], int]],
+) -> tuple[str, str, str, float, float, float, int]:
+    """(relation, direction, its reason, containment of a and of b, similarity, shared words) of a
+    pair from its passages' (a token range, b token range, words): what ``compare_prepared`` and
+    ``encode_prepared`` both report."""
+    cont_a = coverage(pa.tokens.hashes.shape[0], [at for at, _, _ in spans])
+    cont_b = coverage(pb.tokens.hashes.shape[0], [bt for _, bt, _ in spans])
+    rel = relation(same, cont_a, cont_b, spans, s)  # type: ignore[arg-type]  # (only its truth is read)
+    direc, reason = direction(
+        pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire), lambda: (pa.credits, pb.credits)
+    )
+    matched = sum(w for _, _, w in spans)
+    length = sum((at[1] - at[0]) + (bt[1] - bt[0]) for at, bt, _ in spans)
+    similarity = _r(2.0 * matched / length) if length else 0.0
+    return rel, direc, reason, _r(cont_a), _r(cont_b), similarity, matched
+
+
 def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None) -> Pair:
     """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``found``:
     what ``Batch.align`` found for a batch and the pair's place in it, if it was asked)."""
-    na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
     same, rows = _oriented(pa, pb, s, found)
     passages = tuple(
         new_passage(a0, a1, b0, b1, words, sim, tuple([new_edit(*e, None) for e in edits]), at, bt)
@@ -224,24 +245,20 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         passages, same_event = see_through(pa, pb, passages, s)
     if not passages and not same_event:
         return Pair(pa.doc.id, pb.doc.id, "unrelated", "unknown", 0.0, 0.0, 0.0, ())
-    cont_a = coverage(na, [p.a_tokens for p in passages])
-    cont_b = coverage(nb, [p.b_tokens for p in passages])
-    rel = relation(same, cont_a, cont_b, passages, s)
+    rel, direc, reason, cont_a, cont_b, similarity, _ = _summary(
+        pa, pb, s, same, [(p.a_tokens, p.b_tokens, p.words) for p in passages]
+    )
     if same_event and rel == "unrelated":
         rel = "same_event"
-    direc, reason = direction(pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire))
-    matched = sum(p.words for p in passages)
-    spans = sum((p.a_tokens[1] - p.a_tokens[0]) + (p.b_tokens[1] - p.b_tokens[0]) for p in passages)
-    all_edits: list[Edit] = [e for p in passages for e in p.edits]
-    numbers, names = flags(all_edits)
+    numbers, names = flags([e for p in passages for e in p.edits])
     return Pair(
         a=pa.doc.id,
         b=pb.doc.id,
         relation=rel,
         direction=direc,
-        containment_a=_r(cont_a),
-        containment_b=_r(cont_b),
-        similarity=_r(2.0 * matched / spans) if spans else 0.0,
+        containment_a=cont_a,
+        containment_b=cont_b,
+        similarity=similarity,
         passages=passages,
         numbers_changed=tuple(numbers),
         names_changed=tuple(names),
@@ -264,16 +281,10 @@ def encode_prepared(
     same, rows = _oriented(pa, pb, s, found)
     if not rows:
         return None
-    cont_a = coverage(pa.tokens.hashes.shape[0], [r[6] for r in rows])
-    cont_b = coverage(pb.tokens.hashes.shape[0], [r[7] for r in rows])
-    rel = relation(same, cont_a, cont_b, rows, s)  # type: ignore[arg-type]  # (only its truth is read)
-    direc, reason = direction(
-        pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire), lambda: (pa.credits, pb.credits)
+    rel, direc, reason, cont_a, cont_b, similarity, matched = _summary(
+        pa, pb, s, same, [(r[6], r[7], r[4]) for r in rows]
     )
-    matched = sum(r[4] for r in rows)
-    spans = sum((r[6][1] - r[6][0]) + (r[7][1] - r[7][0]) for r in rows)
-    similarity = _r(2.0 * matched / spans) if spans else 0.0
-    line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, _r(cont_a), _r(cont_b), similarity, rows)
+    line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, cont_a, cont_b, similarity, rows)
     return line, rel, matched
 
 
