@@ -60,10 +60,39 @@ def _edit(e: Edit) -> str:
 
 
 def _passage(p: Passage) -> str:
+    return _passage_line(
+        p.a_start, p.a_end, p.b_start, p.b_end, p.words, p.similarity, [_edit(e) for e in p.edits]
+    )
+
+
+def _passage_line(a0: int, a1: int, b0: int, b1: int, words: int, similarity: float, edits: list[str]) -> str:
+    """A passage's JSON object, its edits given as JSON objects."""
     return (
-        f'{{"a_start": {p.a_start:d}, "a_end": {p.a_end:d}, "b_start": {p.b_start:d}, "b_end": {p.b_end:d}, '
-        f'"words": {p.words:d}, "similarity": {_num(p.similarity)}, '
-        f'"edits": [{", ".join([_edit(e) for e in p.edits])}]}}'
+        f'{{"a_start": {a0:d}, "a_end": {a1:d}, "b_start": {b0:d}, "b_end": {b1:d}, '
+        f'"words": {words:d}, "similarity": {_num(similarity)}, "edits": [{", ".join(edits)}]}}'
+    )
+
+
+def _pair_line(
+    a: str,
+    b: str,
+    relation: str,
+    direction: str,
+    reason: str,
+    containment_a: float,
+    containment_b: float,
+    similarity: float,
+    passages: list[str],
+    numbers: list[str],
+    names: list[str],
+) -> str:
+    """A pair's JSON line, its passages and flags given as JSON objects."""
+    return (
+        f'{{"a": {_str(a)}, "b": {_str(b)}, "relation": {_str(relation)}, '
+        f'"direction": {_str(direction)}, "direction_reason": {_str(reason)}, '
+        f'"containment_a": {_num(containment_a)}, "containment_b": {_num(containment_b)}, '
+        f'"similarity": {_num(similarity)}, "passages": [{", ".join(passages)}], '
+        f'"flags": {{"numbers_changed": [{", ".join(numbers)}], "names_changed": [{", ".join(names)}]}}}}'
     )
 
 
@@ -73,14 +102,18 @@ def dumps_pair(pair: Pair) -> str:
     instead of building nested dicts for the general encoder. Anything unusual (a non-finite
     float, an unexpected type) goes through ``dumps``, which formats or rejects it."""
     try:
-        return (
-            f'{{"a": {_str(pair.a)}, "b": {_str(pair.b)}, "relation": {_str(pair.relation)}, '
-            f'"direction": {_str(pair.direction)}, "direction_reason": {_str(pair.direction_reason)}, '
-            f'"containment_a": {_num(pair.containment_a)}, "containment_b": {_num(pair.containment_b)}, '
-            f'"similarity": {_num(pair.similarity)}, '
-            f'"passages": [{", ".join([_passage(p) for p in pair.passages])}], '
-            f'"flags": {{"numbers_changed": [{", ".join([_flat(d) for d in pair.numbers_changed])}], '
-            f'"names_changed": [{", ".join([_flat(d) for d in pair.names_changed])}]}}}}'
+        return _pair_line(
+            pair.a,
+            pair.b,
+            pair.relation,
+            pair.direction,
+            pair.direction_reason,
+            pair.containment_a,
+            pair.containment_b,
+            pair.similarity,
+            [_passage(p) for p in pair.passages],
+            [_flat(d) for d in pair.numbers_changed],
+            [_flat(d) for d in pair.names_changed],
         )
     except (_Unusual, TypeError, ValueError):
         return dumps(pair.to_dict())
@@ -117,16 +150,9 @@ def dumps_pair_rows(
                 numbers.append("{" + tail)
             elif kind == "name":
                 names.append("{" + tail)
-        out.append(
-            f'{{"a_start": {a0:d}, "a_end": {a1:d}, "b_start": {b0:d}, "b_end": {b1:d}, '
-            f'"words": {words:d}, "similarity": {_num(sim)}, "edits": [{", ".join(parts)}]}}'
-        )
-    return (
-        f'{{"a": {_str(a)}, "b": {_str(b)}, "relation": {_str(relation)}, '
-        f'"direction": {_str(direction)}, "direction_reason": {_str(reason)}, '
-        f'"containment_a": {_num(containment_a)}, "containment_b": {_num(containment_b)}, '
-        f'"similarity": {_num(similarity)}, "passages": [{", ".join(out)}], '
-        f'"flags": {{"numbers_changed": [{", ".join(numbers)}], "names_changed": [{", ".join(names)}]}}}}'
+        out.append(_passage_line(a0, a1, b0, b1, words, sim, parts))
+    return _pair_line(
+        a, b, relation, direction, reason, containment_a, containment_b, similarity, out, numbers, names
     )
 
 
