@@ -32,7 +32,6 @@ from .cluster import Edges, components, families, family_id, family_numbers
 from .errors import ConfigError, InputError, OutputError
 from .progress import make_progress
 from .read import read_inputs
-from .relate import is_wire_original
 from .store import StoreReader
 from .types import Document, Family, Settings
 from .write import dumps, write_rejects
@@ -175,33 +174,18 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
         try:
             labels = components(len(ids), edges, s.min_words)
             numbers = family_numbers(labels)
-            member = labels >= 0
             lengths = cols.get("lengths")
             # documents.jsonl by the pool's other idle worker, if there is one
             doc_args = (tmp / "documents.jsonl", cols["store"], cols.get("store_offsets"), numbers, lengths)
             docs_job = pool.submit(write_documents, *doc_args) if pool is not None else None
-            # opens with a wire dateline: read with the text by an engine that keeps them (the
-            # local one), else asked of family members only, from the store
-            known = cols.get("wires")
-            wire = [w is not None for w in known] if known is not None else [False] * len(ids)
-            sources: list[str | None] = cols["sources"]
+            if docs_job is None:
+                write_documents(*doc_args)
+            wire = [w is not None for w in cols["wires"]]  # opens with a wire dateline (read with the text)
+            fams = families(labels, ids, cols["dates"], wire, edges, cols["sources"])
+            with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
+                fh.writelines(family_line(fam) for fam in fams)
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
-
-                def read_wire(rb: pa.RecordBatch, first: int) -> None:
-                    _read_wire(rb, member[first : first + rb.num_rows], first, wire)
-
-                if docs_job is None:  # one pass over the store: each batch's lines (and wire datelines)
-                    write_documents(*doc_args, store=store, each=read_wire if known is None else None)
-                elif known is None:  # the batches holding family members only
-                    for b in range(store.num_batches):
-                        first = int(store.offsets[b])
-                        if member[first : int(store.offsets[b + 1])].any():
-                            read_wire(store.batch(b), first)
-                            store.release()
-                fams = families(labels, ids, cols["dates"], wire, edges, sources)
-                with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
-                    fh.writelines(family_line(fam) for fam in fams)
                 write_report_from_store(tmp, store, ids, paired, numbers, fams, edges.words)
             finally:
                 store.close()
@@ -213,21 +197,11 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
         texts.result()
 
 
-def write_documents(
-    path: Path,
-    store_files: list[str],
-    offsets: Any,
-    numbers: Any,
-    lengths: Any,
-    store: Any = None,
-    each: Callable[[pa.RecordBatch, int], None] | None = None,
-) -> None:
+def write_documents(path: Path, store_files: list[str], offsets: Any, numbers: Any, lengths: Any) -> None:
     """``documents.jsonl`` from the document store (``numbers``: each document's family number
-    or -1; ``lengths``: the texts' lengths, or None to count them), by a worker process beside
-    the rest of the writing, with a store reader of its own unless ``store`` is given; ``each``
-    is called with every batch read and its first row's number."""
-    own = store is None
-    reader = StoreReader(store_files, offsets) if own else store
+    or -1; ``lengths``: the texts' lengths, or None to count them), with a store reader of its own
+    (by a worker process beside the rest of the writing, when there is one)."""
+    reader = StoreReader(store_files, offsets)
     try:
         with open(path, "w", encoding="utf-8") as fh:
             for b in range(reader.num_batches):
@@ -235,13 +209,10 @@ def write_documents(
                 first = int(reader.offsets[b])
                 rows = slice(first, first + rb.num_rows)
                 fh.write(document_lines(rb, numbers[rows], None if lengths is None else lengths[rows]))
-                if each is not None:
-                    each(rb, first)
                 del rb
                 reader.release()
     finally:
-        if own:
-            reader.close()
+        reader.close()
 
 
 def write_stored_texts(
@@ -283,16 +254,6 @@ def write_stored_texts(
                 store.release()
     finally:
         store.close()
-
-
-def _read_wire(rb: pa.RecordBatch, member: Any, first: int, wire: list[bool]) -> None:
-    """Mark in ``wire`` the family members of a store batch that open with a wire dateline."""
-    import pyarrow.compute as pc
-
-    if member.any():
-        heads = pc.utf8_slice_codeunits(rb.column("text"), 0, 400).filter(_mask(member)).to_pylist()
-        for k, head in zip((first + np.flatnonzero(member)).tolist(), heads, strict=True):
-            wire[k] = is_wire_original(head)
 
 
 def _mask(keep: Any) -> pa.Array:

@@ -72,7 +72,7 @@ from ..cluster import grouped_order, mass_copies
 from ..errors import EngineError, InputError
 from ..postings import sorted_postings, whole_fingerprints
 from ..read import JSONL_SUFFIXES, read_inputs
-from ..relate import parse_date
+from ..relate import parse_date, wire_dateline
 from ..sources import JsonlSlice, line_of, read_slice, slices
 from ..store import SCHEMA, StoreReader, _columns, batch_documents
 from ..types import Document, Settings
@@ -560,7 +560,7 @@ def load_chunk_meta(docs_uri: str, chunk: int, ipc: bool) -> dict[str, Any] | No
         meta = read_chunk_meta(docs_uri, chunk)
     except (OSError, ValueError):
         return None
-    if "whole" not in meta:
+    if "whole" not in meta or "wires" not in meta:  # (from before they were kept: redone)
         return None
     fs, root = _filesystem(docs_uri)
     if fs.get_file_info(f"{root}/{doc_file(chunk, ipc)}").type.name != "File":
@@ -592,14 +592,17 @@ def read_fn(
     """Executor function: chunk rows (chunk, kind, path, lo, hi, first) -> (chunk, JSON of its
     completion record, or of the input error ``{"error": [path, reason, record]}``). The chunk's
     postings are made here too, from the texts just parsed (``save_chunk_postings``), and their
-    whole-text fingerprints go into the record; a chunk the driver read (kind ``driver``) is only
-    fingerprinted, from its saved texts, and its record (saved by the driver) rewritten with them."""
+    whole-text fingerprints and wire datelines go into the record; a chunk the driver read (kind
+    ``driver``) is only fingerprinted, from its saved texts, and its record (saved by the driver)
+    rewritten with them."""
 
     def run(rows: Iterable[tuple[int, str, str, int, int, int]]) -> Iterator[tuple[int, str]]:
         for chunk, kind, path, lo, hi, first in rows:
             if kind == "driver":
                 meta = read_chunk_meta(docs_uri, chunk)
-                meta["whole"] = save_chunk_postings(docs_uri, chunk, saved_texts(docs_uri, chunk, ipc), s)
+                texts = saved_texts(docs_uri, chunk, ipc)
+                meta["whole"] = save_chunk_postings(docs_uri, chunk, texts, s)
+                meta["wires"] = [wire_dateline(t) for t in texts]
                 save_chunk_meta(docs_uri, chunk, meta)
                 yield chunk, json.dumps(meta, ensure_ascii=False)
                 continue
@@ -618,6 +621,7 @@ def read_fn(
                 yield chunk, json.dumps({"error": [exc.path, exc.reason, exc.record]}, ensure_ascii=False)
                 continue
             meta["whole"] = save_chunk_postings(docs_uri, chunk, [d.text for d in docs], s)
+            meta["wires"] = [wire_dateline(d.text) for d in docs]
             save_chunk_docs(docs_uri, chunk, docs, meta, ipc)
             yield chunk, json.dumps(meta, ensure_ascii=False)
 
@@ -1169,6 +1173,7 @@ def _scan(
         ids: list[str] = []
         dates: list[str | None] = []
         sources: list[str | None] = []
+        wires: list[str | None] = []
         offsets = np.zeros(len(metas) + 1, dtype=np.int64)
         chars = 0
         n_chunks = len(metas)
@@ -1176,6 +1181,7 @@ def _scan(
             ids.extend(meta["ids"])
             dates.extend(meta["dates"])
             sources.extend(meta["sources"])
+            wires.extend(meta["wires"])
             offsets[c + 1] = len(ids)
             chars += int(meta["chars"])
         whole = np.frombuffer(bytes.fromhex("".join(meta["whole"] for meta in metas)), dtype="<u8")
@@ -1225,7 +1231,14 @@ def _scan(
     state.n_candidates = n_candidates
     state.relations = relations
     state.n_pairs = sum(relations.values())
-    columns = {"ids": ids, "dates": dates, "sources": sources, "store": store_files, "edges": edges}
+    columns = {
+        "ids": ids,
+        "dates": dates,
+        "sources": sources,
+        "wires": wires,
+        "store": store_files,
+        "edges": edges,
+    }
     return state, columns
 
 
