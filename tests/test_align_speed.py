@@ -22,7 +22,7 @@ def _windows(rng: np.random.Generator, vocab: int) -> tuple[list[int], list[int]
 
 @pytest.mark.parametrize("vocab", [2, 4, 8, 30])
 def test_gain_possible_is_necessary(vocab: int) -> None:
-    """Whenever ``_best_prefix`` extends, ``_gain_possible`` said it could (and it rejects most
+    """Whenever ``_xdrop_end`` extends, ``_gain_possible`` said it could (and it rejects most
     windows that do not extend)."""
     rng = np.random.default_rng(vocab)
     rejected = extended = 0
@@ -32,10 +32,10 @@ def test_gain_possible_is_necessary(vocab: int) -> None:
         scratch = np.empty(len(a) + len(b), dtype=np.uint64)
         possible = align._gain_possible(ha, 0, len(a), hb, 0, len(b), 1, scratch)
         backward = align._gain_possible(ha, len(a) - 1, len(a), hb, len(b) - 1, len(b), -1, scratch)
-        if align._best_prefix(a, b) != (0, 0):
+        if align._xdrop_end(ha, hb) != (0, 0):
             extended += 1
             assert possible
-        if align._best_prefix(a[::-1], b[::-1]) != (0, 0):
+        if align._xdrop_end(ha[::-1].copy(), hb[::-1].copy()) != (0, 0):
             assert backward
         rejected += not possible
     assert extended > 0 or vocab == 30
@@ -48,9 +48,9 @@ def test_words_are_equal_only_when_their_hashes_are() -> None:
     x = 123456789
     a = [x, x + 1, x + 2, x + 3]
     b = [x + P61, x + 1 + P61, x + 2, x + 3]
-    assert align._best_prefix(a, a) == (4, 4)
-    assert align._best_prefix(a, b) == (0, 0)  # two different words, then two equal: gains 2 - 1
     ha, hb = np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
+    assert align._xdrop_end(ha, ha) == (4, 4)
+    assert align._xdrop_end(ha, hb) == (0, 0)  # two different words, then two equal: gains 2 - 1
     assert not align._gain_possible(ha, 0, 2, hb, 0, 2, 1, np.empty(4, dtype=np.uint64))
     assert align._gain_possible(ha, 0, 4, ha, 0, 4, 1, np.empty(8, dtype=np.uint64))
 

@@ -765,14 +765,6 @@ def _xdrop_end(x: np.ndarray, y: np.ndarray) -> tuple[int, int]:
     return 0, 0
 
 
-def _best_prefix(seg_a: list[int], seg_b: list[int]) -> tuple[int, int]:
-    """``_xdrop_end`` of two lists of token hashes."""
-    return cast(
-        tuple[int, int],
-        _xdrop_end(np.array(seg_a, dtype=np.uint64), np.array(seg_b, dtype=np.uint64)),
-    )
-
-
 @numba.njit(cache=True)
 def _extend(ha: np.ndarray, hb: np.ndarray, span: np.ndarray, width: int, fwd: bool, bwd: bool) -> None:
     """``span`` [lo_a, hi_a, lo_b, hi_b] extended in place forward and backward (only where
