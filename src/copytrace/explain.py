@@ -262,7 +262,7 @@ _EDIT_ORDER = itemgetter(0, 1, 2, 3, 4)  # (a_start, a_end, b_start, b_end, kind
 
 def _rows(sa: Side, sb: Side, block: Block) -> list[tuple[int, int, int, int, str, str, str]]:
     """The edits of one passage as rows (a_start, a_end, b_start, b_end, kind, a text, b text),
-    sorted: what ``_explain`` makes into edits and ``edit_rows`` hands to the direct encoder."""
+    sorted (``edit_rows`` gives them in the fields' order of ``Edit``)."""
     edits: list[tuple[int, int, int, int, str, str, str]] = []
     text_a, text_b = sa.text, sb.text
     starts_a, ends_a, starts_b, ends_b = sa.starts, sa.ends, sb.starts, sb.ends
@@ -334,13 +334,8 @@ def edit_rows(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit
     return [(k, x, y, a0, a1, b0, b1) for a0, a1, b0, b1, k, x, y in _rows(sa, sb, block)]
 
 
-def _explain(sa: Side, sb: Side, block: Block, swap: bool = False) -> list[Edit]:
-    if swap:
-        return [
-            new_edit(SWAPPED_KIND.get(k, k), y, x, b0, b1, a0, a1, None)
-            for a0, a1, b0, b1, k, x, y in _rows(sa, sb, block)
-        ]
-    return [new_edit(k, x, y, a0, a1, b0, b1, None) for a0, a1, b0, b1, k, x, y in _rows(sa, sb, block)]
+def _explain(sa: Side, sb: Side, block: Block) -> list[Edit]:
+    return [new_edit(*e, None) for e in edit_rows(sa, sb, block)]
 
 
 def _counterpart(regions: list[list[int]], r: int, lo: int, hi: int, side: str) -> set[int]:
