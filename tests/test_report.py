@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import GHOUTA
 
@@ -148,3 +149,27 @@ def test_report_in_chromium(tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "pair.png").stat().st_size > 10_000
+
+
+def test_top_pairs_read_at_their_offsets_match_a_full_read(tmp_path):
+    from copytrace.report import top_pairs, top_pairs_by_words
+
+    rng = np.random.default_rng(5)
+    words = rng.integers(15, 60, size=300)
+    lines = []
+    for k, w in enumerate(words.tolist()):
+        # passages whose word counts add up to w; a non-ASCII id changes a line's byte length
+        rec = {"a": f"d{k}é", "b": f"e{k}", "passages": [{"words": w - w // 3}, {"words": w // 3}]}
+        lines.append((json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8"))
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes(b"".join(lines))
+    sizes = np.array([len(x) for x in lines], dtype=np.int64)
+    full = top_pairs(path, 40)
+    assert full[1] == 300 and len(full[0]) == 40
+    assert [sum(p["words"] for p in r["passages"]) for r in full[0]] == sorted(words.tolist(), reverse=True)[
+        :40
+    ]
+    assert top_pairs_by_words(path, 40, words, sizes) == full
+    assert top_pairs_by_words(path, 40, words) == full
+    # sizes that do not add up to the file's length: the file is read through instead
+    assert top_pairs_by_words(path, 40, words, sizes + 1) == full

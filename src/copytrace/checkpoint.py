@@ -309,6 +309,11 @@ class PairLog:
             rec["w"].astype(np.int64),
         )
 
+    def line_sizes(self) -> np.ndarray:
+        """The bytes of each line of ``pairs.jsonl`` (its newline included), in output order."""
+        rec = self._records()
+        return rec["n"][_output_order(rec)].astype(np.int64)
+
     def relations(self) -> dict[str, int]:
         codes = np.bincount(self._records()["r"], minlength=len(RELATIONS))
         return {RELATIONS[i]: int(c) for i, c in enumerate(codes.tolist()) if c}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import heapq
 import html
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -84,15 +85,25 @@ def top_pairs(pairs_path: Path, max_pairs: int) -> tuple[list[dict[str, Any]], i
 
 
 def top_pairs_by_words(
-    pairs_path: Path, max_pairs: int, words: np.ndarray
+    pairs_path: Path, max_pairs: int, words: np.ndarray, sizes: np.ndarray | None = None
 ) -> tuple[list[dict[str, Any]], int] | None:
     """``top_pairs`` when the shared words of every line are known (a scan's edges, in file order):
-    the ranking is made on the array and only the chosen lines are decoded. None when the file
-    holds another number of pairs."""
+    the ranking is made on the array and only the chosen lines are decoded. With ``sizes`` (each
+    line's bytes, its newline included) only the chosen lines are read, at their offsets, if the
+    file is as long as they say. None when the file holds another number of pairs."""
     n = int(words.shape[0])
     chosen = np.lexsort((np.arange(n), -np.asarray(words, dtype=np.int64)))[
         :max_pairs
     ]  # words, then file order
+    if sizes is not None and sizes.shape[0] == n and pairs_path.exists():
+        at = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(sizes, out=at[1:])
+        fd = os.open(pairs_path, os.O_RDONLY)
+        try:
+            if os.fstat(fd).st_size == int(at[-1]):
+                return [json.loads(os.pread(fd, int(sizes[k]), int(at[k]))) for k in chosen.tolist()], n
+        finally:
+            os.close(fd)
     rank = {line: r for r, line in enumerate(chosen.tolist())}
     rows: list[Any] = [None] * len(rank)
     total = 0
@@ -122,14 +133,18 @@ def build_report(
     families: Iterable[dict[str, Any]] | None = None,
     documents: tuple[int, DocumentLookup] | None = None,
     pair_words: np.ndarray | None = None,
+    line_sizes: np.ndarray | None = None,
 ) -> str:
     """The HTML of the report for the outputs in ``out_dir`` (pairs, documents, clusters JSONL).
 
     A scan that holds them in memory passes ``families`` (the clusters.jsonl records),
     ``documents`` (the number of documents and a lookup of documents.jsonl records by id) and
-    ``pair_words`` (the shared words of each pair, in file order), and those files are not read."""
+    ``pair_words`` (the shared words of each pair, in file order, and ``line_sizes``, each pair
+    line's bytes, if known), and those files are not read (pairs.jsonl only where a shown pair lies)."""
     ranked = (
-        None if pair_words is None else top_pairs_by_words(out_dir / "pairs.jsonl", max_pairs, pair_words)
+        None
+        if pair_words is None
+        else top_pairs_by_words(out_dir / "pairs.jsonl", max_pairs, pair_words, line_sizes)
     )
     pairs, n_pairs = ranked if ranked is not None else top_pairs(out_dir / "pairs.jsonl", max_pairs)
     # streamed: only the largest families and the documents of the shown pairs are kept

@@ -186,7 +186,9 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
                 fh.writelines(family_line(fam) for fam in fams)
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
-                write_report_from_store(tmp, store, ids, paired, numbers, fams, edges.words)
+                write_report_from_store(
+                    tmp, store, ids, paired, numbers, fams, edges.words, cols.get("line_sizes")
+                )
             finally:
                 store.close()
             if docs_job is not None:
@@ -342,29 +344,30 @@ def write_report_from_store(
     numbers: Any,
     fams: list[Family],
     pair_words: Any,
+    line_sizes: Any = None,
 ) -> None:
     """``report.html``: texts and document rows read from the run's store (only the documents the
-    shown pairs need), families and the shared words of each pair from memory."""
+    shown pairs need, each read where it lies), families and the shared words of each pair from
+    memory (and, with ``line_sizes``, the shown pairs' lines read where they lie in pairs.jsonl)."""
     from .report import write_report
 
     index = {ids[k]: k for k in np.nonzero(paired)[0].tolist()}
     rows: dict[str, dict[str, Any]] = {}
 
     def fetch(want: set[str]) -> None:
-        todo = np.array(sorted(index[i] for i in want if i in index and i not in rows), dtype=np.int64)
-        which = np.searchsorted(store.offsets, todo, side="right") - 1
-        for b in np.unique(which).tolist():
-            first = int(store.offsets[b])
-            rb = store.batch(b)
-            sel = np.zeros(rb.num_rows, dtype=np.bool_)
-            sel[todo[which == b] - first] = True
-            got = rb.select(["id", "text", "date", "source", "title"]).filter(_mask(sel)).to_pylist()
-            for row in got:
-                k = int(numbers[index[row["id"]]])
-                row["cluster"] = family_id(k) if k >= 0 else None
-                rows[row["id"]] = row
-            del rb
-            store.release()
+        # (a thousand shown pairs hold a few percent of the documents: each is read with pread,
+        # not its whole batch)
+        for k, doc in sorted(store.get(index[i] for i in want if i in index and i not in rows).items()):
+            c = int(numbers[k])
+            rows[doc.id] = {
+                "id": doc.id,
+                "text": doc.text,
+                "date": doc.date,
+                "source": doc.source,
+                "title": doc.title,
+                "cluster": family_id(c) if c >= 0 else None,
+            }
+        store.release()
 
     def texts(want: set[str]) -> dict[str, str]:
         fetch(want)
@@ -380,6 +383,7 @@ def write_report_from_store(
         families=(fam.to_dict() for fam in fams),
         documents=(len(ids), documents),
         pair_words=pair_words,
+        line_sizes=line_sizes,
     )
 
 
