@@ -339,6 +339,49 @@ def test_sorted_hits_equal_the_hits_stably_sorted() -> None:
     before = keys.copy()
     a, b = cand.supported_pairs(keys, pa, pb, 2, 30)
     assert np.array_equal(keys, before) and a.shape[0] > 0
+    # the hits cut into runs, each sorted by key (as the hit tasks write them): merged, the same
+    # candidates as one sort of all the hits, whatever the cuts, for two hits or more
+    for cuts in ([], [700], [5, 900, 901, 2500], list(range(100, keys.shape[0], 400))):
+        parts = np.split(np.arange(keys.shape[0]), cuts)
+        runs = [(k2 := np.argsort(keys[q], kind="stable"), q[k2])[1] for q in parts]
+        for min_shared, window in ((2, 30), (2, 3), (3, 30), (1, 30)):
+            got = cand.supported_runs(
+                [keys[q] for q in runs], [pa[q] for q in runs], [pb[q] for q in runs], min_shared, window
+            )
+            ref = cand.supported_pairs(keys, pa, pb, min_shared, window)
+            assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1])
+    # the two-hit rule written out plainly: a pair's hits by (position in a, in b); some
+    # min_shared consecutive ones within the window in both documents, or a whole-text hit
+    # (pairs of two, three or more hits, some close, some not)
+    m = 1500
+    keys = rng.integers(0, 300, m).astype(np.uint64) + np.uint64(7 << 32)
+    pa = rng.integers(-1, 60, m).astype(np.int32)
+    pa[pa < 0] = rng.integers(-1, 60, int((pa < 0).sum()))  # (a few whole-text hits)
+    pb = rng.integers(0, 60, m).astype(np.int32)
+    # and pairs of two hits exactly at, and one past, each window in either document
+    edge = [(5, 5 + w + e, 9, 9 + w + f) for w in (3, 30) for e in (0, 1) for f in (0, 1)]
+    edge += [(8 + w + e, 8, 2 + w + f, 2) for w in (3, 30) for e in (0, 1) for f in (0, 1)]
+    for k, (x0, x1, y0, y1) in enumerate(edge):
+        keys = np.append(keys, np.uint64((9 << 32) + k) * np.ones(2, np.uint64))
+        pa, pb = np.append(pa, [x0, x1]).astype(np.int32), np.append(pb, [y0, y1]).astype(np.int32)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for k, x, y in zip(keys.tolist(), pa.tolist(), pb.tolist(), strict=True):
+        groups.setdefault(k, []).append((x, y))
+    for min_shared, window in ((2, 30), (2, 3), (3, 30)):
+        want = []
+        for k, hits in sorted(groups.items()):
+            hits.sort()
+            close = any(
+                hits[i + min_shared - 1][0] - hits[i][0] <= window
+                and max(y for _, y in hits[i : i + min_shared]) - min(y for _, y in hits[i : i + min_shared])
+                <= window
+                for i in range(len(hits) - min_shared + 1)
+            )
+            if close or any(x < 0 for x, _ in hits):
+                want.append(k)
+        got = cand.supported_pairs(keys, pa, pb, min_shared, window)
+        assert ((got[0] << 32) | got[1]).tolist() == want
+        assert 10 < len(want) < len(groups) - 10, (min_shared, window, len(want), len(groups))
 
 
 def test_benchmark_score_falls_back_to_direct_pairs(tmp_path: Path) -> None:

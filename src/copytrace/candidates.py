@@ -324,6 +324,10 @@ def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int
                 whole = True
         if whole:
             out[g] = True  # the whole-document fingerprint: identical texts
+        elif m == 2 and min_shared == 2:
+            # two hits (most pairs that have more than one): close in both documents or not
+            if abs(np.int64(pa[g]) - pa[g + 1]) <= window and abs(np.int64(pb[g]) - pb[g + 1]) <= window:
+                out[g] = True
         elif m >= min_shared:
             combined = (pa[g:e].astype(np.int64) << 32) | pb[g:e].astype(np.int64)
             order = np.argsort(combined)
@@ -343,6 +347,58 @@ def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int
                     break
         g = e
     return out
+
+
+@numba.njit(cache=True)
+def _merge_order(keys: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The order that merges runs ``[bounds[r], bounds[r + 1])`` of ``keys``, each sorted, into
+    one sorted sequence (equal keys in run order): a k-way merge by a binary heap of the runs'
+    heads (``_merge_lists``' heap), O(n log k) instead of a sort's passes over every key."""
+    k = bounds.shape[0] - 1
+    cur = bounds[:-1].copy()
+    key = np.empty(k, dtype=np.uint64)
+    run = np.empty(k, dtype=np.int64)
+    size = 0
+    for r in range(k):
+        if cur[r] < bounds[r + 1]:
+            key[size] = keys[cur[r]]
+            run[size] = r
+            size += 1
+    for i in range(size // 2 - 1, -1, -1):
+        _sift(key, run, size, i)
+    out = np.empty(keys.shape[0], dtype=np.int64)
+    m = 0
+    while size > 0:
+        r = run[0]
+        t = cur[r]
+        out[m] = t
+        m += 1
+        t += 1
+        cur[r] = t
+        if t < bounds[r + 1]:
+            key[0] = keys[t]
+        else:
+            size -= 1
+            key[0] = key[size]
+            run[0] = run[size]
+        _sift(key, run, size, 0)
+    return out
+
+
+def supported_runs(
+    keys: list[np.ndarray], pa: list[np.ndarray], pb: list[np.ndarray], min_shared: int, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``supported_pairs`` of hits given as runs, each sorted by key (slices of the hit tasks'
+    run files): the runs are merged, not sorted again (a pair's hits only need to be together)."""
+    if not keys or sum(k.shape[0] for k in keys) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    k, qa, qb = np.concatenate(keys), np.concatenate(pa), np.concatenate(pb)
+    if len(keys) > 1:
+        order = _merge_order(np.ascontiguousarray(k, dtype=np.uint64), run_bounds([x.shape[0] for x in keys]))
+        k, qa, qb = k[order], qa[order], qb[order]
+    ok = _supported(np.ascontiguousarray(k, dtype=np.uint64), qa, qb, max(1, min_shared), window)
+    sel = k[ok]
+    return (sel >> np.uint64(32)).astype(np.int64), (sel & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 def supported_pairs(

@@ -612,11 +612,7 @@ def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> t
             ks.append(k)
             qa.append(a)
             qb.append(b)
-    if not ks:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return cand.supported_pairs(
-        np.concatenate(ks), np.concatenate(qa), np.concatenate(qb), min_shared, window
-    )
+    return cand.supported_runs(ks, qa, qb, min_shared, window)
 
 
 def candidates_from_postings(
