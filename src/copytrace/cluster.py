@@ -23,6 +23,7 @@ Everything runs on compact arrays (one entry per pair, no Python object per pair
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -246,10 +247,24 @@ def families(
     reps = by_share[starts].tolist()
     bounds = np.append(starts, order.shape[0]).tolist()
     members = order.tolist()
+
+    # without dates, a family has evidence of its earliest member only in exactly one wire agency
+    # source or exactly one wire dateline (``earliest_member``): counted for all families at once,
+    # so only those that may have some are looked at member by member
+    def counts(flags: Iterator[bool]) -> np.ndarray:
+        return np.add.reduceat(np.fromiter(flags, dtype=np.int64, count=len(members)), starts)
+
+    may_date = counts(dates[m] is not None for m in members)
+    agency = counts(sources is not None and is_agency_source(sources[m]) for m in members)
+    wired = counts(bool(wire[m]) for m in members)
+    evidence = ((may_date > 0) | (agency == 1) | (wired == 1)).tolist()
     out: list[Family] = []
     for k, rep in enumerate(reps):
         ms = members[bounds[k] : bounds[k + 1]]
-        earliest, reason = earliest_member(ms, ids, dates, wire, sources)
+        if evidence[k]:
+            earliest, reason = earliest_member(ms, ids, dates, wire, sources)
+        else:
+            earliest, reason = None, "no evidence"
         out.append(
             Family(
                 id=family_id(k),

@@ -134,13 +134,15 @@ def build_report(
     documents: tuple[int, DocumentLookup] | None = None,
     pair_words: np.ndarray | None = None,
     line_sizes: np.ndarray | None = None,
+    n_families: int | None = None,
 ) -> str:
     """The HTML of the report for the outputs in ``out_dir`` (pairs, documents, clusters JSONL).
 
     A scan that holds them in memory passes ``families`` (the clusters.jsonl records),
     ``documents`` (the number of documents and a lookup of documents.jsonl records by id) and
     ``pair_words`` (the shared words of each pair, in file order, and ``line_sizes``, each pair
-    line's bytes, if known), and those files are not read (pairs.jsonl only where a shown pair lies)."""
+    line's bytes, if known), and those files are not read (pairs.jsonl only where a shown pair lies).
+    ``n_families``: how many families there are, when ``families`` holds only the largest."""
     ranked = (
         None
         if pair_words is None
@@ -161,6 +163,8 @@ def build_report(
         counted(_read_jsonl(out_dir / "clusters.jsonl") if families is None else families),
         key=lambda f: (-int(f.get("size", len(f.get("members", [])))), str(f.get("cluster"))),
     )
+    if n_families is not None:
+        n_fams = n_families
     need = {str(p["a"]) for p in pairs} | {str(p["b"]) for p in pairs}
     docs: dict[str, dict[str, Any]] = {}
     if documents is None:
