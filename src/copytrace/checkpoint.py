@@ -187,6 +187,30 @@ def _output_order(rec: np.ndarray) -> np.ndarray:
     return np.lexsort((rec["b"], rec["a"]))
 
 
+def write_pairs(spill_path: str, edges_path: str, n_edges: int, pairs_path: str) -> None:
+    """Write ``pairs.jsonl``: the spill's lines in output order (each read with ``pread``, so
+    memory holds the line offsets only, not the lines), to a temporary name renamed when
+    complete."""
+    with open(edges_path, "rb") as fh:
+        rec = np.frombuffer(fh.read(n_edges * _EDGE.itemsize), dtype=_EDGE)
+    order = _output_order(rec)
+    sizes = rec["n"].astype(np.int64)
+    at = np.zeros(sizes.shape[0], dtype=np.int64)
+    np.cumsum(sizes[:-1], out=at[1:])
+    tmp = pairs_path + ".part"
+    fd = os.open(spill_path, os.O_RDONLY)
+    try:
+        with open(tmp, "wb", buffering=1 << 20) as out:
+            for k in range(0, order.shape[0], 4096):
+                part = order[k : k + 4096]
+                out.write(
+                    b"".join(map(os.pread, itertools.repeat(fd), sizes[part].tolist(), at[part].tolist()))
+                )
+    finally:
+        os.close(fd)
+    os.replace(tmp, pairs_path)
+
+
 class PairLog:
     """The pairs' lines and the clustering edges, appended one align task at a time; resumable.
 
@@ -276,27 +300,16 @@ class PairLog:
             return np.frombuffer(fh.read(self._n_edges * _EDGE.itemsize), dtype=_EDGE)
 
     def finish(self) -> None:
-        """Write ``pairs.jsonl``: the spill's lines in output order (each read with ``pread``, so
-        memory holds the line offsets only, not the lines), to a temporary name renamed when
-        complete."""
+        """Write ``pairs.jsonl``: the spill's lines in output order (``write_pairs``)."""
         self._pairs.flush()
-        rec = self._records()
-        order = _output_order(rec)
-        sizes = rec["n"].astype(np.int64)
-        at = np.zeros(sizes.shape[0], dtype=np.int64)
-        np.cumsum(sizes[:-1], out=at[1:])
-        tmp = self._pairs_path.with_name(self._pairs_path.name + ".part")
-        fd = os.open(self._spill_path, os.O_RDONLY)
-        try:
-            with open(tmp, "wb", buffering=1 << 20) as out:
-                for k in range(0, order.shape[0], 4096):
-                    part = order[k : k + 4096]
-                    out.write(
-                        b"".join(map(os.pread, itertools.repeat(fd), sizes[part].tolist(), at[part].tolist()))
-                    )
-        finally:
-            os.close(fd)
-        os.replace(tmp, self._pairs_path)
+        write_pairs(*self.finish_args())
+
+    def finish_args(self) -> tuple[str, str, int, str]:
+        """What ``write_pairs`` needs to write ``pairs.jsonl`` from this log: a worker process can
+        do it while this one goes on (the log's files are complete and no longer written)."""
+        self._pairs.flush()
+        self._edges.flush()
+        return str(self._spill_path), str(self._edges_path), self._n_edges, str(self._pairs_path)
 
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(a, b, strong, shared words) of every pair written, in output order."""

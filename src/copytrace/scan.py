@@ -130,6 +130,8 @@ def _run(
         if not work.done("written"):
             write_documents_and_clusters(tmp, cols, s, pool)
             work.mark("written")
+        if cols.get("pairs_job") is not None:
+            cols["pairs_job"].result()  # pairs.jsonl complete (the report waited for it already)
     except BaseException:
         if pool is not None:
             pool.terminate()
@@ -185,6 +187,8 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             fams = families(labels, ids, cols["dates"], wire, edges, cols["sources"])
             with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
                 fh.writelines(family_line(fam) for fam in fams)
+            if cols.get("pairs_job") is not None:
+                cols["pairs_job"].result()  # the report reads the pairs it shows from pairs.jsonl
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
                 write_report_from_store(

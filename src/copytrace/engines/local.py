@@ -824,7 +824,11 @@ def scan_local(
                 step = min(PAIRS_PER_TASK, state.n_candidates - done)
                 done += step
                 progress.advance(task, step)
-            log.finish()
+            # pairs.jsonl is put in output order by a worker (idle now) while this process goes
+            # on to the outputs that do not read it (the report waits for it: ``pairs_job``)
+            pairs_job = pool.submit(checkpoint.write_pairs, *log.finish_args())
+            if pairs_job is None:
+                log.finish()
             edges = log.edges()
             line_sizes = log.line_sizes()
             state.relations = log.relations()
@@ -845,6 +849,7 @@ def scan_local(
         "lengths": lengths_array,
         "edges": edges,
         "line_sizes": line_sizes,  # of pairs.jsonl's lines: the report reads only those it shows
+        "pairs_job": pairs_job,  # pairs.jsonl being written by a worker, or None (written)
         # still running: the caller writes the outputs with its help (``Pool.submit``) and closes it
         "pool": pool,
     }
