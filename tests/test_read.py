@@ -116,3 +116,43 @@ def test_unreadable_folder_entries_skipped(tmp_path: Path) -> None:
     (tmp_path / ".hidden.txt").write_text("hidden", encoding="utf-8")
     (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     assert [d.id for d in read_path(str(tmp_path))] == ["a.txt"]
+
+
+def test_jsonl_slices_read_alike_with_and_without_orjson(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``read_slice`` takes a line's record from orjson only where the json module would give the
+    same one: whole numbers past 64 bits, floats, nested values and lone surrogates go to json."""
+    from copytrace import sources
+
+    lines = [
+        b'{"id": "a1", "text": "Plain text, the common case."}',
+        b'{"id": 12345678901234567890123, "text": "An id past 64 bits stays an exact integer."}',
+        b'{"id": 18446744073709551615, "text": "The largest 64-bit id."}',
+        b'{"id": -9223372036854775809, "text": "One below the smallest."}',
+        b'{"id": "f", "text": "A float in the metadata.", "score": 1e400, "w": 0.1}',
+        b'{"id": "n", "text": "Nested metadata.", "meta": {"k": [1, 2, 123456789012345678901234]}}',
+        b'{"id": "s", "text": "A lone surrogate \\ud800 escaped."}',
+        b'{"id": "t", "text": "Text\\twith \\u00e9scapes \\ud83d\\ude00 and \\"quotes\\"", "date": "2018-03-07"}',
+        b'{"id": "b", "text": "Booleans and nulls.", "flag": true, "title": null}',
+        '{"id": "u", "text": "UTF-8 \u00e9t\u00e9 \u4e2d\u6587"}'.encode(),
+        b'{"id": "d", "text": "first", "id": "dup", "text": "Duplicate keys: the last wins."}\r',
+        b'{"id": "nan", "text": "NaN in metadata.", "x": NaN}',
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    sl = sources.JsonlSlice(str(path), 0, path.stat().st_size)
+    quick = sources.read_slice(sl, lambda _: None)
+    taken = [sources._quick_record(x) is not None for x in lines]
+    assert taken == [True, False, True, False, False, False, False, True, True, True, True, False]
+    monkeypatch.setattr(sources, "_quick_record", lambda raw: None)
+    plain = sources.read_slice(sl, lambda _: None)
+    assert quick == plain
+    assert [d.id for d in quick[0]][:4] == [
+        "a1",
+        "12345678901234567890123",
+        "18446744073709551615",
+        "-9223372036854775809",
+    ]
+    assert quick[0][6].text == "A lone surrogate \ufffd escaped."
+    assert quick[0][10].id == "dup" and quick[0][4].meta == {"score": float("inf"), "w": 0.1}
