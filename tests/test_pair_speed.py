@@ -50,13 +50,13 @@ def test_canonical_order_is_the_key_order() -> None:
 
 
 def test_slot_builders_make_what_the_dataclasses_make() -> None:
-    """``new_edit`` / ``new_passage`` (slots set through their descriptors) give instances equal to
+    """``new_edit`` / ``new_passage`` / ``new_document`` (slots set through their descriptors) give instances equal to
     the dataclass constructors', with the same hash, and still frozen."""
     import dataclasses
 
     import pytest
 
-    from copytrace.types import Edit, Passage, new_edit, new_passage
+    from copytrace.types import Document, Edit, Passage, new_document, new_edit, new_passage
 
     e = new_edit("number", "780", "68", 3, 6, 9, 11, None)
     assert e == Edit("number", "780", "68", 3, 6, 9, 11) and hash(e) == hash(
@@ -68,6 +68,9 @@ def test_slot_builders_make_what_the_dataclasses_make() -> None:
     assert [f.name for f in dataclasses.fields(p)] == [f.name for f in dataclasses.fields(Passage)]
     with pytest.raises(dataclasses.FrozenInstanceError):
         e.kind = "name"  # type: ignore[misc]
+    d = new_document("d1", "text", "2018-03-07", None, None, None, "c.jsonl", {})
+    assert d == Document("d1", "text", date="2018-03-07", path="c.jsonl") and d.meta == {}
+    assert new_document("d2", "t", None, None, None, None, None, {}).meta is not d.meta
 
 
 def test_scan_encoder_writes_what_the_records_give(ghouta_texts) -> None:  # type: ignore[no-untyped-def]

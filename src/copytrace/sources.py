@@ -20,7 +20,7 @@ import orjson
 
 from .errors import InputError
 from .read import JSONL_SUFFIXES, _clean, make_document, read_inputs
-from .types import Document
+from .types import Document, new_document
 
 CHUNK_BYTES = 4 << 20
 
@@ -162,7 +162,7 @@ def _fast_document(record: object, path: str) -> Document | None:
     doc_id = str(rid)
     if not doc_id.strip() or not (text.isascii() or _clean(text)[1] == 0) or _clean(doc_id)[1]:
         return None
-    return Document(id=doc_id, text=text, path=path)
+    return new_document(doc_id, text, None, None, None, None, path, {})
 
 
 def chunks(

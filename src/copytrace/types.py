@@ -279,3 +279,6 @@ new_edit = slot_builder(Edit)
 """``Edit(kind, a, b, a_start, a_end, b_start, b_end, similarity)``, faster (``slot_builder``)."""
 new_passage = slot_builder(Passage)
 """``Passage(a_start, a_end, b_start, b_end, words, similarity, edits, a_tokens, b_tokens)``, faster."""
+new_document = slot_builder(Document)
+"""``Document(id, text, date, source, title, url, path, meta)``, faster (a scan makes one for
+every record it reads and every document it compares)."""

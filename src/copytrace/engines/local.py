@@ -43,7 +43,7 @@ from ..errors import EngineError, InputError
 from ..relate import parse_date, wire_dateline
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, read_at, write_chunk
-from ..types import Document, Pair, Settings
+from ..types import Document, Pair, Settings, new_document
 from ..write import dumps_pair
 
 if TYPE_CHECKING:  # the parent coordinates only: it never loads the compiled kernels
@@ -300,7 +300,10 @@ def _align_task(
     s: Settings = _WORKER["settings"]
     store: StoreReader = _WORKER["store"]
     texts = store.texts(m[0] for m in meta)
-    docs = {i: Document(doc_id, texts[i], date, source) for i, doc_id, date, source, _ in meta}
+    docs = {
+        i: new_document(doc_id, texts[i], date, source, None, None, None, {})
+        for i, doc_id, date, source, _ in meta
+    }
     wires = {m[0]: m[4] for m in meta}
     del texts
     # The texts are read with pread (``StoreReader.texts``); the rest of a document comes with the
