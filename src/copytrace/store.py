@@ -50,14 +50,17 @@ def _strings(values: list[str | None], typ: pa.DataType) -> pa.Array:
     """A string column made from its buffers (UTF-8 bytes, offsets, validity bits). ``pa.array`` of a
     Python list imports pandas when it is installed (to look for pandas values in the list): 0.2 to
     0.3 s and some 50 MB in every worker process that writes a chunk of the store."""
+    offsets = np.zeros(len(values) + 1, dtype=np.int64 if pa.types.is_large_string(typ) else np.int32)
+    if values.count(None) == len(values):  # (most metadata columns of a plain JSONL input)
+        bits = pa.py_buffer(bytes((len(values) + 7) // 8))  # the buffers made below: no value valid
+        return pa.Array.from_buffers(typ, len(values), [bits, pa.py_buffer(offsets), pa.py_buffer(b"")])
     try:
         data = [b"" if v is None else v.encode("utf-8") for v in values]
     except (AttributeError, UnicodeEncodeError):  # not a str, or an unpaired surrogate: Arrow says why
         return pa.array(values, type=typ)
-    offsets = np.zeros(len(values) + 1, dtype=np.int64 if pa.types.is_large_string(typ) else np.int32)
     np.cumsum([len(b) for b in data], out=offsets[1:])
     valid = None
-    if any(v is None for v in values):
+    if None in values:
         bits = np.packbits(np.array([v is not None for v in values], dtype=np.bool_), bitorder="little")
         valid = pa.py_buffer(bits)
     return pa.Array.from_buffers(
