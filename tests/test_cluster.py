@@ -112,6 +112,27 @@ def test_earliest_by_date_then_agency_then_dateline():
     assert earliest_member([0, 1, 2], ids, [None] * 3, [True, True, False]) == (None, "no evidence")
 
 
+def test_families_name_the_earliest_member_as_earliest_member_does():
+    """``families`` looks at a family's members one by one only where they may decide its earliest
+    member; what it says of every family is ``earliest_member``'s answer."""
+    rng = random.Random(7)
+    n = 600
+    ids = [f"d{i}" for i in range(n)]
+    dates = [rng.choice([None] * 6 + ["2018-03-07", "2018-03-08", "not a date"]) for _ in range(n)]
+    sources = [rng.choice([None] * 5 + ["Reuters", "AFP", "Daily Planet"]) for _ in range(n)]
+    wire = [rng.random() < 0.3 for _ in range(n)]
+    labels = np.array([rng.randrange(-1, 150) for _ in range(n)], dtype=np.int64)
+    a = np.array([i for i in range(n) if labels[i] >= 0], dtype=np.int64)
+    edges = Edges(a=a, b=a, strong=np.ones(a.shape[0], bool), words=np.full(a.shape[0], 20, np.int64))
+    fams = families(labels, ids, dates, wire, edges, sources)
+    reasons = set()
+    for fam in fams:
+        members = [int(x[1:]) for x in fam.members]
+        assert (fam.earliest, fam.earliest_reason) == earliest_member(members, ids, dates, wire, sources)
+        reasons.add(fam.earliest_reason.split()[0])
+    assert {"no", "earliest", "the"} <= reasons  # none, a date, an agency or a wire dateline
+
+
 def test_families_representative_uses_links_inside_the_family():
     edges = Edges(
         a=np.array([0, 1, 2], dtype=np.int64),

@@ -350,11 +350,14 @@ def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int
 
 
 @numba.njit(cache=True)
-def _merge_order(keys: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """The order that merges runs ``[bounds[r], bounds[r + 1])`` of ``keys``, each sorted, into
-    one sorted sequence (equal keys in run order): a k-way merge by a binary heap of the runs'
+def _merge_runs(
+    keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, bounds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits given as runs ``[bounds[r], bounds[r + 1])``, each sorted by key, merged into one
+    sequence sorted by key (equal keys in run order): a k-way merge by a binary heap of the runs'
     heads (``_merge_lists``' heap), O(n log k) instead of a sort's passes over every key."""
     k = bounds.shape[0] - 1
+    n = keys.shape[0]
     cur = bounds[:-1].copy()
     key = np.empty(k, dtype=np.uint64)
     run = np.empty(k, dtype=np.int64)
@@ -366,12 +369,16 @@ def _merge_order(keys: np.ndarray, bounds: np.ndarray) -> np.ndarray:
             size += 1
     for i in range(size // 2 - 1, -1, -1):
         _sift(key, run, size, i)
-    out = np.empty(keys.shape[0], dtype=np.int64)
+    out_k = np.empty(n, dtype=np.uint64)
+    out_a = np.empty(n, dtype=pa.dtype)
+    out_b = np.empty(n, dtype=pb.dtype)
     m = 0
     while size > 0:
         r = run[0]
         t = cur[r]
-        out[m] = t
+        out_k[m] = key[0]
+        out_a[m] = pa[t]
+        out_b[m] = pb[t]
         m += 1
         t += 1
         cur[r] = t
@@ -382,7 +389,7 @@ def _merge_order(keys: np.ndarray, bounds: np.ndarray) -> np.ndarray:
             key[0] = key[size]
             run[0] = run[size]
         _sift(key, run, size, 0)
-    return out
+    return out_k, out_a, out_b
 
 
 def supported_runs(
@@ -392,11 +399,11 @@ def supported_runs(
     run files): the runs are merged, not sorted again (a pair's hits only need to be together)."""
     if not keys or sum(k.shape[0] for k in keys) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    k, qa, qb = np.concatenate(keys), np.concatenate(pa), np.concatenate(pb)
+    k = np.ascontiguousarray(np.concatenate(keys), dtype=np.uint64)
+    qa, qb = np.concatenate(pa), np.concatenate(pb)
     if len(keys) > 1:
-        order = _merge_order(np.ascontiguousarray(k, dtype=np.uint64), run_bounds([x.shape[0] for x in keys]))
-        k, qa, qb = k[order], qa[order], qb[order]
-    ok = _supported(np.ascontiguousarray(k, dtype=np.uint64), qa, qb, max(1, min_shared), window)
+        k, qa, qb = _merge_runs(k, qa, qb, run_bounds([x.shape[0] for x in keys]))
+    ok = _supported(k, qa, qb, max(1, min_shared), window)
     sel = k[ok]
     return (sel >> np.uint64(32)).astype(np.int64), (sel & np.uint64(0xFFFFFFFF)).astype(np.int64)
 

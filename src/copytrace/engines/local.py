@@ -618,6 +618,13 @@ def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> t
     return cand.supported_runs(ks, qa, qb, min_shared, window)
 
 
+def _whole_rounds(tasks: int, workers: int) -> int:
+    """``tasks`` rounded up to a multiple of ``workers`` (when more than one is needed): tasks of
+    equal size then end together, instead of one worker running the last alone (9 tasks on 2
+    workers took 5 task-times; 10 smaller ones take 5 of nine-tenths the time)."""
+    return tasks if tasks <= 1 else -(-tasks // workers) * workers
+
+
 def candidates_from_postings(
     files: list[str],
     offsets: list[int],
@@ -651,7 +658,9 @@ def candidates_from_postings(
         samples.append(sample)
     if total == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    parts = max(workers if total > 100_000 else 1, -(-total * _BYTES_PER_POSTING // budget))
+    parts = _whole_rounds(
+        max(workers if total > 100_000 else 1, -(-total * _BYTES_PER_POSTING // budget)), workers
+    )
     cuts: list[int | None] = [None, *_quantiles(samples, parts), None]
     run = map if pool is None else pool.imap
     max_hits = max(1024, budget // _BYTES_PER_HIT)
@@ -675,7 +684,9 @@ def candidates_from_postings(
             runs.extend(paths)
             hits += n
             key_samples.append(sample)
-        groups = max(workers if hits > 100_000 else 1, -(-hits * _BYTES_PER_HIT // budget))
+        groups = _whole_rounds(
+            max(workers if hits > 100_000 else 1, -(-hits * _BYTES_PER_HIT // budget)), workers
+        )
         kcuts: list[int | None] = [None, *_quantiles(key_samples, groups), None]
         support_tasks = [
             (runs, kcuts[i], kcuts[i + 1], s.min_shared, s.support_window) for i in range(len(kcuts) - 1)
