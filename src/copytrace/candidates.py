@@ -144,6 +144,45 @@ def posting_lists(
     return d, p, starts[keep], sizes[keep]
 
 
+@numba.njit(cache=True, inline="always")
+def _run_heap(keys: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The heap of a k-way merge of runs ``[bounds[r], bounds[r + 1])`` of ``keys``, each
+    sorted: (each run's next position, the heap's head keys and runs, its size), ordered by
+    (key, run) (Knuth, TAOCP vol. 3, 5.4.1)."""
+    k = bounds.shape[0] - 1
+    cur = bounds[:-1].copy()
+    key = np.empty(k, dtype=np.uint64)
+    run = np.empty(k, dtype=np.int64)
+    size = 0
+    for r in range(k):
+        if cur[r] < bounds[r + 1]:
+            key[size] = keys[cur[r]]
+            run[size] = r
+            size += 1
+    for i in range(size // 2 - 1, -1, -1):
+        _sift(key, run, size, i)
+    return cur, key, run, size
+
+
+@numba.njit(cache=True, inline="always")
+def _run_heap_pop(
+    keys: np.ndarray, bounds: np.ndarray, cur: np.ndarray, key: np.ndarray, run: np.ndarray, size: int
+) -> int:
+    """Advance the head run of the heap past the item just taken (``cur[run[0]]``); returns the
+    heap's new size (a run that ends leaves it)."""
+    r = run[0]
+    t = cur[r] + 1
+    cur[r] = t
+    if t < bounds[r + 1]:
+        key[0] = keys[t]
+    else:
+        size -= 1
+        key[0] = key[size]
+        run[0] = run[size]
+    _sift(key, run, size, 0)
+    return size
+
+
 @numba.njit(cache=True)
 def _merge_lists(
     hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, bounds: np.ndarray, max_df: int
@@ -151,19 +190,8 @@ def _merge_lists(
     """``posting_lists`` of runs already sorted, by a k-way merge (a binary heap of the runs'
     heads keyed by (hash, run), as in the merge phase of external sorting; Knuth, TAOCP vol. 3,
     5.4.1): equal hashes come out in run order. Only lists that make hits are kept, compacted."""
-    k = bounds.shape[0] - 1
     n = hashes.shape[0]
-    cur = bounds[:-1].copy()
-    key = np.empty(k, dtype=np.uint64)  # the heap: head hash and run of each live run
-    run = np.empty(k, dtype=np.int64)
-    size = 0
-    for r in range(k):
-        if cur[r] < bounds[r + 1]:
-            key[size] = hashes[cur[r]]
-            run[size] = r
-            size += 1
-    for i in range(size // 2 - 1, -1, -1):
-        _sift(key, run, size, i)
+    cur, key, run, size = _run_heap(hashes, bounds)
     out_d = np.empty(n, dtype=np.int64)
     out_p = np.empty(n, dtype=np.int32)
     starts = np.empty(n, dtype=np.int64)
@@ -189,15 +217,7 @@ def _merge_lists(
         out_d[m] = docs[t]
         out_p[m] = pos[t]
         m += 1
-        t += 1
-        cur[r] = t
-        if t < bounds[r + 1]:
-            key[0] = hashes[t]
-        else:
-            size -= 1
-            key[0] = key[size]
-            run[0] = run[size]
-        _sift(key, run, size, 0)
+        size = _run_heap_pop(hashes, bounds, cur, key, run, size)
     c = m - first
     if 2 <= c <= max_df:
         starts[g] = first
@@ -356,19 +376,8 @@ def _merge_runs(
     """Hits given as runs ``[bounds[r], bounds[r + 1])``, each sorted by key, merged into one
     sequence sorted by key (equal keys in run order): a k-way merge by a binary heap of the runs'
     heads (``_merge_lists``' heap), O(n log k) instead of a sort's passes over every key."""
-    k = bounds.shape[0] - 1
     n = keys.shape[0]
-    cur = bounds[:-1].copy()
-    key = np.empty(k, dtype=np.uint64)
-    run = np.empty(k, dtype=np.int64)
-    size = 0
-    for r in range(k):
-        if cur[r] < bounds[r + 1]:
-            key[size] = keys[cur[r]]
-            run[size] = r
-            size += 1
-    for i in range(size // 2 - 1, -1, -1):
-        _sift(key, run, size, i)
+    cur, key, run, size = _run_heap(keys, bounds)
     out_k = np.empty(n, dtype=np.uint64)
     out_a = np.empty(n, dtype=pa.dtype)
     out_b = np.empty(n, dtype=pb.dtype)
@@ -380,15 +389,7 @@ def _merge_runs(
         out_a[m] = pa[t]
         out_b[m] = pb[t]
         m += 1
-        t += 1
-        cur[r] = t
-        if t < bounds[r + 1]:
-            key[0] = keys[t]
-        else:
-            size -= 1
-            key[0] = key[size]
-            run[0] = run[size]
-        _sift(key, run, size, 0)
+        size = _run_heap_pop(keys, bounds, cur, key, run, size)
     return out_k, out_a, out_b
 
 
