@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from copytrace.candidates import radix_order, radix_sort_pairs
+from copytrace.candidates import bucket_sort_pairs, radix_order, radix_sort_pairs
 from copytrace.fingerprint import _winnowed
 from copytrace.postings import _sorted_postings
 from copytrace.sources import _loads
@@ -41,17 +41,28 @@ def test_sorted_postings_equal_gathered_radix_order(seed: int) -> None:
         assert g.dtype == x.dtype and np.array_equal(g, x)
 
 
-def test_radix_sort_pairs_is_stable() -> None:
+@pytest.mark.parametrize("sort", [radix_sort_pairs, bucket_sort_pairs])
+def test_sort_pairs_is_stable(sort) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(5)
     keys = rng.integers(0, 2**64 - 1, size=5000, dtype=np.uint64, endpoint=True)
-    keys[::3] = keys[7]  # many equal keys
+    keys[::3] = keys[7]  # many equal keys (the bucket sort gives up its insertion pass)
     keys[1::5] &= np.uint64(0xFFFF)  # shared high digits
     vals = np.arange(keys.shape[0], dtype=np.uint64)
-    k, v = radix_sort_pairs(keys.copy(), vals.copy())
+    k, v = sort(keys.copy(), vals.copy())
     order = np.argsort(keys, kind="stable")
     assert np.array_equal(k, keys[order]) and np.array_equal(v, vals[order])
-    k, v = radix_sort_pairs(np.full(4, 9, dtype=np.uint64), vals[:4].copy())  # every digit shared
+    k, v = sort(np.full(4, 9, dtype=np.uint64), vals[:4].copy())  # every digit shared
     assert np.array_equal(v, vals[:4])
+    # hashes as the scan sorts them: window minima (crowding the low end), some repeated
+    mins = rng.integers(0, 2**64 - 1, size=(20000, 5), dtype=np.uint64, endpoint=True).min(axis=1)
+    mins[rng.integers(0, mins.shape[0], size=500)] = mins[:500]
+    vals = rng.integers(0, 2**64 - 1, size=mins.shape[0], dtype=np.uint64, endpoint=True)
+    k, v = sort(mins.copy(), vals.copy())
+    order = np.argsort(mins, kind="stable")
+    assert np.array_equal(k, mins[order]) and np.array_equal(v, vals[order])
+    for n in (0, 1, 2, 3):  # the smallest inputs
+        k, v = sort(mins[:n].copy(), vals[:n].copy())
+        assert np.array_equal(k, np.sort(mins[:n], kind="stable"))
 
 
 @pytest.mark.parametrize(

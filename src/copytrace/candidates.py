@@ -71,12 +71,62 @@ def radix_sort_pairs(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np
     return k, v
 
 
+# an insertion pass of ``bucket_sort_pairs`` may move keys this many places a key in all
+_SHIFTS_PER_KEY = 8
+
+
+@numba.njit(cache=True)
+def bucket_sort_pairs(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``radix_sort_pairs`` (the same stable order) for keys spread over the whole 64-bit range,
+    as hashes are, in about two passes instead of six: a counting sort on the top ``log2(n)``
+    bits leaves a few keys a bucket (the scatter keeps input order), and one stable insertion
+    pass puts each bucket in order (the bucket sort of uniform keys, Knuth, TAOCP vol. 3,
+    5.2.5; the same two steps as ``align._sort_into``). Keys that crowd a few buckets (not
+    spread, or many equal: then the insertion pass would move too much) are sorted by
+    ``radix_sort_pairs`` instead. Leaves the given arrays as they are; returns new ones."""
+    n = keys.shape[0]
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    start = np.zeros((1 << bits) + 1, dtype=np.int64)
+    for i in range(n):
+        start[(keys[i] >> shift) + 1] += 1
+    for b in range(1 << bits):
+        start[b + 1] += start[b]
+    k = np.empty(n, dtype=np.uint64)
+    v = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        b = keys[i] >> shift
+        j = start[b]
+        k[j] = keys[i]
+        v[j] = vals[i]
+        start[b] = j + 1
+    budget = _SHIFTS_PER_KEY * n
+    for i in range(1, n):
+        x = k[i]
+        if k[i - 1] <= x:
+            continue
+        y = v[i]
+        q = i - 1
+        while q >= 0 and k[q] > x:  # (strictly greater: equal keys keep their order)
+            k[q + 1] = k[q]
+            v[q + 1] = v[q]
+            q -= 1
+        k[q + 1] = x
+        v[q + 1] = y
+        budget -= i - 1 - q
+        if budget < 0:
+            return radix_sort_pairs(keys.copy(), vals.copy())
+    return k, v
+
+
 @numba.njit(cache=True)
 def radix_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sorting order of uint64 keys (``radix_sort_pairs`` carrying the positions):
+    """The stable sorting order of uint64 keys (``bucket_sort_pairs`` carrying the positions):
     equal keys keep their input order."""
     n = keys.shape[0]
-    _, order = radix_sort_pairs(keys.copy(), np.arange(n).astype(np.uint64))
+    _, order = bucket_sort_pairs(keys, np.arange(n).astype(np.uint64))
     return order.astype(np.int64)
 
 
@@ -125,7 +175,7 @@ def posting_lists(
     """Postings ordered by (hash, document) as (docs, positions) and the (start, size) of every
     list that makes hits (2..``max_df`` documents). Each (hash, doc) posting must be unique."""
     # postings usually arrive as runs sorted by hash with documents ascending: a stable sort on
-    # the hash alone then orders them by (hash, document) (a radix sort: numpy's stable argsort of
+    # the hash alone then orders them by (hash, document) (a bucket sort: numpy's stable argsort of
     # 64-bit keys is a timsort, five times slower here)
     order = radix_order(np.ascontiguousarray(hashes, dtype=np.uint64))
     h, d = hashes[order], docs[order]

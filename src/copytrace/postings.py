@@ -8,7 +8,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .candidates import radix_sort_pairs
+from .candidates import bucket_sort_pairs
 from .fingerprint import _winnowed, batch_fingerprints
 from .normalize import tokenize_batch
 from .types import Document, Settings
@@ -38,7 +38,7 @@ def _sorted_postings(
     packed = np.empty(k, dtype=np.uint64)
     for i in range(k):
         packed[i] = (np.uint64(all_d[i]) << np.uint64(32)) | np.uint64(np.uint32(all_p[i]))
-    sh, sv = radix_sort_pairs(all_h[:k], packed)
+    sh, sv = bucket_sort_pairs(all_h[:k], packed)
     out_h = np.empty(k, dtype=np.uint64)
     out_d = np.empty(k, dtype=np.int32)
     out_p = np.empty(k, dtype=np.int32)
@@ -58,7 +58,7 @@ def _sorted_postings(
 def sorted_postings(docs: list[Document], s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``fingerprint_postings(docs, 0, s)`` in the order ``save_postings`` stores them (by hash,
     documents ascending within a hash), made in one pass: the per-document sort of the unique
-    fingerprints and the chunk-wide sort become one radix sort of the winnowed n-grams."""
+    fingerprints and the chunk-wide sort become one bucket sort of the winnowed n-grams."""
     if not docs:
         return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
     tok, counts = tokenize_batch([d.text for d in docs])
