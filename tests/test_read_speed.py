@@ -65,6 +65,24 @@ def test_sort_pairs_is_stable(sort) -> None:  # type: ignore[no-untyped-def]
         assert np.array_equal(k, np.sort(mins[:n], kind="stable"))
 
 
+def test_bucket_sort_of_pair_keys() -> None:
+    """Pair keys (a << 32 | b over a range of documents: the candidate stage's hits, many of one
+    pair) in the order of the LSD radix sort, also where few pairs crowd one bucket."""
+    rng = np.random.default_rng(9)
+    top = np.uint64(2**32 - 1)
+    for docs, n in ((100_000, 30_000), (300, 30_000), (2**32 - 1, 5000), (1, 100)):
+        a = rng.integers(0, docs, size=n, dtype=np.uint64)
+        b = np.minimum(a + rng.integers(1, docs + 1, size=n, dtype=np.uint64), top)
+        keys = (a << np.uint64(32)) | b
+        keys[rng.integers(0, n, size=n // 2)] = keys[: n // 2]  # pairs with many hits
+        given = keys.copy()
+        vals = np.arange(n, dtype=np.uint64)
+        want = radix_sort_pairs(keys.copy(), vals.copy())
+        got = bucket_sort_pairs(keys, vals, True)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert np.array_equal(keys, given)  # (the input is left as it is)
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -76,28 +76,43 @@ _SHIFTS_PER_KEY = 8
 
 
 @numba.njit(cache=True)
-def bucket_sort_pairs(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``radix_sort_pairs`` (the same stable order) for keys spread over the whole 64-bit range,
-    as hashes are, in about two passes instead of six: a counting sort on the top ``log2(n)``
-    bits leaves a few keys a bucket (the scatter keeps input order), and one stable insertion
+def bucket_sort_pairs(keys: np.ndarray, vals: np.ndarray, pair_keys: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``radix_sort_pairs`` (the same stable order) in about two passes instead of six, for keys
+    spread over the 64-bit range, as hashes are, or with ``pair_keys`` over the pairs
+    ``a << 32 | b`` of a range of documents: a counting sort on the top ``log2(n)`` bits of the
+    key (of a pair key's rank ``(a - min a) * (span of b) + (b - min b)``, which orders them
+    alike) leaves a few keys a bucket (the scatter keeps input order), and one stable insertion
     pass puts each bucket in order (the bucket sort of uniform keys, Knuth, TAOCP vol. 3,
-    5.2.5; the same two steps as ``align._sort_into``). Keys that crowd a few buckets (not
-    spread, or many equal: then the insertion pass would move too much) are sorted by
+    5.2.5; the same two steps as ``align._sort_into``). Keys that crowd a few buckets (many
+    distinct keys in one: the insertion pass would move too much) are sorted by
     ``radix_sort_pairs`` instead. Leaves the given arrays as they are; returns new ones."""
     n = keys.shape[0]
     bits = 1
     while (1 << bits) < n:
         bits += 1
-    shift = np.uint64(64 - bits)
-    start = np.zeros((1 << bits) + 1, dtype=np.int64)
+    low = np.uint64(0xFFFFFFFF)
+    half = np.uint64(32)
+    a0, b0, span, shift = np.uint64(0), np.uint64(0), np.uint64(1) << half, np.uint64(64 - bits)
+    if pair_keys and n > 1:
+        a0, a1, b0, b1 = low, np.uint64(0), low, np.uint64(0)
+        for i in range(n):
+            a0, a1 = min(a0, keys[i] >> half), max(a1, keys[i] >> half)
+            b0, b1 = min(b0, keys[i] & low), max(b1, keys[i] & low)
+        span = b1 - b0 + np.uint64(1)
+        top = (a1 - a0) * span + (b1 - b0)  # the largest rank
+        width = 0
+        while width < 64 and (top >> np.uint64(width)) > 0:
+            width += 1
+        shift = np.uint64(max(0, width - bits))
+    start = np.zeros((1 << bits) + 2, dtype=np.int64)
     for i in range(n):
-        start[(keys[i] >> shift) + 1] += 1
-    for b in range(1 << bits):
+        start[((((keys[i] >> half) - a0) * span + ((keys[i] & low) - b0)) >> shift) + 1] += 1
+    for b in range(start.shape[0] - 1):
         start[b + 1] += start[b]
     k = np.empty(n, dtype=np.uint64)
     v = np.empty(n, dtype=np.uint64)
     for i in range(n):
-        b = keys[i] >> shift
+        b = (((keys[i] >> half) - a0) * span + ((keys[i] & low) - b0)) >> shift
         j = start[b]
         k[j] = keys[i]
         v[j] = vals[i]
@@ -337,7 +352,7 @@ def _sort_hits(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.nda
     """Hits stably sorted by key, the two positions carried as one 64-bit value by the radix sort
     (nothing gathered afterwards). ``keys`` may be overwritten."""
     packed = (pa.astype(np.int64) << 32) | (pb.astype(np.int64) & 0xFFFFFFFF)
-    k, v = radix_sort_pairs(np.ascontiguousarray(keys, dtype=np.uint64), packed.view(np.uint64))
+    k, v = bucket_sort_pairs(np.ascontiguousarray(keys, dtype=np.uint64), packed.view(np.uint64), True)
     v = v.view(np.int64)
     return k, (v >> 32).astype(np.int32), v.astype(np.int32)
 
