@@ -76,7 +76,9 @@ _SHIFTS_PER_KEY = 8
 
 
 @numba.njit(cache=True)
-def bucket_sort_pairs(keys: np.ndarray, vals: np.ndarray, pair_keys: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def bucket_sort_pairs(
+    keys: np.ndarray, vals: np.ndarray, pair_keys: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """``radix_sort_pairs`` (the same stable order) in about two passes instead of six, for keys
     spread over the 64-bit range, as hashes are, or with ``pair_keys`` over the pairs
     ``a << 32 | b`` of a range of documents: a counting sort on the top ``log2(n)`` bits of the
