@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from .candidates import insertion_pass
 from .levenshtein import MAX_CELLS, equal_runs
 from .normalize import Tokens
 from .types import slot_builder
@@ -290,25 +291,10 @@ def _sort_into(
         order[d] = i
         srt[d] = v
         start[v >> shift] = d + 1
-    budget = _SHIFTS_PER_HASH * n
-    for k in range(1, n):
-        v = srt[k]
-        if srt[k - 1] <= v:
-            continue
-        p = order[k]
-        q = k - 1
-        while q >= 0 and srt[q] > v:
-            srt[q + 1] = srt[q]
-            order[q + 1] = order[q]
-            q -= 1
-        srt[q + 1] = v
-        order[q + 1] = p
-        budget -= k - 1 - q
-        if budget < 0:
-            order[:] = np.argsort(sh, kind="mergesort")
-            for t in range(n):
-                srt[t] = sh[order[t]]
-            break
+    if not insertion_pass(srt, order, _SHIFTS_PER_HASH * n):
+        order[:] = np.argsort(sh, kind="mergesort")
+        for t in range(n):
+            srt[t] = sh[order[t]]
     lo = 0
     while lo < n:
         hi = lo + 1

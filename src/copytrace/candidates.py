@@ -119,8 +119,18 @@ def bucket_sort_pairs(
         k[j] = keys[i]
         v[j] = vals[i]
         start[b] = j + 1
-    budget = _SHIFTS_PER_KEY * n
-    for i in range(1, n):
+    if not insertion_pass(k, v, _SHIFTS_PER_KEY * n):
+        return radix_sort_pairs(keys.copy(), vals.copy())
+    return k, v
+
+
+@numba.njit(cache=True)
+def insertion_pass(k: np.ndarray, v: np.ndarray, budget: int) -> bool:
+    """The last step of a bucket sort: ``k`` put in order by one stable insertion pass (equal keys
+    keep their order), each ``v`` moving with its key; True when done, False as soon as it has
+    moved keys more than ``budget`` places in all (then ``k`` and ``v`` are half sorted: the
+    caller sorts another way)."""
+    for i in range(1, k.shape[0]):
         x = k[i]
         if k[i - 1] <= x:
             continue
@@ -134,8 +144,8 @@ def bucket_sort_pairs(
         v[q + 1] = y
         budget -= i - 1 - q
         if budget < 0:
-            return radix_sort_pairs(keys.copy(), vals.copy())
-    return k, v
+            return False
+    return True
 
 
 @numba.njit(cache=True)
