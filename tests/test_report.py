@@ -50,6 +50,14 @@ def test_embed_json_cannot_close_the_script():
     text = embed_json({"t": "</script><!-- \u2028 &amp;"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == {"t": "</script><!-- \u2028 &amp;"}
+    # what orjson refuses goes to the json module: a lone surrogate, a very large integer
+    for value in ("a \ud800 b", 2**70):
+        text = embed_json({"t": [value, "<"]})
+        assert "<" not in text and json.loads(text) == {"t": [value, "<"]}
+    # the compact form the json module writes, for what both encode
+    data = {"n": [1, 0.25, None, True], "s": "é \u2029 \n \x01", "x": {"y": []}}
+    want = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(embed_json(data)) == data and embed_json(data) == want.replace("\u2029", "\\u2029")
 
 
 def _jsonl_corpus(path: Path) -> None:

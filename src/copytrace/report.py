@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from .errors import InputError
 from .read import TABLE_SUFFIXES, decode
@@ -206,8 +207,14 @@ def build_report(
 
 
 def embed_json(obj: Any) -> str:
-    """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML-significant characters."""
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    """JSON safe inside a ``<script>`` element: no ``</script>``, no HTML-significant characters.
+    Encoded by orjson (a 100k scan's report, 12.6 MB: 0.12 -> 0.02 s); what it refuses (a lone
+    surrogate, an integer past 64 bits) by the json module. (orjson writes a non-finite float as
+    null, where the json module would refuse it.)"""
+    try:
+        text = orjson.dumps(obj).decode("utf-8")
+    except TypeError:  # (orjson.JSONEncodeError is one)
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return (
         text.replace("&", "\\u0026")
         .replace("<", "\\u003c")
