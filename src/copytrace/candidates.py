@@ -120,7 +120,9 @@ def bucket_sort_pairs(
         v[j] = vals[i]
         start[b] = j + 1
     if not insertion_pass(k, v, _SHIFTS_PER_KEY * n):
-        return radix_sort_pairs(keys.copy(), vals.copy())
+        k[:] = keys  # (the radix sort starts over in these arrays: no more are made for it)
+        v[:] = vals
+        return radix_sort_pairs(k, v)
     return k, v
 
 
