@@ -363,7 +363,7 @@ def emit_hits(
 
 
 def _sort_hits(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hits stably sorted by key, the two positions carried as one 64-bit value by the radix sort
+    """Hits stably sorted by key, the two positions carried as one 64-bit value by the bucket sort
     (nothing gathered afterwards). ``keys`` may be overwritten."""
     packed = (pa.astype(np.int64) << 32) | (pb.astype(np.int64) & 0xFFFFFFFF)
     k, v = bucket_sort_pairs(np.ascontiguousarray(keys, dtype=np.uint64), packed.view(np.uint64), True)
