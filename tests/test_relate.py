@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from copytrace import Document, compare
+from copytrace import Document, Settings, compare
 from copytrace.relate import credits, direction, is_agency_source, wire_dateline
 
 STORY = (
@@ -152,6 +152,47 @@ def test_compiled_name_scan_finds_what_the_alternation_finds():
         assert find_literals(text, AGENCY_NAMES) == want, text
         found += len(want)
     assert found > 1000
+
+
+def test_name_scan_of_a_batch_is_each_text_scanned_alone():
+    """``find_literals_many`` gives each text what ``find_literals`` gives it alone: names at the
+    start and end of texts, texts of nothing but names (more than its first output array holds,
+    so the scan goes on in a second), empty texts, and a batch with text that is not ASCII (one
+    code point a character, offsets still into each text)."""
+    import random
+
+    from copytrace.normalize import find_literals, find_literals_many
+    from copytrace.pipeline import prepare_batch
+    from copytrace.relate import AGENCY_NAMES, credited
+
+    rng = random.Random(3)
+    pieces = list(AGENCY_NAMES) + [
+        "A",
+        "AF",
+        "update ",
+        " said",
+        " (",
+        ") - ",
+        "\n",
+        "according to ",
+        "é",
+        "北京",
+    ]
+    ascii_pieces = [p for p in pieces if p.isascii()]
+    for batch in range(40):
+        use = pieces if batch % 2 else ascii_pieces
+        texts = [
+            "".join(rng.choice(use) for _ in range(rng.randint(0, 40))) for _ in range(rng.randint(1, 12))
+        ]
+        texts.append("AP" * 3000)  # 3000 names in 6000 characters
+        texts.insert(0, "")
+        got = find_literals_many(texts, AGENCY_NAMES)
+        assert got == [find_literals(t, AGENCY_NAMES) for t in texts]
+        assert len(got[-1]) == 3000
+        # a prepared batch reads each document's credits from the batch's scan
+        preps, _ = prepare_batch([Document(f"d{k}", t) for k, t in enumerate(texts)], Settings())
+        assert [p.credits for p in preps] == [credited(t) for t in texts]
+    assert find_literals_many([], AGENCY_NAMES) == []
 
 
 def test_credits_are_every_credit_shape_found_anywhere():

@@ -112,8 +112,9 @@ def _credits(text: str) -> tuple[str, ...]:
     return credited(text)
 
 
-def credited(text: str) -> tuple[str, ...]:
-    """``credits`` of a text, as a sorted tuple, uncached."""
+def credited(text: str, names: list[tuple[int, int]] | None = None) -> tuple[str, ...]:
+    """``credits`` of a text, as a sorted tuple, uncached (``names``: where the agency names stand
+    in it, ``find_literals(text, AGENCY_NAMES)``, when the caller found them already)."""
     # Every credit holds an agency name, and each shape stands at a known place around it: so the
     # names are found first (one scan) and each shape is only tried there, anchored ("(" just
     # before the name, the name itself, a dash before it past spaces) or, for "according to" and
@@ -124,7 +125,7 @@ def credited(text: str) -> tuple[str, ...]:
 
     found: set[str] = set()
     n = len(text)
-    for start, end in find_literals(text, AGENCY_NAMES):
+    for start, end in find_literals(text, AGENCY_NAMES) if names is None else names:
         if start > 0 and text[start - 1] == "(" and (m := _CREDIT_PAREN.match(text, start - 1)):
             found.add(m.group(1))
         if m := _CREDIT_SAID.match(text, start):
