@@ -409,3 +409,24 @@ def test_benchmark_score_falls_back_to_direct_pairs(tmp_path: Path) -> None:
     assert got["truth_pairs"] == 3 and got["reported"] == 3 and got["precision"] is None
     assert got["recall_all"] == 2 / 3 and got["recall_partial"] == 0.5 and got["recall_j50"] is None
     assert got["by_kind"]["exact"] == {"truth": 1, "found": 1, "recall": 1.0}
+
+
+def test_resident_memory_is_read_for_the_align_workers_trim():
+    """``resident_bytes`` (what an align worker compares with its budget before trimming its
+    heap) sees 64 MB written into new memory, and sees it go when the memory is freed."""
+    import sys
+
+    import numpy as np
+
+    from copytrace.engines.local import resident_bytes
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("/proc/self/statm is Linux's")
+    before = resident_bytes()
+    block = np.ones(64 << 20, dtype=np.uint8)  # (past the allocator's map threshold: its own map)
+    grown = resident_bytes()
+    del block
+    after = resident_bytes()
+    assert before > 0
+    assert grown - before >= 60 << 20
+    assert grown - after >= 60 << 20
