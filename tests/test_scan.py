@@ -272,6 +272,50 @@ def test_scan_workers_load_neither_pandas_nor_scipy(tmp_path: Path) -> None:
     assert out.stdout.strip() == "True [(False, False, True)]"
 
 
+def test_singleton_filter_keeps_every_repeated_hash() -> None:
+    """``_maybe_shared`` (before the merge) keeps every posting of a hash that occurs twice or
+    more, each run's postings in order with the runs' new bounds, and drops most postings of
+    hashes that occur once; empty runs, one posting and hashes over the whole 64-bit range too."""
+    from copytrace import candidates as cand
+
+    rng = np.random.default_rng(5)
+    for trial in range(6):
+        top = np.uint64(0xFFFFFFFFFFFFFFFF) if trial % 2 else np.uint64(1 << 40)
+        shared = rng.integers(0, int(top) // 2, 300, dtype=np.uint64) * np.uint64(2)
+        runs = []
+        for size in (0, 900, 1, 2500, 0, 1700):
+            h = np.concatenate(
+                [rng.integers(0, int(top), size, dtype=np.uint64), rng.choice(shared, size // 10)]
+            )
+            h = np.unique(h)  # sorted, one posting of a hash a run
+            runs.append(h)
+        hashes = np.concatenate(runs)
+        bounds = cand.run_bounds([len(r) for r in runs])
+        docs = np.arange(hashes.shape[0], dtype=np.int64)
+        pos = (docs * 3).astype(np.int32)
+        h2, d2, p2, b2 = cand._maybe_shared(hashes, docs, pos, bounds)
+        values, counts = np.unique(hashes, return_counts=True)
+        repeated = np.isin(hashes, values[counts > 1])
+        kept = np.isin(docs, d2)
+        assert kept[repeated].all() and repeated.sum() > 0
+        assert (
+            np.array_equal(d2, np.sort(d2)) and np.array_equal(h2, hashes[d2]) and np.array_equal(p2, pos[d2])
+        )
+        for r in range(len(runs)):  # each run's kept postings stay in that run
+            inside = d2[b2[r] : b2[r + 1]]
+            assert ((inside >= bounds[r]) & (inside < bounds[r + 1])).all()
+            assert inside.shape[0] == kept[bounds[r] : bounds[r + 1]].sum()
+        assert kept[~repeated].mean() < 0.5  # most singletons go
+    one = cand._maybe_shared(
+        np.array([7], np.uint64), np.zeros(1, np.int64), np.zeros(1, np.int32), np.array([0, 1])
+    )
+    assert one[0].shape[0] == 0 and one[3].tolist() == [0, 0]
+    none = cand._maybe_shared(
+        np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.int32), np.zeros(3, np.int64)
+    )
+    assert none[0].shape[0] == 0 and none[3].tolist() == [0, 0, 0]
+
+
 def test_merged_posting_lists_equal_the_sorted_ones() -> None:
     """The k-way merge of sorted runs gives the posting lists the sort gives (compacted to the
     lists that make hits), so the hits are the same; the radix order is numpy's stable order."""
