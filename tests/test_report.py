@@ -60,6 +60,27 @@ def test_embed_json_cannot_close_the_script():
     assert json.loads(embed_json(data)) == data and embed_json(data) == want.replace("\u2029", "\\u2029")
 
 
+def test_report_reads_pair_lines_as_the_json_module_does():
+    """``report._loads`` (orjson, the json module for what orjson refuses) gives what
+    ``json.loads`` gives: a pair line with escapes and non-ASCII text, a lone surrogate, an
+    integer past 64 bits, a non-finite number; invalid JSON still raises the json module's error."""
+    import pytest
+
+    from copytrace.report import _loads
+
+    lines = [
+        json.dumps({"a": "d1", "b": 'é\n"x"', "passages": [{"similarity": 0.9375, "edits": []}]}),
+        '{"t": "a \\ud800 b"}',
+        '{"n": ' + str(2**70) + "}",
+        '{"x": NaN, "y": 1e400}',
+    ]
+    for line in lines:
+        got, want = _loads(line.encode()), json.loads(line)
+        assert json.dumps(got) == json.dumps(want)
+    with pytest.raises(json.JSONDecodeError):
+        _loads(b'{"a": ')
+
+
 def _jsonl_corpus(path: Path) -> None:
     texts = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(GHOUTA.glob("*.txt"))]
     with open(path, "w", encoding="utf-8") as fh:
