@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -272,8 +273,7 @@ def warm_up(corpus: Path, runs: Path, args: argparse.Namespace) -> None:
     shutil.rmtree(warm, ignore_errors=True)
     warm.mkdir(parents=True)
     with open(corpus / "corpus.jsonl", "rb") as src, open(warm / "corpus.jsonl", "wb") as dst:
-        for _, line in zip(range(2000), src, strict=False):
-            dst.write(line)
+        dst.writelines(itertools.islice(src, 2000))
     cmd = tool_command("copytrace", warm, warm / "out", args.workers, args.copytrace_cmd)
     if program_exists(cmd):
         print("copytrace: warm-up on 2,000 documents (not timed)", file=sys.stderr)

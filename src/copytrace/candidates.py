@@ -331,9 +331,10 @@ def _sift(key: np.ndarray, run: np.ndarray, size: int, i: int) -> None:
 def _maybe_shared(
     hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, bounds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The postings (and the runs' new bounds) whose hash may occur more than once: each hash's
-    low bits count in a table of at least 4 slots a posting (saturating at 2), and a posting
-    whose slot counted one is the only posting of its hash. Every posting of a repeated hash is
+    """The postings (and the runs' new bounds) whose hash may occur more than once: each hash
+    counts in the slot of its offset from the smallest hash, cut to a table of at least 4 slots
+    a posting (saturating at 2), and a posting whose slot counted one is the only posting of its
+    hash. Every posting of a repeated hash is
     kept, in order, and most singletons go before the merge: in a scan 60% of a candidate task's
     postings are the only ones of their hash (n-grams no other document has), and the filter
     drops 4 in 5 of them. (The idea of a counting filter that keeps only what is seen twice is the
