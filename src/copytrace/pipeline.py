@@ -11,16 +11,28 @@ decide where these run, never what they compute.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .align import Block, Found, Index, align_batch, align_tokens, whole_block
+from .derive import SideInput, derive
 from .explain import EditRow, Side, edit_rows, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, find_literals_many, tokenize_batch
-from .relate import AGENCY_NAMES, coverage, credited, direction, relation, wire_dateline
-from .types import Document, Pair, Settings, new_edit, new_passage
+from .relate import (
+    WIRE,
+    Agencies,
+    coverage,
+    credited,
+    derived_relation,
+    direction,
+    relation,
+    wire_agencies,
+    wire_dateline,
+)
+from .types import Derivation, Document, Pair, Settings, new_edit, new_passage
 from .write import dumps_pair, dumps_pair_rows
 
 
@@ -36,13 +48,25 @@ class Prepared:
     _wire: str | None | bool = False  # False: not read yet
     _credits: tuple[str, ...] | None = None
     _names: tuple[AgencyNames, int] | None = None  # its batch's agency names, its place in it
+    _derive: SideInput | None = None
+
+    @property
+    def sentences(self) -> SideInput:
+        """Its sentences and content words as the derivation reads them (``derive.SideInput``),
+        made once for all the document's pairs."""
+        if self._derive is None:
+            self._derive = SideInput(self.doc.text, self.tokens)
+        return self._derive
 
     @property
     def credits(self) -> tuple[str, ...]:
         """The agencies the text credits (``relate.credits``), read once."""
         if self._credits is None:
-            names = None if self._names is None else self._names[0].of(self._names[1])
-            self._credits = credited(self.doc.text, names)
+            if self._names is None:
+                self._credits = credited(self.doc.text)
+            else:
+                names, k = self._names
+                self._credits = credited(self.doc.text, names.of(k), names.agencies)
         return self._credits
 
     @property
@@ -50,7 +74,9 @@ class Prepared:
         """The agency of the text's wire dateline (``relate.wire_dateline``), read once (or set
         by an engine that read it with the text)."""
         if self._wire is False:
-            self._wire = wire_dateline(self.doc.text)
+            self._wire = wire_dateline(
+                self.doc.text, WIRE if self._names is None else self._names[0].agencies
+            )
         return self._wire  # type: ignore[return-value]
 
     @wire.setter
@@ -88,18 +114,19 @@ class AgencyNames:
     (``normalize.find_literals_many``: one compiled scan) the first time the credits of one of its
     documents are read. A scan reads the credits of most documents it compares (40k of the 64k
     an align stage prepares at 100k): one call for the batch in place of one a document took 2%
-    off the scan's CPU time."""
+    off the scan's CPU time. ``agencies``: the agencies read (``relate.wire_agencies``)."""
 
-    __slots__ = ("_texts", "_spans")
+    __slots__ = ("_texts", "_spans", "agencies")
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, texts: list[str], agencies: Agencies = WIRE) -> None:
         self._texts: list[str] | None = texts
         self._spans: list[list[tuple[int, int]]] = []
+        self.agencies = agencies
 
     def of(self, k: int) -> list[tuple[int, int]]:
         """The spans of the names in text ``k``."""
         if self._texts is not None:
-            self._spans = find_literals_many(self._texts, AGENCY_NAMES)
+            self._spans = find_literals_many(self._texts, self.agencies.names)
             self._texts = None
         return self._spans[k]
 
@@ -145,7 +172,7 @@ def prepare_batch(docs: list[Document], s: Settings, index: bool = True) -> tupl
     np.cumsum(counts, out=t[1:])
     tb, b = t.tolist(), bounds.tolist()
     starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
-    names = AgencyNames(texts)
+    names = AgencyNames(texts, wire_agencies(s.agencies))
     out = [
         Prepared(
             d,
@@ -238,22 +265,38 @@ def _oriented(
     return same, _passage_rows(pa, pb, s, same, False, found)
 
 
+def derivation(pa: Prepared, pb: Prepared, s: Settings) -> Derivation:
+    """The sentence derivation of ``pa`` (as ``a``) and ``pb`` (``derive.derive``), computed in
+    canonical order (by content) and mirrored when needed, so a pair and its mirror agree."""
+    if pb.before(pa):
+        return derive(pb.sentences, pa.sentences, s)[0].swapped()
+    return derive(pa.sentences, pb.sentences, s)[0]
+
+
 def _summary(
     pa: Prepared,
     pb: Prepared,
     s: Settings,
     same: bool,
     spans: list[tuple[tuple[int, int], tuple[int, int], int]],
+    der: Derivation,
 ) -> tuple[str, str, str, float, float, float, int]:
     """(relation, direction, its reason, containment of a and of b, similarity, shared words) of a
-    pair from its passages' (a token range, b token range, words): what ``compare_prepared`` and
-    ``encode_prepared`` both report."""
+    pair from its passages' (a token range, b token range, words) and its derivation: what
+    ``compare_prepared`` and ``encode_prepared`` both report."""
     cont_a = coverage(pa.tokens.hashes.shape[0], [at for at, _, _ in spans])
     cont_b = coverage(pb.tokens.hashes.shape[0], [bt for _, bt, _ in spans])
     rel = relation(same, cont_a, cont_b, spans, s)  # type: ignore[arg-type]  # (only its truth is read)
     direc, reason = direction(
-        pa.doc, pb.doc, cont_a, cont_b, (pa.wire, pb.wire), lambda: (pa.credits, pb.credits)
+        pa.doc,
+        pb.doc,
+        max(cont_a, der.a.derived if der.a.level == "wholly" else 0.0),
+        max(cont_b, der.b.derived if der.b.level == "wholly" else 0.0),
+        (pa.wire, pb.wire),
+        lambda: (pa.credits, pb.credits),
+        wire_agencies(s.agencies),
     )
+    rel = derived_relation(rel, der, direc)
     matched = sum(w for _, _, w in spans)
     length = sum((at[1] - at[0]) + (bt[1] - bt[0]) for at, bt, _ in spans)
     similarity = _r(2.0 * matched / length) if length else 0.0
@@ -273,10 +316,11 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         from .semantic import see_through
 
         passages, same_event = see_through(pa, pb, passages, s)
-    if not passages and not same_event:
-        return Pair(pa.doc.id, pb.doc.id, "unrelated", "unknown", 0.0, 0.0, 0.0, ())
+    der = derivation(pa, pb, s)
+    if not passages and not same_event and not der.sentences:
+        return Pair(pa.doc.id, pb.doc.id, "unrelated", "unknown", 0.0, 0.0, 0.0, (), derivation=der)
     rel, direc, reason, cont_a, cont_b, similarity, _ = _summary(
-        pa, pb, s, same, [(p.a_tokens, p.b_tokens, p.words) for p in passages]
+        pa, pb, s, same, [(p.a_tokens, p.b_tokens, p.words) for p in passages], der
     )
     if same_event and rel == "unrelated":
         rel = "same_event"
@@ -293,6 +337,7 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         numbers_changed=tuple(numbers),
         names_changed=tuple(names),
         direction_reason=reason,
+        derivation=der,
     )
 
 
@@ -309,13 +354,47 @@ def encode_prepared(
             return None
         return dumps_pair(pair), pair.relation, sum(p.words for p in pair.passages)
     same, rows = _oriented(pa, pb, s, found)
-    if not rows:
+    der = derivation(pa, pb, s)
+    if not rows and not der.sentences:
         return None
     rel, direc, reason, cont_a, cont_b, similarity, matched = _summary(
-        pa, pb, s, same, [(r[6], r[7], r[4]) for r in rows]
+        pa, pb, s, same, [(r[6], r[7], r[4]) for r in rows], der
     )
-    line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, cont_a, cont_b, similarity, rows)
+    line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, cont_a, cont_b, similarity, rows, der)
     return line, rel, matched
+
+
+def compare_many(pairs: Sequence[tuple[Prepared, Prepared]], s: Settings) -> list[Pair]:
+    """``compare_prepared`` for many pairs; with ``--semantic`` the model is called once for all
+    of them (``semantic.Pending``).
+
+    The pairs are compared lexically first (the hook only notes what the model must decide), the
+    decisions are made in one batch (``semantic.decide``), and only the pairs the model changed
+    are compared again with their decisions ready; the others keep their lexical record, which is
+    exactly what ``compare_prepared`` gives when the model changes nothing."""
+    if not s.semantic:
+        return [compare_prepared(pa, pb, s) for pa, pb in pairs]
+    from .semantic import Pending, decide
+
+    Pending.collect = []
+    try:
+        first = [compare_prepared(pa, pb, s) for pa, pb in pairs]
+        asked = Pending.collect
+    finally:
+        Pending.collect = None
+    if len(asked) != len(first):  # the hook was not reached once per pair: decide pair by pair
+        return [compare_prepared(pa, pb, s) for pa, pb in pairs]
+    out = []
+    for (pa, pb), pair, req, got in zip(pairs, first, asked, decide(asked, s), strict=True):
+        if got == (req[2], False):
+            out.append(pair)
+            continue
+        Pending.ready[(id(pa), id(pb))] = (req[2], got)
+        try:
+            out.append(compare_prepared(pa, pb, s))
+        finally:
+            Pending.ready.pop((id(pa), id(pb)), None)
+    return out
 
 
 def compare(a: Document, b: Document, settings: Settings | None = None) -> Pair:

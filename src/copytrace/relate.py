@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
 
-from .types import Document, Passage, Settings
+from .types import Derivation, Document, Passage, Settings
 
 CONTAINS_ALL = 0.95
 
@@ -73,6 +73,32 @@ def relation(
     if containment_a >= s.contains and containment_b < s.contains:
         return "b_contains_a"
     return "partial"
+
+
+def derived_relation(rel: str, der: Derivation, direc: str) -> str:
+    """The relation once the sentence derivation is read (docs/relations.md):
+
+    * ``duplicate`` and ``near_duplicate`` (literal) stay;
+    * a pair with any derived sentence is never ``unrelated``: at least ``partial``;
+    * a side ``wholly`` derived from the other is held in it: when only ``b`` is, ``a_contains_b``
+      (a story rewritten whole from a wire text reads as contained in it), and the mirror;
+    * both sides wholly derived: the source by ``direction`` contains the copy; with no direction,
+      ``near_duplicate`` (each is a rewrite of the whole other).
+    """
+    if rel in ("duplicate", "near_duplicate") or not der.sentences:
+        return rel
+    wa, wb = der.a.level == "wholly", der.b.level == "wholly"
+    if wa and wb:
+        if direc == "a_to_b":
+            return "a_contains_b"
+        if direc == "b_to_a":
+            return "b_contains_a"
+        return "near_duplicate"
+    if wb:
+        return "a_contains_b"
+    if wa:
+        return "b_contains_a"
+    return "partial" if rel == "unrelated" else rel
 
 
 def parse_date(value: str | None) -> date | None:

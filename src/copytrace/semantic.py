@@ -52,7 +52,7 @@ from .errors import EngineError
 from .explain import classify
 from .normalize import Tokens, normal_form
 from .relate import parse_date
-from .types import Edit, Pair, Passage, Settings
+from .types import Edit, Passage, Settings
 
 if TYPE_CHECKING:
     from .pipeline import Prepared
@@ -786,7 +786,7 @@ def _plausible(
     return _kept(oa, ka), _kept(ob, kb)
 
 
-class _Batch:
+class Pending:
     """Requests collected from ``compare_prepared`` (``collect``) and decisions waiting for it
     (``ready``), so one batch of pairs makes one model call (see ``compare_many``)."""
 
@@ -798,43 +798,13 @@ def see_through(
     pa: Prepared, pb: Prepared, passages: tuple[Passage, ...], s: Settings
 ) -> tuple[tuple[Passage, ...], bool]:
     """The pipeline hook: (passages across rewording, whether a passage-less pair is same_event)."""
-    if _Batch.collect is not None:  # first pass of compare_many: note what to decide, change nothing
-        _Batch.collect.append((pa, pb, passages))
+    if Pending.collect is not None:  # first pass of compare_many: note what to decide, change nothing
+        Pending.collect.append((pa, pb, passages))
         return passages, False
-    ready = _Batch.ready.get((id(pa), id(pb)))
+    ready = Pending.ready.get((id(pa), id(pb)))
     if ready is not None and ready[0] == passages:
         return ready[1]
     return decide([(pa, pb, passages)], s)[0]
-
-
-def compare_many(pairs: Sequence[tuple[Prepared, Prepared]], s: Settings) -> list[Pair]:
-    """``compare_prepared`` for many pairs with the model called once for all of them.
-
-    The pairs are compared lexically first (the hook only notes what the model must decide), the
-    decisions are made in one batch (``decide``), and only the pairs the model changed are
-    compared again with their decisions ready; the others keep their lexical record, which is
-    exactly what ``compare_prepared`` gives when the model changes nothing."""
-    from .pipeline import compare_prepared
-
-    _Batch.collect = []
-    try:
-        first = [compare_prepared(pa, pb, s) for pa, pb in pairs]
-        asked = _Batch.collect
-    finally:
-        _Batch.collect = None
-    if len(asked) != len(first):  # the hook was not reached once per pair: decide pair by pair
-        return [compare_prepared(pa, pb, s) for pa, pb in pairs]
-    out = []
-    for (pa, pb), pair, req, got in zip(pairs, first, asked, decide(asked, s), strict=True):
-        if got == (req[2], False):
-            out.append(pair)
-            continue
-        _Batch.ready[(id(pa), id(pb))] = (req[2], got)
-        try:
-            out.append(compare_prepared(pa, pb, s))
-        finally:
-            _Batch.ready.pop((id(pa), id(pb)), None)
-    return out
 
 
 def doc_vectors(leads: Sequence[str]) -> np.ndarray:

@@ -126,6 +126,107 @@ class Passage:
 
 
 @dataclass(frozen=True, slots=True)
+class Fragment:
+    """An exact verbatim run of at least ``min_fragment`` words inside an aligned sentence pair."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"a_start": self.a_start, "a_end": self.a_end, "b_start": self.b_start, "b_end": self.b_end}
+
+    def swapped(self) -> Fragment:
+        return Fragment(self.b_start, self.b_end, self.a_start, self.a_end)
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceLink:
+    """A sentence of ``a`` aligned with a sentence of ``b`` it was made from (or that was made
+    from it): ``kind`` is ``verbatim``, ``partly_verbatim`` or ``rewritten``."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    kind: str
+    similarity: float
+    fragments: tuple[Fragment, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a_start": self.a_start,
+            "a_end": self.a_end,
+            "b_start": self.b_start,
+            "b_end": self.b_end,
+            "kind": self.kind,
+            "similarity": self.similarity,
+            "fragments": [f.to_dict() for f in self.fragments],
+        }
+
+    def swapped(self) -> SentenceLink:
+        return SentenceLink(
+            self.b_start,
+            self.b_end,
+            self.a_start,
+            self.a_end,
+            self.kind,
+            self.similarity,
+            tuple(sorted((f.swapped() for f in self.fragments), key=lambda f: (f.a_start, f.b_start))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedSide:
+    """Shares of one side's words that are verbatim, rewritten or new (they sum to 1), and how much
+    of the side derives from the other: ``wholly``, ``partially`` or ``non``."""
+
+    verbatim: float
+    rewritten: float
+    new: float
+    level: str
+    words: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verbatim": self.verbatim,
+            "rewritten": self.rewritten,
+            "new": self.new,
+            "level": self.level,
+            "words": self.words,
+        }
+
+    @property
+    def derived(self) -> float:
+        return 1.0 - self.new
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """A pair's sentence derivation (``copytrace.derive``): each side's shares and level, and the
+    aligned sentence pairs with their verbatim fragments."""
+
+    a: DerivedSide
+    b: DerivedSide
+    sentences: tuple[SentenceLink, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "sentences": [x.to_dict() for x in self.sentences],
+        }
+
+    def swapped(self) -> Derivation:
+        links = sorted((x.swapped() for x in self.sentences), key=lambda x: (x.a_start, x.b_start))
+        return Derivation(self.b, self.a, tuple(links))
+
+
+NO_DERIVATION = Derivation(DerivedSide(0.0, 0.0, 1.0, "non"), DerivedSide(0.0, 0.0, 1.0, "non"))
+
+
+@dataclass(frozen=True, slots=True)
 class Pair:
     """The relation between two documents ``a`` and ``b`` (``a`` first in input order)."""
 
@@ -140,9 +241,10 @@ class Pair:
     numbers_changed: tuple[dict[str, Any], ...] = ()
     names_changed: tuple[dict[str, Any], ...] = ()
     direction_reason: str = "no evidence"
+    derivation: Derivation | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "a": self.a,
             "b": self.b,
             "relation": self.relation,
@@ -157,6 +259,9 @@ class Pair:
                 "names_changed": list(self.names_changed),
             },
         }
+        if self.derivation is not None:
+            out["derivation"] = self.derivation.to_dict()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +296,14 @@ def _check_fraction(name: str, value: object) -> None:
         raise ConfigError(name, "a number in [0, 1]", value)
 
 
+def _check_names(name: str, value: object) -> None:
+    if isinstance(value, (tuple, list)) and all(
+        isinstance(x, str) and x.strip() == x and x.isprintable() and x for x in value
+    ):
+        return
+    raise ConfigError(name, "a list of names (non-empty text on one line, no spaces around it)", value)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every tunable of the pipeline, validated at construction.
@@ -218,6 +331,11 @@ class Settings:
     semantic: bool = False
     rewording: float = 0.65
     same_event: float = 0.8
+    # sentence derivation (copytrace.derive): the shortest verbatim fragment reported, in words
+    min_fragment: int = 4
+    # wire agencies direction reads besides the built-in ones (``relate.AGENCY_LIST``), each
+    # matched literally, case included ("Agencia Nova")
+    agencies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_int("ngram", self.ngram, 1, 32)
@@ -238,6 +356,9 @@ class Settings:
             raise ConfigError("semantic", "True or False", self.semantic)
         _check_fraction("rewording", self.rewording)
         _check_fraction("same_event", self.same_event)
+        _check_int("min_fragment", self.min_fragment, 2, 64)
+        _check_names("agencies", self.agencies)
+        object.__setattr__(self, "agencies", tuple(self.agencies))  # (a list, as JSON gives it back)
 
     @property
     def winnow_window(self) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .types import Edit, Pair, Passage
+from .types import Derivation, DerivedSide, Edit, Pair, Passage
 
 # the string escaping ``json.dumps(..., ensure_ascii=False)`` uses (its C implementation)
 _str = json.encoder.encode_basestring  # type: ignore[attr-defined]
@@ -85,15 +85,39 @@ def _pair_line(
     passages: list[str],
     numbers: list[str],
     names: list[str],
+    derivation: Derivation | None = None,
 ) -> str:
     """A pair's JSON line, its passages and flags given as JSON objects."""
+    tail = "}" if derivation is None else ', "derivation": ' + _derivation(derivation) + "}"
     return (
         f'{{"a": {_str(a)}, "b": {_str(b)}, "relation": {_str(relation)}, '
         f'"direction": {_str(direction)}, "direction_reason": {_str(reason)}, '
         f'"containment_a": {_num(containment_a)}, "containment_b": {_num(containment_b)}, '
         f'"similarity": {_num(similarity)}, "passages": [{", ".join(passages)}], '
-        f'"flags": {{"numbers_changed": [{", ".join(numbers)}], "names_changed": [{", ".join(names)}]}}}}'
+        f'"flags": {{"numbers_changed": [{", ".join(numbers)}], "names_changed": [{", ".join(names)}]}}{tail}'
     )
+
+
+def _side(d: DerivedSide) -> str:
+    return (
+        f'{{"verbatim": {_num(d.verbatim)}, "rewritten": {_num(d.rewritten)}, "new": {_num(d.new)}, '
+        f'"level": {_str(d.level)}, "words": {d.words:d}}}'
+    )
+
+
+def _derivation(d: Derivation) -> str:
+    """A derivation's JSON object, as ``dumps(d.to_dict())`` writes it."""
+    links = []
+    for x in d.sentences:
+        frags = ", ".join(
+            f'{{"a_start": {f.a_start:d}, "a_end": {f.a_end:d}, "b_start": {f.b_start:d}, "b_end": {f.b_end:d}}}'
+            for f in x.fragments
+        )
+        links.append(
+            f'{{"a_start": {x.a_start:d}, "a_end": {x.a_end:d}, "b_start": {x.b_start:d}, "b_end": {x.b_end:d}, '
+            f'"kind": {_str(x.kind)}, "similarity": {_num(x.similarity)}, "fragments": [{frags}]}}'
+        )
+    return f'{{"a": {_side(d.a)}, "b": {_side(d.b)}, "sentences": [{", ".join(links)}]}}'
 
 
 def dumps_pair(pair: Pair) -> str:
@@ -114,6 +138,7 @@ def dumps_pair(pair: Pair) -> str:
             [_passage(p) for p in pair.passages],
             [_flat(d) for d in pair.numbers_changed],
             [_flat(d) for d in pair.names_changed],
+            pair.derivation,
         )
     except (_Unusual, TypeError, ValueError):
         return dumps(pair.to_dict())
@@ -129,6 +154,7 @@ def dumps_pair_rows(
     containment_b: float,
     similarity: float,
     passages: list[Any],
+    derivation: Derivation | None = None,
 ) -> str:
     """``dumps_pair`` of the pair with these fields, its passages given as rows (a_start, a_end,
     b_start, b_end, words, similarity, a_tokens, b_tokens, edits) and its edits as rows (kind, a,
@@ -152,7 +178,18 @@ def dumps_pair_rows(
                 names.append("{" + tail)
         out.append(_passage_line(a0, a1, b0, b1, words, sim, parts))
     return _pair_line(
-        a, b, relation, direction, reason, containment_a, containment_b, similarity, out, numbers, names
+        a,
+        b,
+        relation,
+        direction,
+        reason,
+        containment_a,
+        containment_b,
+        similarity,
+        out,
+        numbers,
+        names,
+        derivation,
     )
 
 

@@ -78,11 +78,9 @@ def compare_chunk(
 ) -> list[tuple[int, int, Pair]]:
     """Compare candidate pairs; keeps only related ones (at least one passage). ``wires``: each
     document's wire dateline agency, when the caller read them already."""
-    from ..pipeline import compare_prepared
+    from ..pipeline import compare_many, compare_prepared
 
     if s.semantic:  # one model call for the whole chunk (extra [semantic])
-        from ..semantic import compare_many
-
         preps, at, _ = _prepared(pairs, docs, s, wires, align=False)
         done = compare_many([(preps[at[a]], preps[at[b]]) for a, b in pairs], s)
         return [
@@ -90,7 +88,7 @@ def compare_chunk(
         ]
     out = []
     for a, b, pa, pb, found in _may_relate(pairs, docs, s, wires):
-        pair = compare_prepared(pa, pb, s, found)
+        pair = compare_prepared(pa, pb, s, found)  # (a pair the sift drops: its derivation alone)
         if pair.relation != "unrelated":
             out.append((a, b, pair))
     return out
@@ -147,8 +145,10 @@ def _may_relate(
     preps, at, batch = _prepared(pairs, docs, s, wires)
     first = np.fromiter((at[a] for a, _ in pairs), dtype=np.int64, count=len(pairs))
     second = np.fromiter((at[b] for _, b in pairs), dtype=np.int64, count=len(pairs))
-    may, found = batch.align(first, second, s)
-    for k in np.flatnonzero(may).tolist():
+    _, found = batch.align(first, second, s)
+    # every pair: one where no passage can form (the sift's verdict; ``found`` holds no block for
+    # it) may still hold rewritten sentences, which only the derivation sees
+    for k in range(len(pairs)):
         a, b = pairs[k]
         yield a, b, preps[at[a]], preps[at[b]], (found, k)
 
