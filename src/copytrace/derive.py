@@ -50,10 +50,11 @@ TILE_LONG = 8  # a tile this long (words) with TILE_LONG_CONTENT content words l
 TILE_LONG_CONTENT = 3
 LEX_SHARED = 3  # shared content words for the lexical test
 LEX_DICE = 0.3  # weighted Dice for the lexical test
-LEX_COVER = 0.45  # and the better-covered side's weighted coverage
+LEX_COVER = 0.35  # and the better-covered side's weighted coverage
 MIX_SHARED = 2  # shared content words with a tile of min_fragment words
 MIX_DICE = 0.3
-VERBATIM_COVER = 0.9  # a link whose fragments cover this share of both sentences is verbatim
+VERBATIM_COVER = 0.9
+SALIENT = 1.5  # weight factor of numbers and names (``salience``)  # a link whose fragments cover this share of both sentences is verbatim
 
 KIND_NAMES = ("rewritten", "partly_verbatim", "verbatim")
 
@@ -353,7 +354,12 @@ def _derive(
                 cnt += 1
         w = wt[order[g0]]
         if w < 0.0:
-            w = np.log((ns + 1.0) / cnt)
+            # the largest salience any occurrence has, times inverse sentence frequency
+            f = 0.0
+            for q in range(g0, g1):
+                if -wt[order[q]] > f:
+                    f = -wt[order[q]]
+            w = f * np.log((ns + 1.0) / cnt)
         nsa = 0
         for q in range(cnt):
             if sl[q] < na:
@@ -525,11 +531,32 @@ def _side(cls: np.ndarray) -> DerivedSide:
     return DerivedSide(v, r, new, level(float(counts[2] + counts[1]) / n), n)
 
 
-class SideInput:
-    """What the derivation reads of one text: its tokens, sentences, each token's sentence and
-    its content mask (made once per document, kept with the prepared document)."""
+def salience(text: str, tokens: Tokens, sent: np.ndarray) -> np.ndarray:
+    """A weight factor per token: ``SALIENT`` for numbers and for names (a capital letter not
+    opening its sentence), 1 for other words. Numbers and names are what a rewrite keeps."""
+    n = tokens.starts.shape[0]
+    out = np.ones(n, dtype=np.float64)
+    if n == 0:
+        return out
+    if text.isascii():
+        cps = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    else:
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    first = cps[tokens.starts].astype(np.int64)
+    digit = (first >= 48) & (first <= 57)
+    upper = ((first >= 65) & (first <= 90)) | ((first >= 192) & (first <= 222) & (first != 215))
+    opening = np.ones(n, dtype=np.bool_)
+    opening[1:] = sent[1:] != sent[:-1]
+    out[digit | (upper & ~opening)] = SALIENT
+    return out
 
-    __slots__ = ("text", "tokens", "spans", "sent", "content")
+
+class SideInput:
+    """What the derivation reads of one text: its tokens, sentences, each token's sentence, its
+    content mask and each token's salience (made once per document, kept with the prepared
+    document)."""
+
+    __slots__ = ("text", "tokens", "spans", "sent", "content", "salient")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text = text
@@ -537,6 +564,7 @@ class SideInput:
         self.spans = sentence_spans(text)
         self.sent = _sentence_of_tokens(self.spans, tokens.starts)
         self.content = content_mask(tokens)
+        self.salient = salience(text, tokens, self.sent)
 
 
 def derive(
@@ -549,11 +577,11 @@ def derive(
     None to weigh by the pair alone), and each side's word classes (0 new, 1 rewritten, 2
     verbatim)."""
     ta, tb = a.tokens, b.tokens
-    if weights is None:
-        wa = np.full(ta.hashes.shape[0], -1.0)
-        wb = np.full(tb.hashes.shape[0], -1.0)
+    if weights is None:  # inverse sentence frequency over the pair, times salience (negative: to be
+        # multiplied in the kernel)
+        wa, wb = -a.salient, -b.salient
     else:
-        wa, wb = weights
+        wa, wb = weights[0] * a.salient, weights[1] * b.salient
     na, nb = max(1, len(a.spans)), max(1, len(b.spans))
     links, frags, cls_a, cls_b, _ = _derive(
         ta.hashes,
@@ -584,3 +612,81 @@ def derive(
         sentences.append(SentenceLink(a0, a1, b0, b1, KIND_NAMES[kind], _r(sim / 1e6), fr))
     sentences.sort(key=lambda x: (x.a_start, x.b_start))
     return Derivation(_side(cls_a), _side(cls_b), tuple(sentences)), cls_a, cls_b
+
+
+# ---------------------------------------------------------------- a document's own derivation
+
+
+def _in_spans(starts: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """For tokens starting at ``starts``: inside one of ``spans`` (half-open character ranges)?"""
+    inside = np.zeros(starts.shape[0], dtype=np.bool_)
+    if not spans:
+        return inside
+    arr = np.array(sorted(spans), dtype=np.int64)
+    # the last span starting at or before each token, and the furthest end reached up to it
+    reach = np.maximum.accumulate(arr[:, 1])
+    k = np.searchsorted(arr[:, 0], starts, side="right") - 1
+    ok = k >= 0
+    inside[ok] = starts[ok] < reach[k[ok]]
+    return inside
+
+
+SourceSpans = tuple[str, list[tuple[int, int]], list[tuple[int, int]]]
+"""(source id, the derived sentence spans, the verbatim fragment spans) of one document."""
+
+
+def document_derivation(tokens: Tokens, sources: list[SourceSpans]) -> dict[str, object]:
+    """A document's own derivation from the documents it was made from: the union of its derived
+    sentences and fragments across those pairs, its shares and level, and each source's share
+    of its words (a story made from two wire takes is wholly derived when the two cover it)."""
+    n = int(tokens.starts.shape[0])
+    starts = tokens.starts.astype(np.int64)
+    derived = np.zeros(n, dtype=np.bool_)
+    verbatim = np.zeros(n, dtype=np.bool_)
+    shares = []
+    for sid, spans, frags in sources:
+        mine = _in_spans(starts, spans) | _in_spans(starts, frags)
+        derived |= mine
+        verbatim |= _in_spans(starts, frags)
+        shares.append((sid, _r(mine.sum() / n) if n else 0.0))
+    shares.sort(key=lambda x: (-x[1], x[0]))
+    if n == 0:
+        v = r = 0.0
+    else:
+        v = _r(verbatim.sum() / n)
+        r = _r((derived & ~verbatim).sum() / n)
+    return {
+        "verbatim": v,
+        "rewritten": r,
+        "new": _r(1.0 - v - r),
+        "level": level(float(derived.sum()) / n) if n else "non",
+        "sources": [{"id": sid, "share": sh} for sid, sh in shares if sh > 0.0],
+    }
+
+
+NO_SOURCE = {"verbatim": 0.0, "rewritten": 0.0, "new": 1.0, "level": "non", "sources": []}
+
+
+def sources_from_pairs(
+    lines: list[bytes] | list[str], index_of: dict[str, int]
+) -> dict[int, list[SourceSpans]]:
+    """Each document's sources from pairs.jsonl lines: for a pair whose direction names its source,
+    the copy's derived sentence spans and fragments (its side of the derivation), under the copy's
+    input index."""
+    import orjson
+
+    out: dict[int, list[SourceSpans]] = {}
+    for line in lines:
+        raw = line.encode() if isinstance(line, str) else line
+        if b'"sentences": [{' not in raw:
+            continue
+        rec = orjson.loads(raw)
+        direc = rec["direction"]
+        if direc == "unknown":
+            continue
+        sents = rec["derivation"]["sentences"]
+        side, source, copy = ("b", rec["a"], rec["b"]) if direc == "a_to_b" else ("a", rec["b"], rec["a"])
+        spans = [(x[f"{side}_start"], x[f"{side}_end"]) for x in sents]
+        frags = [(f[f"{side}_start"], f[f"{side}_end"]) for x in sents for f in x["fragments"]]
+        out.setdefault(index_of[copy], []).append((source, spans, frags))
+    return out

@@ -178,17 +178,27 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             labels = components(len(ids), edges, s.min_words)
             numbers = family_numbers(labels)
             lengths = cols.get("lengths")
-            # documents.jsonl by the pool's other idle worker, if there is one
-            doc_args = (tmp / "documents.jsonl", cols["store"], cols.get("store_offsets"), numbers, lengths)
-            docs_job = pool.submit(write_documents, *doc_args) if pool is not None else None
-            if docs_job is None:
-                write_documents(*doc_args)
             wire = [w is not None for w in cols["wires"]]  # opens with a wire dateline (read with the text)
             fams = families(labels, ids, cols["dates"], wire, edges, cols["sources"])
             with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
                 fh.writelines(family_line(fam) for fam in fams)
             if cols.get("pairs_job") is not None:
-                cols["pairs_job"].result()  # the report reads the pairs it shows from pairs.jsonl
+                # the report reads the pairs it shows from pairs.jsonl, documents.jsonl each
+                # document's derivation from its sources
+                cols["pairs_job"].result()
+            # documents.jsonl by the pool's other idle worker, if there is one
+            doc_args = (
+                tmp / "documents.jsonl",
+                cols["store"],
+                cols.get("store_offsets"),
+                numbers,
+                lengths,
+                tmp / "pairs.jsonl",
+                ids,
+            )
+            docs_job = pool.submit(write_documents, *doc_args) if pool is not None else None
+            if docs_job is None:
+                write_documents(*doc_args)
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
                 write_report_from_store(
@@ -204,10 +214,26 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
         texts.result()
 
 
-def write_documents(path: Path, store_files: list[str], offsets: Any, numbers: Any, lengths: Any) -> None:
+def write_documents(
+    path: Path,
+    store_files: list[str],
+    offsets: Any,
+    numbers: Any,
+    lengths: Any,
+    pairs_path: Path | None = None,
+    ids: list[str] | None = None,
+) -> None:
     """``documents.jsonl`` from the document store (``numbers``: each document's family number
     or -1; ``lengths``: the texts' lengths, or None to count them), with a store reader of its own
-    (by a worker process beside the rest of the writing, when there is one)."""
+    (by a worker process beside the rest of the writing, when there is one). With ``pairs_path``
+    (and the documents' ``ids``), each document carries its own derivation from the documents
+    the pairs' direction says it was made from (``derive.document_derivation``)."""
+    sources: dict[int, list[Any]] = {}
+    if pairs_path is not None and ids is not None:
+        from .derive import sources_from_pairs
+
+        with open(pairs_path, "rb") as fh:
+            sources = sources_from_pairs(fh.readlines(), {x: k for k, x in enumerate(ids)})
     reader = StoreReader(store_files, offsets)
     try:
         with open(path, "w", encoding="utf-8") as fh:
@@ -215,11 +241,30 @@ def write_documents(path: Path, store_files: list[str], offsets: Any, numbers: A
                 rb = reader.batch(b)
                 first = int(reader.offsets[b])
                 rows = slice(first, first + rb.num_rows)
-                fh.write(document_lines(rb, numbers[rows], None if lengths is None else lengths[rows]))
+                derived = _derivation_lines(rb, first, sources) if pairs_path is not None else None
+                fh.write(
+                    document_lines(rb, numbers[rows], None if lengths is None else lengths[rows], derived)
+                )
                 del rb
                 reader.release()
     finally:
         reader.close()
+
+
+def _derivation_lines(rb: pa.RecordBatch, first: int, sources: dict[int, list[Any]]) -> list[str]:
+    """The ``derivation`` JSON of each document of a store batch (``first``: its first input index)."""
+    from .derive import NO_SOURCE, document_derivation
+
+    none = dumps(NO_SOURCE)
+    out = [none] * rb.num_rows
+    have = [k for k in range(rb.num_rows) if first + k in sources]
+    if have:
+        from .normalize import tokenize_many
+
+        texts = rb.column("text").take(pa.array(have, pa.int64())).to_pylist()
+        for k, tok in zip(have, tokenize_many(texts), strict=True):
+            out[k] = dumps(document_derivation(tok, sources[first + k]))
+    return out
 
 
 def write_stored_texts(
@@ -286,7 +331,9 @@ _str = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the escap
 _OPTIONAL = ("date", "source", "title", "url", "path")
 
 
-def document_lines(rb: pa.RecordBatch, numbers: Any, lengths: Any = None) -> str:
+def document_lines(
+    rb: pa.RecordBatch, numbers: Any, lengths: Any = None, derived: list[str] | None = None
+) -> str:
     """The ``documents.jsonl`` lines of one store batch (``numbers``: each row's family number or -1;
     ``lengths``: each text's length if known, else counted here): ``dumps(document_record(doc,
     cluster))`` byte for byte, assembled from the columns (a record has a fixed shape) without
@@ -304,9 +351,11 @@ def document_lines(rb: pa.RecordBatch, numbers: Any, lengths: Any = None) -> str
     ]
     meta = rb.column("meta")
     metas = meta.to_pylist() if meta.null_count < n else None
-    clusters = [
-        ', "cluster": null}\n' if c < 0 else f', "cluster": "{family_id(c)}"}}\n' for c in numbers.tolist()
-    ]
+    clusters = [', "cluster": null' if c < 0 else f', "cluster": "{family_id(c)}"' for c in numbers.tolist()]
+    if derived is None:
+        clusters = [c + "}\n" for c in clusters]
+    else:
+        clusters = [f'{c}, "derivation": {d}}}\n' for c, d in zip(clusters, derived, strict=True)]
     out = []
     for k in range(n):
         parts = ['{"id": ', _str(ids[k]), ', "length": ', str(lengths[k])]
