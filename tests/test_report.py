@@ -43,7 +43,57 @@ def test_report_is_self_contained_and_escaped(tmp_path):
     data = page.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0]
     doc = json.loads(data)
     assert doc["docs"]["x<b>1</b>"]["text"].startswith(HOSTILE)
-    assert [p["relation"] for p in doc["pairs"]] == ["partial"]
+    assert len(doc["pairs"]) == 1 and doc["pairs"][0]["passages"]
+
+
+def _report_data(page: str) -> dict:
+    return json.loads(page.split('<script type="application/json" id="data">', 1)[1].split("</script>", 1)[0])
+
+
+def test_report_shows_the_sentences_of_each_pair_side_by_side(tmp_path):
+    """Each shown pair carries its derivation as compact rows (report.compact_derivation): every
+    link of pairs.jsonl once, in a's order, with its fragments, and every other sentence of
+    either text as a new row; each side's shares as pairs.jsonl has them."""
+    from copytrace.derive import sentence_spans
+
+    docs = [Document(p.name, p.read_text(encoding="utf-8")) for p in sorted(GHOUTA.glob("*.txt"))]
+    scan(docs, str(tmp_path))
+    record = json.loads((tmp_path / "pairs.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    data = _report_data((tmp_path / "report.html").read_text(encoding="utf-8"))
+    (pair,) = data["pairs"]
+    text_a, text_b = data["docs"][pair["a"]]["text"], data["docs"][pair["b"]]["text"]
+    d = pair["derivation"]
+    assert d["a"] == record["derivation"]["a"] and d["b"] == record["derivation"]["b"]
+    rows = d["rows"]
+    links = [r for r in rows if r[4] != "n"]
+    kinds = {"verbatim": "v", "rewritten": "r", "partly_verbatim": "p"}
+    want = sorted(
+        (
+            x["a_start"],
+            x["a_end"],
+            x["b_start"],
+            x["b_end"],
+            kinds[x["kind"]],
+            round(x["similarity"], 2),
+            [v for f in x["fragments"] for v in (f["a_start"], f["a_end"], f["b_start"], f["b_end"])],
+        )
+        for x in record["derivation"]["sentences"]
+    )
+    assert sorted(tuple(r) for r in links) == [tuple(w) for w in want] and len(links) >= 3
+    assert [r[0] for r in links] == sorted(r[0] for r in links)  # a's order
+    # the edited quote beside its source, its verbatim fragments inside both sentences
+    quote = next(r for r in links if "Reconciliation Centre" in text_a[r[0] : r[1]])
+    assert "Reconciliation Center" in text_b[quote[2] : quote[3]] and quote[6]
+    for r in links:
+        for k in range(0, len(r[6]), 4):
+            fa0, fa1, fb0, fb1 = r[6][k : k + 4]
+            assert r[0] <= fa0 < fa1 <= r[1] and r[2] <= fb0 < fb1 <= r[3]
+    # every sentence of each text is in a row: linked, or new on its own
+    for side, text, lo in (("a", text_a, 0), ("b", text_b, 2)):
+        shown = {(r[lo], r[lo + 1]) for r in rows if r[lo] >= 0}
+        assert set(sentence_spans(text)) <= shown, side
+        assert any(r[4] == "n" and r[lo] >= 0 for r in rows), side
+    assert "Many civilian residents have fled" in " ".join(text_a[r[0] : r[1]] for r in rows if r[4] == "n")
 
 
 def test_embed_json_cannot_close_the_script():
@@ -163,6 +213,18 @@ def test_report_in_chromium(tmp_path):
             assert view.locator(".side-a .e-spelling", has_text="Centre").count() == 1
             assert view.locator(".side-b .e-spelling", has_text="Center").count() == 1
             assert view.locator(".side-b .e-rewording", has_text="Ministry").count() >= 1
+            # the derivation: levels in the head and the pairs table, the sentences side by side
+            assert "a derived" in view.locator(".head").inner_text()
+            assert page.locator("#pairs tbody tr.active td.derived .lvl").count() == 2
+            rows = view.locator("table.sents tr.srow")
+            assert rows.count() >= 10
+            quote = view.locator("table.sents tr.srow", has_text="Reconciliation Centre")
+            assert "Reconciliation Center" in quote.locator("td.sb").inner_text()
+            assert quote.locator("td.sa .frag").count() >= 1 and quote.locator("td.sb .frag").count() >= 1
+            assert (
+                view.locator("table.sents tr.srow.k-n td.sa", has_text="Many civilian residents").count() == 1
+            )
+            assert view.locator("table.sents tr.srow.k-n td.sb:not(:empty)").count() >= 1
             page.screenshot(path=str(tmp_path / "pair.png"), full_page=False)
             shot = os.environ.get("COPYTRACE_SCREENSHOT")
             if shot:
@@ -202,3 +264,23 @@ def test_top_pairs_read_at_their_offsets_match_a_full_read(tmp_path):
     assert top_pairs_by_words(path, 40, words) == full
     # sizes that do not add up to the file's length: the file is read through instead
     assert top_pairs_by_words(path, 40, words, sizes + 1) == full
+
+
+def test_top_pairs_count_passage_words_only(tmp_path):
+    """A derivation's sides hold "words" of their own: the ranking reads the passages' alone."""
+    from copytrace.report import top_pairs
+
+    side = {"verbatim": 1.0, "rewritten": 0.0, "new": 0.0, "level": "wholly", "words": 900}
+    recs = [
+        {
+            "a": "x",
+            "b": "y",
+            "passages": [{"words": 20}],
+            "derivation": {"a": side, "b": side, "sentences": []},
+        },
+        {"a": "x", "b": "z", "passages": [{"words": 30}]},
+    ]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    rows, total = top_pairs(path, 1)
+    assert total == 2 and [r["b"] for r in rows] == ["z"]

@@ -3,7 +3,10 @@
 It lists the families and the pairs (sortable by relation, size, containment), and shows any pair
 side by side: both texts whole, the shared passages marked, every edit highlighted by kind, and
 changed numbers and names outlined. Passages standing in another order on the two sides
-(``relate.moved_passages``) are marked as moved.
+(``relate.moved_passages``) are marked as moved. Below them, the pair's derivation: each side's
+verbatim / rewritten / new shares and level (also a column of the pairs table), and the sentences
+side by side in ``a``'s order (``view.sentence_rows``), verbatim fragments marked, new sentences
+in rows of their own.
 
 Data is embedded as JSON inside ``<script type="application/json">`` (``<``, ``>``, ``&`` and the
 line separators escaped) and put on the page with ``textContent`` only, so nothing in a document
@@ -11,7 +14,9 @@ can become markup.
 
 Scale: the report holds the ``max_pairs`` pairs with the most shared words (default 1000) and the
 ``max_families`` largest families, with the texts of the documents in those pairs; the JSONL
-outputs stay the complete record. Texts come from a callable (the scan's document store, or
+outputs stay the complete record. A shown pair's derivation is embedded as compact rows
+(``compact_derivation``: offsets as numbers in arrays, no keys), with the new sentences resolved
+from the texts, so the sentence view costs a few hundred bytes a pair. Texts come from a callable (the scan's document store, or
 ``texts_from_output`` when ``copytrace report DIR`` rebuilds the file).
 """
 
@@ -22,7 +27,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +38,13 @@ from .errors import InputError
 from .read import TABLE_SUFFIXES, decode
 from .relate import moved_passages
 from .types import Passage
+from .view import Span, derivation_of, sentence_rows
 
 MAX_PAIRS = 1000
 MAX_FAMILIES = 5000
 TEXTS_FILE = "texts.parquet"
+
+KIND_CODES = {"verbatim": "v", "rewritten": "r", "partly_verbatim": "p", "new": "n"}
 
 TextLookup = Callable[[set[str]], dict[str, str]]
 DocumentLookup = Callable[[set[str]], dict[str, dict[str, Any]]]
@@ -60,6 +68,7 @@ def _pair_words(p: dict[str, Any]) -> int:
 
 
 _WORDS = re.compile(r'"words":\s*(\d+)')
+_DERIVATION = '"derivation":'
 
 
 def top_pairs(pairs_path: Path, max_pairs: int) -> tuple[list[dict[str, Any]], int]:
@@ -73,9 +82,11 @@ def top_pairs(pairs_path: Path, max_pairs: int) -> tuple[list[dict[str, Any]], i
                     continue
                 total += 1
                 # the shared words without decoding the record: in JSON a key "words" cannot occur
-                # inside a string value (its quotes would be escaped), so the matches are exactly
-                # the passages' word counts (pair records have no other "words" key)
-                words = sum(int(w) for w in _WORDS.findall(line))
+                # inside a string value (its quotes would be escaped), so the matches before the
+                # derivation (written last, its sides holding "words" of their own) are exactly
+                # the passages' word counts
+                cut = line.find(_DERIVATION)
+                words = sum(int(w) for w in _WORDS.findall(line, 0, len(line) if cut < 0 else cut))
                 item = (words, -lineno, line)
                 if len(heap) < max_pairs:
                     heapq.heappush(heap, item)
@@ -137,6 +148,25 @@ def _loads(line: bytes) -> Any:
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
+def compact_derivation(
+    derivation: dict[str, Any], spans_a: Sequence[Span], spans_b: Sequence[Span]
+) -> dict[str, Any]:
+    """A pair's derivation as the report embeds it: each side's shares as they are, and the
+    sentence rows (``view.sentence_rows``) as arrays ``[a_start, a_end, b_start, b_end, kind]``
+    (-1 for the side a new sentence lacks; kind ``v`` verbatim, ``r`` rewritten, ``p`` partly
+    verbatim, ``n`` new), a link's followed by its similarity (2 decimals) and its fragments'
+    offsets in one flat list (a_start, a_end, b_start, b_end of each)."""
+    rows: list[list[Any]] = []
+    for r in sentence_rows(derivation, spans_a, spans_b):
+        a, b = r.a or (-1, -1), r.b or (-1, -1)
+        row: list[Any] = [a[0], a[1], b[0], b[1], KIND_CODES.get(r.kind, r.kind)]
+        if r.kind != "new":
+            row.append(None if r.similarity is None else round(r.similarity, 2))
+            row.append([x for f in r.fragments for x in f])
+        rows.append(row)
+    return {"a": derivation.get("a"), "b": derivation.get("b"), "rows": rows}
+
+
 def _passage(d: dict[str, Any]) -> Passage:
     return Passage(d["a_start"], d["a_end"], d["b_start"], d["b_end"], d["words"], d["similarity"])
 
@@ -196,7 +226,19 @@ def build_report(
         docs = lookup(need)
     found = texts(need)
     words_of: dict[str, int] = {}
+    spans: dict[str, Sequence[Span]] = {}
+
+    def sentences(doc_id: str) -> Sequence[Span]:
+        if doc_id not in spans:
+            from .derive import sentence_spans
+
+            spans[doc_id] = sentence_spans(found.get(doc_id, ""))
+        return spans[doc_id]
+
     for p in pairs:
+        derivation = derivation_of(p)
+        if derivation is not None:
+            p["derivation"] = compact_derivation(derivation, sentences(str(p["a"])), sentences(str(p["b"])))
         p["words"] = _pair_words(p)
         p["moved"] = sorted(moved_passages([_passage(x) for x in p["passages"]]))
         for side in ("a", "b"):
@@ -338,6 +380,17 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .edits{font-size:13px;margin-top:12px}
 .edits td:first-child{white-space:nowrap}
 .note{color:var(--mute);font-size:12px}
+.lvl{display:inline-block;padding:0 4px;margin-right:3px;border-radius:6px;font-size:12px;white-space:nowrap;background:#ececf0}
+.lvl-wholly{background:#ffd6d6}.lvl-partially{background:#fff0b3}
+h3.deriv{font:600 14px system-ui,sans-serif;margin:18px 0 6px}
+table.sents{font:13px/1.45 Georgia,serif;table-layout:fixed}
+table.sents th{position:static;cursor:default;font:600 12px system-ui,sans-serif}
+table.sents .sa,table.sents .sb{width:44%;overflow-wrap:anywhere}
+table.sents .sk{width:12%;font:12px system-ui,sans-serif}
+tr.srow{cursor:default}
+tr.k-v td.sk{color:#17803d}tr.k-p td.sk{color:#9a6b00}tr.k-r td.sk{color:#0a6c80}
+tr.k-n td{color:var(--mute)}tr.k-n td.sk{font-style:italic}
+.frag{background:#c8f7c5;text-decoration:underline;text-decoration-color:#17803d}
 </style></head>
 <body>
 <header><h1 id="title"></h1><span class="counts" id="counts"></span>
@@ -349,8 +402,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 <th data-k="representative">representative</th><th data-k="earliest">earliest</th></tr></thead><tbody></tbody></table>
 <h2>Pairs</h2><div class="filter" id="pair-note"></div>
 <table id="pairs"><thead><tr><th data-k="a">a</th><th data-k="b">b</th><th data-k="relation">relation</th>
-<th data-k="words" class="num">words</th><th data-k="cmax" class="num">contain.</th><th data-k="direction">direction</th>
-<th data-k="nflags" class="num">flags</th></tr></thead><tbody></tbody></table>
+<th data-k="words" class="num">words</th><th data-k="cmax" class="num">contain.</th><th data-k="derived" class="num" title="share of each side's words made from the other (verbatim + rewritten); colour: level">derived</th>
+<th data-k="direction">direction</th><th data-k="nflags" class="num">flags</th></tr></thead><tbody></tbody></table>
 </section>
 <section id="detail"><p class="note">Click a pair to see it side by side; click a family to list its pairs.</p></section>
 </main>
@@ -368,7 +421,12 @@ document.getElementById("counts").textContent=D.counts.documents+" documents, "+
 var lg=document.getElementById("legend");
 KINDS.forEach(function(k){lg.appendChild(el("span","e-"+k,k));});
 D.pairs.forEach(function(p,i){p.idx=i;p.cmax=Math.max(p.containment_a,p.containment_b);
-  p.nflags=p.flags.numbers_changed.length+p.flags.names_changed.length;});
+  p.nflags=p.flags.numbers_changed.length+p.flags.names_changed.length;
+  var d=p.derivation;p.derived=d?Math.max(1-d.a.new,1-d.b.new):-1;});
+var BYIDX=D.pairs.slice();  // by p.idx: sorting reorders D.pairs itself
+var KIND_NAMES={v:"verbatim",r:"rewritten",p:"partly verbatim",n:"new"};
+function shares(x){return "verbatim "+pct(x.verbatim)+", rewritten "+pct(x.rewritten)+", new "+pct(x.new);}
+function level(s,x){var e=el("span","lvl lvl-"+x.level,s+" "+pct(1-x.new));e.title=s+": "+x.level+" derived ("+shares(x)+")";return e;}
 var famFilter=null;
 function sortable(table,rows,render){
   var state={k:null,dir:1};
@@ -403,6 +461,8 @@ function renderPairs(){
     tr.appendChild(el("td",null,p.a));tr.appendChild(el("td",null,p.b));
     var td=el("td");td.appendChild(el("span","rel rel-"+p.relation,p.relation));tr.appendChild(td);
     tr.appendChild(el("td","num",p.words));tr.appendChild(el("td","num",pct(p.cmax)));
+    var ltd=el("td","num derived");if(p.derivation){ltd.appendChild(level("a",p.derivation.a));ltd.appendChild(level("b",p.derivation.b));}
+    tr.appendChild(ltd);
     var dtd=el("td",null,p.direction);dtd.title=p.direction_reason||"";tr.appendChild(dtd);
     tr.appendChild(el("td","num"+(p.nflags?" flag":""),p.nflags||""));
     tr.addEventListener("click",function(){showPair(p.idx);});
@@ -425,7 +485,7 @@ function marked(text,spans){
   return frag;
 }
 function showPair(i){
-  current=i;var p=D.pairs[i];
+  current=i;var p=BYIDX[i];
   pairBody.querySelectorAll("tr").forEach(function(tr){tr.classList.toggle("active",Number(tr.dataset.idx)===i);});
   var det=document.getElementById("detail");det.textContent="";
   var box=el("div","pair");box.id="pair-view";box.dataset.a=p.a;box.dataset.b=p.b;
@@ -439,6 +499,8 @@ function showPair(i){
   function fl(xs){return xs.map(function(d){return "\u201c"+d.a+"\u201d \u2192 \u201c"+d.b+"\u201d";}).join(";  ");}
   if(p.flags.numbers_changed.length)row("numbers changed",fl(p.flags.numbers_changed),"flag");
   if(p.flags.names_changed.length)row("names changed",fl(p.flags.names_changed),"flag");
+  if(p.derivation){["a","b"].forEach(function(s){var x=p.derivation[s];
+    row(s+" derived",x.level+" from "+p[s==="a"?"b":"a"]+": "+shares(x));});}
   box.appendChild(head);
   var sides=el("div","sides");
   ["a","b"].forEach(function(s){
@@ -463,7 +525,26 @@ function showPair(i){
     tr.appendChild(td);
     tr.addEventListener("click",function(){["a","b"].forEach(function(s){var t=box.querySelector(".side-"+s+" .passage-"+k);if(t)t.scrollIntoView({block:"center"});});});
     tb.appendChild(tr);});
-  tbl.appendChild(tb);box.appendChild(tbl);det.appendChild(box);
+  tbl.appendChild(tb);box.appendChild(tbl);
+  if(p.derivation)box.appendChild(sentenceTable(p));
+  det.appendChild(box);
+}
+function sentenceTable(p){
+  // rows [a_start,a_end,b_start,b_end,kind(,similarity,fragments)]: report.compact_derivation
+  var wrap=el("div","derivation");
+  wrap.appendChild(el("h3","deriv","Sentences side by side, in a's order ("+p.derivation.rows.length+" rows)"));
+  var t=el("table","sents"),hd=el("thead"),hr=el("tr");
+  hr.appendChild(el("th","sa","a: "+p.a));hr.appendChild(el("th","sk","made"));hr.appendChild(el("th","sb","b: "+p.b));
+  hd.appendChild(hr);t.appendChild(hd);var tb=el("tbody");
+  var ta=(D.docs[p.a]||{}).text||"",tb2=(D.docs[p.b]||{}).text||"";
+  function cell(cls,text,lo,hi,fr,off){var td=el("td",cls);if(lo<0)return td;var spans=[];
+    for(var j=0;j+3<fr.length;j+=4)spans.push([fr[j+off]-lo,fr[j+off+1]-lo,"frag","verbatim fragment"]);
+    td.appendChild(marked(text.slice(lo,hi),spans));td.title="["+lo+":"+hi+"]";return td;}
+  p.derivation.rows.forEach(function(r){var fr=r[6]||[];var tr=el("tr","srow k-"+r[4]);
+    tr.appendChild(cell("sa",ta,r[0],r[1],fr,0));
+    var k=el("td","sk",KIND_NAMES[r[4]]||r[4]);if(r.length>5&&r[5]!==null){k.appendChild(el("br"));k.appendChild(document.createTextNode(r[5].toFixed(2)));}
+    tr.appendChild(k);tr.appendChild(cell("sb",tb2,r[2],r[3],fr,2));tb.appendChild(tr);});
+  t.appendChild(tb);wrap.appendChild(t);return wrap;
 }
 sortable(document.getElementById("families"),D.families,renderFamilies);
 sortable(document.getElementById("pairs"),D.pairs,renderPairs);
