@@ -31,7 +31,6 @@ expression, C speed) and the assembly of the result.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import numba
@@ -54,7 +53,9 @@ LEX_COVER = 0.35  # and the better-covered side's weighted coverage
 MIX_SHARED = 2  # shared content words with a tile of min_fragment words
 MIX_DICE = 0.3
 VERBATIM_COVER = 0.9
-SALIENT = 1.5  # weight factor of numbers and names (``salience``)  # a link whose fragments cover this share of both sentences is verbatim
+SALIENT = 1.5  # weight factor of numbers and names (``_token_columns``)
+COMMON_MIN = 8  # a word in more than COMMON_SHARE of a pair's sentences, and more than COMMON_MIN,
+COMMON_SHARE = 0.3  # is left out of the pair's sentence similarities  # a link whose fragments cover this share of both sentences is verbatim
 
 KIND_NAMES = ("rewritten", "partly_verbatim", "verbatim")
 
@@ -77,76 +78,193 @@ _ABBREV = frozenset(
     corp co ltd plc bros dept est approx fig jan feb mar apr jun jul aug sep sept oct nov dec mon tue
     wed thu fri sat sun u.s u.k u.n e.g i.e a.m p.m""".split()
 )
-# an end mark, closing quotes or brackets, space, then what a sentence opens with
-_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u024f])")
-_BLANK = re.compile(r"\n[ \t\r\f\v]*\n")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
-_HAS_WORD = re.compile(r"\w")
 SHORT_LINE = 50  # a line break after a line this short (a headline, a dateline) ends a sentence
-_LINE_END_MARK = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*\s*$")
+_OPENERS = np.array([ord(c) for c in "\"'\u201c\u2018(["], dtype=np.int64)
+_CLOSERS = np.array([ord(c) for c in "\"'\u201d\u2019)]"], dtype=np.int64)
+_SPACES = np.array([9, 10, 11, 12, 13, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F,
+                    0x205F, 0x3000], dtype=np.int64)  # fmt: skip
 
 
-_NAME_BEFORE = re.compile(r"[A-Z][\w.'-]*\s+$")
+@numba.njit(cache=True)
+def _is(c: int, table: np.ndarray) -> bool:
+    for x in table:
+        if c == x:
+            return True
+    return False
 
 
-def _initial(text: str, at: int) -> bool:
+@numba.njit(cache=True)
+def _letter(c: int) -> bool:
+    return (65 <= c <= 90) or (97 <= c <= 122)
+
+
+@numba.njit(cache=True)
+def _wordchar(c: int) -> bool:
+    """``\\w`` as far as sentences need it: ASCII letters and digits, ``_``, and letters past
+    ASCII (the Latin-1 signs and general punctuation are not)."""
+    if (48 <= c <= 57) or _letter(c) or c == 95:
+        return True
+    return (
+        c >= 0xC0 and c != 0xD7 and c != 0xF7 and not (0x2000 <= c <= 0x206F) and not (0x3000 <= c <= 0x303F)
+    )
+
+
+@numba.njit(cache=True)
+def _word_hash(cps: np.ndarray, lo: int, hi: int) -> np.uint64:
+    """A hash of ``cps[lo:hi]`` lower-cased (ASCII letters): abbreviations are looked up by it."""
+    x = np.uint64(1469598103934665603)
+    for p in range(lo, hi):
+        c = cps[p]
+        if 65 <= c <= 90:
+            c += 32
+        x = (x ^ np.uint64(c)) * np.uint64(1099511628211)
+    return x
+
+
+@numba.njit(cache=True)
+def _sorted_has(arr: np.ndarray, x: np.uint64) -> bool:
+    k = np.searchsorted(arr, x)
+    return k < arr.shape[0] and arr[k] == x
+
+
+@numba.njit(cache=True)
+def _initial_at(cps: np.ndarray, at: int) -> bool:
     """Is the single letter at ``at`` (followed by a period) an initial ("George W. Bush", "J. K.
-    Rowling"): an upper-case letter after a capitalised word or another initial, or opening the
-    text? ("given A. This" ends a sentence.)"""
-    if not text[at].isupper():
+    Rowling"): an upper-case letter opening the text, or after spaces that follow a word holding
+    a capital (a name, another initial)? "given A. This" ends a sentence."""
+    if not (65 <= cps[at] <= 90):
         return False
-    return at == 0 or _NAME_BEFORE.search(text, max(0, at - 40), at) is not None
+    if at == 0:
+        return True
+    p = at - 1
+    lo = max(0, at - 40)
+    if p < lo or not _is(cps[p], _SPACES):
+        return False
+    while p >= lo and _is(cps[p], _SPACES):
+        p -= 1
+    while p >= lo and (_wordchar(cps[p]) or cps[p] == 46 or cps[p] == 39 or cps[p] == 45):
+        if 65 <= cps[p] <= 90:
+            return True
+        p -= 1
+    return False
 
 
-def _cut_points(text: str) -> list[int]:
-    """Offsets where a new sentence may start (unsorted, may repeat)."""
-    cuts = [m.end() for m in _BLANK.finditer(text)]
-    for m in _END.finditer(text):
-        before = _WORD_BEFORE.search(text, max(0, m.start() - 12), m.start())
-        if before is not None and text[m.start()] == ".":
-            w = before.group(1).lower()
-            if w in _ABBREV or (len(w) == 1 and _initial(text, before.start())):
-                continue
-        cuts.append(m.end())
-    pos = 0
-    n = len(text)
-    while True:
-        nl = text.find("\n", pos)
-        if nl < 0:
+@numba.njit(cache=True)
+def _spans(cps: np.ndarray, abbrev: np.ndarray, short_line: int) -> np.ndarray:
+    """Sentence spans (rows start, end) of a text's code points (see ``sentence_spans``)."""
+    n = cps.shape[0]
+    cut = np.zeros(n + 1, dtype=np.bool_)
+    # line breaks: after a blank line, after an end mark, after a short line
+    line0 = 0
+    for p in range(n + 1):
+        if p < n and cps[p] != 10:
+            continue
+        if p == n:
             break
-        line = text[pos:nl]
-        stripped = line.strip()
-        if stripped and (_LINE_END_MARK.search(line) or len(stripped) < SHORT_LINE):
-            cuts.append(nl + 1)
-        pos = nl + 1
-        if pos >= n:
-            break
-    return cuts
+        # the line [line0, p)
+        first = line0
+        while first < p and (cps[first] == 32 or cps[first] == 9):
+            first += 1
+        if first == p or cps[first] == 13:
+            cut[p + 1] = True  # a blank line (or a line of spaces) ends what stands before it
+        else:
+            if p - first < short_line:
+                cut[p + 1] = True
+            q = p - 1
+            while q >= first and (cps[q] == 32 or cps[q] == 9 or cps[q] == 13):
+                q -= 1
+            while q >= first and _is(cps[q], _CLOSERS):
+                q -= 1
+            if q >= first and (cps[q] == 46 or cps[q] == 33 or cps[q] == 63 or cps[q] == 58):
+                cut[p + 1] = True
+        line0 = p + 1
+    # end marks: [.!?]+ closers*, then spaces, openers* and a capital or a digit
+    p = 0
+    while p < n:
+        c = cps[p]
+        if not (c == 46 or c == 33 or c == 63):
+            p += 1
+            continue
+        e = p
+        while p < n and (cps[p] == 46 or cps[p] == 33 or cps[p] == 63):
+            p += 1
+        while p < n and _is(cps[p], _CLOSERS):
+            p += 1
+        end = p
+        q = p
+        if q >= n or not _is(cps[q], _SPACES):
+            continue
+        while q < n and _is(cps[q], _SPACES):
+            q += 1
+        while q < n and _is(cps[q], _OPENERS):
+            q += 1
+        if q >= n:
+            continue
+        d = cps[q]
+        if not ((65 <= d <= 90) or (48 <= d <= 57) or (0xC0 <= d <= 0x24F)):
+            continue
+        if cps[e] == 46 and end == e + 1:
+            # the word before a lone period (no closing quote after it): letters and periods, at most 12 characters back
+            lo = max(0, e - 12)
+            w = e
+            while w > lo and (_letter(cps[w - 1]) or cps[w - 1] == 46):
+                w -= 1
+            while w < e and not _letter(cps[w]):
+                w += 1
+            if w < e:
+                if _sorted_has(abbrev, _word_hash(cps, w, e)):
+                    continue
+                if e - w == 1 and _initial_at(cps, w):
+                    continue
+        cut[end] = True
+    # pieces between cuts, trimmed, holding a word character
+    out = np.empty((n // 2 + 2, 2), dtype=np.int64)
+    ns = 0
+    lo = 0
+    for p in range(1, n + 1):
+        if not cut[p] and p < n:
+            continue
+        a, b = lo, p
+        while a < b and _is(cps[a], _SPACES):
+            a += 1
+        while b > a and _is(cps[b - 1], _SPACES):
+            b -= 1
+        has = False
+        for x in range(a, b):
+            if _wordchar(cps[x]):
+                has = True
+                break
+        if has:
+            out[ns, 0] = a
+            out[ns, 1] = b
+            ns += 1
+        lo = p
+    return out[:ns]
 
 
-@lru_cache(maxsize=4096)
+def _codes(text: str) -> np.ndarray:
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+@lru_cache(maxsize=1)
+def _abbrev_hashes() -> np.ndarray:
+    return np.unique(
+        np.array(
+            [_word_hash(np.array([ord(c) for c in w], dtype=np.uint32), 0, len(w)) for w in _ABBREV],
+            dtype=np.uint64,
+        )
+    )
+
+
 def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """The sentences of ``text`` as ``(start, end)`` offsets, whitespace trimmed, in text order;
-    pieces without a word are left out."""
-    cuts = sorted({0, *_cut_points(text), len(text)})
-    out = []
-    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
-        piece = text[lo:hi]
-        if not _HAS_WORD.search(piece):
-            continue
-        s = lo + (len(piece) - len(piece.lstrip()))
-        e = hi - (len(piece) - len(piece.rstrip()))
-        out.append((s, e))
-    return tuple(out)
-
-
-def _sentence_of_tokens(spans: tuple[tuple[int, int], ...], starts: np.ndarray) -> np.ndarray:
-    """Each token's sentence number (a token belongs to the sentence its start lies in; tokens
-    between sentences, which hold no word character, go to the previous one)."""
-    if not spans:
-        return np.zeros(starts.shape[0], dtype=np.int64)
-    bounds = np.fromiter((s for s, _ in spans), dtype=np.int64, count=len(spans))
-    return np.maximum(np.searchsorted(bounds, starts, side="right") - 1, 0).astype(np.int64)
+    pieces without a word are left out. A sentence ends at an end mark followed by spaces and a
+    capital, a digit or an opening quote (not after an abbreviation or an initial), at a blank
+    line, at a line break after an end mark (one paragraph a line) and after a line shorter than
+    ``SHORT_LINE`` (a headline, a dateline); hard-wrapped lines of a paragraph stay together."""
+    return tuple(map(tuple, _spans(_codes(text), _abbrev_hashes(), SHORT_LINE).tolist()))
 
 
 @lru_cache(maxsize=1)
@@ -154,10 +272,62 @@ def _function_hashes() -> np.ndarray:
     return np.unique(tokenize(" ".join(sorted(FUNCTION_WORDS))).hashes)
 
 
-def content_mask(tokens: Tokens) -> np.ndarray:
-    """True for content words: not function words, not single characters (list markers,
-    variables, initials)."""
-    return ~np.isin(tokens.hashes, _function_hashes()) & ((tokens.ends - tokens.starts) > 1)
+@numba.njit(cache=True)
+def _token_columns(
+    cps: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    spans: np.ndarray,
+    function: np.ndarray,
+    salient: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each token's sentence (the one its start lies in; tokens between sentences go to the one
+    before), whether it is a content word (not a function word, longer than one character) and its
+    salience (``salient`` for a number, or a capitalised word not opening its sentence; else 1)."""
+    n = starts.shape[0]
+    sent = np.zeros(n, dtype=np.int64)
+    content = np.zeros(n, dtype=np.bool_)
+    sal = np.ones(n, dtype=np.float64)
+    k = 0
+    ns = spans.shape[0]
+    prev = -1
+    for t in range(n):
+        while k + 1 < ns and starts[t] >= spans[k + 1, 0]:
+            k += 1
+        sent[t] = k
+        content[t] = ends[t] - starts[t] > 1 and not _sorted_has(function, hashes[t])
+        c = cps[starts[t]]
+        if 48 <= c <= 57:
+            sal[t] = salient
+        elif k == prev and ((65 <= c <= 90) or (0xC0 <= c <= 0xDE and c != 0xD7)):
+            sal[t] = salient
+        prev = k
+    return sent, content, sal
+
+
+class SideInput:
+    """What the derivation reads of one text: its tokens, sentences (``span_array``, rows start,
+    end), each token's sentence, its content mask and each token's salience (made once per
+    document, kept with the prepared document)."""
+
+    __slots__ = ("text", "tokens", "span_array", "sent", "content", "salient")
+
+    def __init__(self, text: str, tokens: Tokens) -> None:
+        self.text = text
+        self.tokens = tokens
+        cps = _codes(text)
+        spans = _spans(cps, _abbrev_hashes(), SHORT_LINE)
+        if spans.shape[0] == 0:
+            spans = np.array([[0, len(text)]], dtype=np.int64)
+        self.span_array = spans
+        self.sent, self.content, self.salient = _token_columns(
+            cps, tokens.starts, tokens.ends, tokens.hashes, spans, _function_hashes(), SALIENT
+        )
+
+    @property
+    def n_sentences(self) -> int:
+        return int(self.span_array.shape[0])
 
 
 # ---------------------------------------------------------------- compiled kernel
@@ -176,6 +346,43 @@ def _kgrams(h: np.ndarray, k: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """An open-addressing hash table over ``keys`` (64-bit hashes, so their low bits are the
+    slot): (slot keys, slot heads: the last index holding the key or -1, each index's previous
+    index with the same key or -1, the mask). A chain lists a key's indices newest first."""
+    n = keys.shape[0]
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = size - 1
+    tk = np.zeros(size, dtype=np.uint64)
+    head = np.full(size, -1, dtype=np.int64)
+    prev = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        x = keys[i]
+        p = np.int64(x & np.uint64(mask))
+        while head[p] != -1 and tk[p] != x:
+            p = (p + 1) & mask
+        if head[p] == -1:
+            tk[p] = x
+        else:
+            prev[i] = head[p]
+        head[p] = i
+    return tk, head, prev, mask
+
+
+@numba.njit(cache=True)
+def _find(tk: np.ndarray, head: np.ndarray, mask: int, x: np.uint64) -> int:
+    """The head of ``x``'s chain in a ``_table``, or -1."""
+    p = np.int64(x & np.uint64(mask))
+    while head[p] != -1:
+        if tk[p] == x:
+            return head[p]
+        p = (p + 1) & mask
+    return -1
+
+
+@numba.njit(cache=True)
 def _tiles(ha: np.ndarray, hb: np.ndarray, k: int) -> np.ndarray:
     """Greedy String Tiling: rows (a0, b0, length) of non-overlapping exact runs of >= k tokens,
     longest first (ties: earlier in a, then in b)."""
@@ -184,63 +391,50 @@ def _tiles(ha: np.ndarray, hb: np.ndarray, k: int) -> np.ndarray:
     empty = np.empty((0, 3), dtype=np.int64)
     if ga.shape[0] == 0 or gb.shape[0] == 0:
         return empty
-    ob = np.argsort(gb, kind="mergesort")
-    sb = gb[ob]
-    # matches (i, j) of equal k-grams (a k-gram repeated more than 32 times in b is skipped)
-    cap = 4 * (ga.shape[0] + gb.shape[0]) + 16
-    mi = np.empty(cap, dtype=np.int64)
-    mj = np.empty(cap, dtype=np.int64)
-    nm = 0
-    for i in range(ga.shape[0]):
-        lo = np.searchsorted(sb, ga[i], side="left")
-        hi = np.searchsorted(sb, ga[i], side="right")
-        if hi - lo > 32:
-            continue
-        for t in range(lo, hi):
-            if nm == cap:
-                cap *= 2
-                mi2 = np.empty(cap, dtype=np.int64)
-                mj2 = np.empty(cap, dtype=np.int64)
-                mi2[:nm] = mi[:nm]
-                mj2[:nm] = mj[:nm]
-                mi, mj = mi2, mj2
-            mi[nm] = i
-            mj[nm] = ob[t]
-            nm += 1
-    if nm == 0:
-        return empty
-    mi = mi[:nm]
-    mj = mj[:nm]
-    # maximal runs along each diagonal: sort by (j - i, i)
-    span = ha.shape[0] + 1
-    key = (mj - mi + ha.shape[0]) * span + mi
-    order = np.argsort(key, kind="mergesort")
-    runs = np.empty((nm, 3), dtype=np.int64)
+    tk, head, prev, mask = _table(gb)
+    # maximal runs along diagonals, found in one pass over a: a match (i, j) extends the run
+    # through (i - 1, j - 1) (a k-gram repeated more than 32 times in b is passed over)
+    mb = gb.shape[0]
+    last_i = np.full(mb, -2, dtype=np.int64)
+    run_of = np.zeros(mb, dtype=np.int64)
+    cap = 64
+    runs = np.empty((cap, 3), dtype=np.int64)
     nr = 0
-    r0 = -1
-    prev_key = -10
-    for t in range(nm):
-        kk = key[order[t]]
-        if kk != prev_key + 1:
-            if r0 >= 0:
-                a0 = mi[order[r0]]
-                runs[nr, 0] = a0
-                runs[nr, 1] = mj[order[r0]]
-                runs[nr, 2] = mi[order[t - 1]] - a0 + k
+    for i in range(ga.shape[0]):
+        t = _find(tk, head, mask, ga[i])
+        seen = 0
+        while t >= 0:
+            seen += 1
+            if seen > 32:
+                break
+            t_next = prev[t]
+            j = t
+            if j > 0 and last_i[j - 1] == i - 1:
+                r = run_of[j - 1]
+                runs[r, 2] += 1
+            else:
+                if nr == cap:
+                    cap *= 2
+                    bigger = np.empty((cap, 3), dtype=np.int64)
+                    bigger[:nr] = runs[:nr]
+                    runs = bigger
+                r = nr
+                runs[r, 0] = i
+                runs[r, 1] = j
+                runs[r, 2] = k
                 nr += 1
-            r0 = t
-        prev_key = kk
-    a0 = mi[order[r0]]
-    runs[nr, 0] = a0
-    runs[nr, 1] = mj[order[r0]]
-    runs[nr, 2] = mi[order[nm - 1]] - a0 + k
-    nr += 1
+            last_i[j] = i
+            run_of[j] = r
+            t = t_next
+    if nr == 0:
+        return empty
     runs = runs[:nr]
     # greedy: longest first; a run overlapping tiled words is trimmed to its longest free piece
+    span = max(ha.shape[0], hb.shape[0]) + 1
     rkey = np.empty(nr, dtype=np.int64)
     for r in range(nr):
-        rkey[r] = -runs[r, 2] * span * span + runs[r, 0] * span + runs[r, 1]
-    rorder = np.argsort(rkey, kind="mergesort")
+        rkey[r] = (-runs[r, 2] * span + runs[r, 0]) * span + runs[r, 1]
+    rorder = np.argsort(rkey)
     used_a = np.zeros(ha.shape[0], dtype=np.bool_)
     used_b = np.zeros(hb.shape[0], dtype=np.bool_)
     out = np.empty((nr, 3), dtype=np.int64)
@@ -282,6 +476,7 @@ def _derive(
     nb: int,
     wa: np.ndarray,
     wb: np.ndarray,
+    by_pair: bool,
     k: int,
     params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -293,89 +488,124 @@ def _derive(
 
     Returns (links: rows (i, j, kind, similarity * 1e6), fragments: rows (link, a0, b0, length),
     word class of each token of a and of b (0 new, 1 rewritten, 2 verbatim), tiles)."""
-    tile_long, tile_long_content, lex_shared, lex_dice, lex_cover, mix_shared, mix_dice, vcover = (
+    tile_long, tile_long_content, lex_shared, lex_dice, lex_cover = (
         params[0],
         params[1],
         params[2],
         params[3],
         params[4],
+    )
+    mix_shared, mix_dice, vcover, common_min, common_share = (
         params[5],
         params[6],
         params[7],
+        params[8],
+        params[9],
     )
     n, m = ha.shape[0], hb.shape[0]
-    # content words of both sides: ids by sorting their hashes
-    nca = 0
-    for i in range(n):
-        if ca[i]:
-            nca += 1
-    ncb = 0
-    for j in range(m):
-        if cb[j]:
-            ncb += 1
-    allh = np.empty(nca + ncb, dtype=np.uint64)
-    side = np.empty(nca + ncb, dtype=np.int64)  # sentence (b's offset by na)
-    wt = np.empty(nca + ncb, dtype=np.float64)
-    t = 0
-    for i in range(n):
-        if ca[i]:
-            allh[t] = ha[i]
-            side[t] = sa[i]
-            wt[t] = wa[i]
-            t += 1
-    for j in range(m):
-        if cb[j]:
-            allh[t] = hb[j]
-            side[t] = na + sb[j]
-            wt[t] = wb[j]
-            t += 1
-    order = np.argsort(allh, kind="mergesort")
+    # content words of both sides: a group id per distinct word (a hash table over a's content
+    # words, then b's looked up), and each group's distinct sentences on each side
     ns = na + nb
+    keys = np.empty(n + m, dtype=np.uint64)
+    gid_a = np.full(n, -1, dtype=np.int64)
+    gid_b = np.full(m, -1, dtype=np.int64)
+    nk = 0
+    for i in range(n):
+        if ca[i]:
+            keys[nk] = ha[i]
+            nk += 1
+    for j in range(m):
+        if cb[j]:
+            keys[nk] = hb[j]
+            nk += 1
+    tk, head, prev, mask = _table(keys[:nk])
+    # the group of a key: the first index of its chain's tail (its first occurrence)
+    first = np.empty(nk, dtype=np.int64)
+    for q in range(nk):
+        first[q] = q if prev[q] < 0 else first[prev[q]]
+    q = 0
+    for i in range(n):
+        if ca[i]:
+            gid_a[i] = first[q]
+            q += 1
+    for j in range(m):
+        if cb[j]:
+            gid_b[j] = first[q]
+            q += 1
+    # per group: salience (the largest of its occurrences), distinct sentences per side (tokens
+    # run in sentence order, so a sentence repeats only right after itself)
+    sal = np.zeros(nk, dtype=np.float64)
+    last_a = np.full(nk, -1, dtype=np.int64)
+    last_b = np.full(nk, -1, dtype=np.int64)
+    cnt_a = np.zeros(nk, dtype=np.int64)
+    cnt_b = np.zeros(nk, dtype=np.int64)
+    for i in range(n):
+        g = gid_a[i]
+        if g >= 0:
+            if wa[i] > sal[g]:
+                sal[g] = wa[i]
+            if last_a[g] != sa[i]:
+                last_a[g] = sa[i]
+                cnt_a[g] += 1
+    for j in range(m):
+        g = gid_b[j]
+        if g >= 0:
+            if wb[j] > sal[g]:
+                sal[g] = wb[j]
+            if last_b[g] != sb[j]:
+                last_b[g] = sb[j]
+                cnt_b[g] += 1
+    # CSR lists of each group's sentences on each side
+    off_a = np.zeros(nk + 1, dtype=np.int64)
+    off_b = np.zeros(nk + 1, dtype=np.int64)
+    for g in range(nk):
+        off_a[g + 1] = off_a[g] + cnt_a[g]
+        off_b[g + 1] = off_b[g] + cnt_b[g]
+    lst_a = np.empty(off_a[nk], dtype=np.int64)
+    lst_b = np.empty(off_b[nk], dtype=np.int64)
+    fill_a = off_a[:nk].copy()
+    fill_b = off_b[:nk].copy()
+    last_a[:] = -1
+    last_b[:] = -1
+    for i in range(n):
+        g = gid_a[i]
+        if g >= 0 and last_a[g] != sa[i]:
+            last_a[g] = sa[i]
+            lst_a[fill_a[g]] = sa[i]
+            fill_a[g] += 1
+    for j in range(m):
+        g = gid_b[j]
+        if g >= 0 and last_b[g] != sb[j]:
+            last_b[g] = sb[j]
+            lst_b[fill_b[g]] = sb[j]
+            fill_b[g] += 1
     shared_w = np.zeros((na, nb), dtype=np.float64)
     shared_n = np.zeros((na, nb), dtype=np.int64)
     tot_a = np.zeros(na, dtype=np.float64)
     tot_b = np.zeros(nb, dtype=np.float64)
-    seen = np.full(ns, -1, dtype=np.int64)
-    sl = np.empty(ns, dtype=np.int64)
-    g0 = 0
-    total = nca + ncb
-    group = 0
-    while g0 < total:
-        g1 = g0 + 1
-        while g1 < total and allh[order[g1]] == allh[order[g0]]:
-            g1 += 1
-        # distinct sentences holding this word
-        cnt = 0
-        for q in range(g0, g1):
-            s = side[order[q]]
-            if seen[s] != group:
-                seen[s] = group
-                sl[cnt] = s
-                cnt += 1
-        w = wt[order[g0]]
-        if w < 0.0:
-            # the largest salience any occurrence has, times inverse sentence frequency
-            f = 0.0
-            for q in range(g0, g1):
-                if -wt[order[q]] > f:
-                    f = -wt[order[q]]
-            w = f * np.log((ns + 1.0) / cnt)
-        nsa = 0
-        for q in range(cnt):
-            if sl[q] < na:
-                tot_a[sl[q]] += w
-                nsa += 1
-            else:
-                tot_b[sl[q] - na] += w
-        if nsa > 0 and nsa < cnt:
-            for q in range(cnt):
-                if sl[q] < na:
-                    for r in range(cnt):
-                        if sl[r] >= na:
-                            shared_w[sl[q], sl[r] - na] += w
-                            shared_n[sl[q], sl[r] - na] += 1
-        group += 1
-        g0 = g1
+    for g in range(nk):
+        c = cnt_a[g] + cnt_b[g]
+        if c == 0:
+            continue
+        # corpus weights are given per token; otherwise inverse sentence frequency over the pair
+        # times salience, and a word in more than ``COMMON_SHARE`` of the pair's sentences (and
+        # at least ``COMMON_MIN``) is left out: it says little and costs the most
+        if by_pair:
+            if c > common_min and c > common_share * ns:
+                continue
+            w = sal[g] * np.log((ns + 1.0) / c)
+        else:
+            w = sal[g]
+        for q in range(off_a[g], off_a[g + 1]):
+            tot_a[lst_a[q]] += w
+        for r in range(off_b[g], off_b[g + 1]):
+            tot_b[lst_b[r]] += w
+        for q in range(off_a[g], off_a[g + 1]):
+            x = lst_a[q]
+            for r in range(off_b[g], off_b[g + 1]):
+                y = lst_b[r]
+                shared_w[x, y] += w
+                shared_n[x, y] += 1
     # tiles, and the tile words (and content words) each sentence pair shares
     tiles = _tiles(ha, hb, k)
     tile_n = np.zeros((na, nb), dtype=np.int64)
@@ -502,10 +732,25 @@ def _derive(
 
 
 def link_params() -> np.ndarray:
+    """The link tests' thresholds as the kernel reads them."""
     return np.array(
-        [TILE_LONG, TILE_LONG_CONTENT, LEX_SHARED, LEX_DICE, LEX_COVER, MIX_SHARED, MIX_DICE, VERBATIM_COVER],
+        [
+            TILE_LONG,
+            TILE_LONG_CONTENT,
+            LEX_SHARED,
+            LEX_DICE,
+            LEX_COVER,
+            MIX_SHARED,
+            MIX_DICE,
+            VERBATIM_COVER,
+            COMMON_MIN,
+            COMMON_SHARE,
+        ],
         dtype=np.float64,
     )
+
+
+_PARAMS = link_params()
 
 
 def level(derived: float) -> str:
@@ -521,50 +766,114 @@ def _r(x: float) -> float:
     return round(float(x), 4)
 
 
-def _side(cls: np.ndarray) -> DerivedSide:
-    n = int(cls.shape[0])
+@numba.njit(cache=True)
+def _assemble(
+    links: np.ndarray,
+    frags: np.ndarray,
+    starts_a: np.ndarray,
+    ends_a: np.ndarray,
+    starts_b: np.ndarray,
+    ends_b: np.ndarray,
+    spans_a: np.ndarray,
+    spans_b: np.ndarray,
+    swap: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The links and fragments in character offsets, ``a`` and ``b`` exchanged with ``swap``:
+    links as rows (a_start, a_end, b_start, b_end, kind, similarity * 1e6, first fragment, end of
+    its fragments), sorted by (a_start, b_start); fragments as rows (a_start, a_end, b_start,
+    b_end), each link's sorted by (a_start, b_start)."""
+    nl = links.shape[0]
+    rows = np.empty((nl, 8), dtype=np.int64)
+    for lk in range(nl):
+        i, j = links[lk, 0], links[lk, 1]
+        a0, a1, b0, b1 = spans_a[i, 0], spans_a[i, 1], spans_b[j, 0], spans_b[j, 1]
+        if swap:
+            a0, a1, b0, b1 = b0, b1, a0, a1
+        rows[lk, 0] = a0
+        rows[lk, 1] = a1
+        rows[lk, 2] = b0
+        rows[lk, 3] = b1
+        rows[lk, 4] = links[lk, 2]
+        rows[lk, 5] = links[lk, 3]
+    nf = frags.shape[0]
+    fr = np.empty((nf, 5), dtype=np.int64)
+    for f in range(nf):
+        lk, x0, y0, ln = frags[f, 0], frags[f, 1], frags[f, 2], frags[f, 3]
+        a0, a1 = starts_a[x0], ends_a[x0 + ln - 1]
+        b0, b1 = starts_b[y0], ends_b[y0 + ln - 1]
+        if swap:
+            a0, a1, b0, b1 = b0, b1, a0, a1
+        fr[f, 0] = lk
+        fr[f, 1] = a0
+        fr[f, 2] = a1
+        fr[f, 3] = b0
+        fr[f, 4] = b1
+    order = np.argsort(rows[:, 0] * (1 << 31) + rows[:, 2], kind="mergesort")
+    rank = np.empty(nl, dtype=np.int64)
+    for r in range(nl):
+        rank[order[r]] = r
+    forder = np.argsort((rank[fr[:, 0]] * (1 << 31) + fr[:, 1]) * (1 << 31) + fr[:, 3], kind="mergesort")
+    out_l = np.empty((nl, 8), dtype=np.int64)
+    out_f = np.empty((nf, 4), dtype=np.int64)
+    for r in range(nl):
+        out_l[r, :6] = rows[order[r], :6]
+        out_l[r, 6] = 0
+        out_l[r, 7] = 0
+    for q in range(nf):
+        f = forder[q]
+        out_f[q, :] = fr[f, 1:]
+        r = rank[fr[f, 0]]
+        if out_l[r, 7] == 0:
+            out_l[r, 6] = q
+        out_l[r, 7] = q + 1
+    return out_l, out_f
+
+
+def _counts(cls: np.ndarray) -> tuple[int, int, int]:
+    """(verbatim, rewritten, total) words of a side from its word classes."""
+    c = np.bincount(cls, minlength=3)
+    return int(c[2]), int(c[1]), int(cls.shape[0])
+
+
+def side_of(verbatim: int, rewritten: int, n: int) -> DerivedSide:
+    """A side's shares and level from its word counts."""
     if n == 0:
         return DerivedSide(0.0, 0.0, 1.0, "non", 0)
-    counts = np.bincount(cls, minlength=3)
-    v, r = _r(counts[2] / n), _r(counts[1] / n)
-    new = _r(1.0 - v - r)
-    return DerivedSide(v, r, new, level(float(counts[2] + counts[1]) / n), n)
+    v, r = _r(verbatim / n), _r(rewritten / n)
+    return DerivedSide(v, r, _r(1.0 - v - r), level((verbatim + rewritten) / n), n)
 
 
-def salience(text: str, tokens: Tokens, sent: np.ndarray) -> np.ndarray:
-    """A weight factor per token: ``SALIENT`` for numbers and for names (a capital letter not
-    opening its sentence), 1 for other words. Numbers and names are what a rewrite keeps."""
-    n = tokens.starts.shape[0]
-    out = np.ones(n, dtype=np.float64)
-    if n == 0:
-        return out
-    if text.isascii():
-        cps = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    else:
-        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    first = cps[tokens.starts].astype(np.int64)
-    digit = (first >= 48) & (first <= 57)
-    upper = ((first >= 65) & (first <= 90)) | ((first >= 192) & (first <= 222) & (first != 215))
-    opening = np.ones(n, dtype=np.bool_)
-    opening[1:] = sent[1:] != sent[:-1]
-    out[digit | (upper & ~opening)] = SALIENT
-    return out
+class Derived:
+    """A pair's derivation as arrays (``derive``): ``links`` rows (a_start, a_end, b_start, b_end,
+    kind, similarity * 1e6, first fragment, end of its fragments), ``frags`` rows (a_start, a_end,
+    b_start, b_end) and each side's (verbatim, rewritten, total) word counts. The scan writes its
+    JSON from these (``write``), ``compare`` makes the record (``record``)."""
 
+    __slots__ = ("links", "frags", "a", "b")
 
-class SideInput:
-    """What the derivation reads of one text: its tokens, sentences, each token's sentence, its
-    content mask and each token's salience (made once per document, kept with the prepared
-    document)."""
+    def __init__(
+        self, links: np.ndarray, frags: np.ndarray, a: tuple[int, int, int], b: tuple[int, int, int]
+    ):
+        self.links = links
+        self.frags = frags
+        self.a = a
+        self.b = b
 
-    __slots__ = ("text", "tokens", "spans", "sent", "content", "salient")
+    @property
+    def any(self) -> bool:
+        return bool(self.links.shape[0])
 
-    def __init__(self, text: str, tokens: Tokens) -> None:
-        self.text = text
-        self.tokens = tokens
-        self.spans = sentence_spans(text)
-        self.sent = _sentence_of_tokens(self.spans, tokens.starts)
-        self.content = content_mask(tokens)
-        self.salient = salience(text, tokens, self.sent)
+    def sides(self) -> tuple[DerivedSide, DerivedSide]:
+        return side_of(*self.a), side_of(*self.b)
+
+    def record(self) -> Derivation:
+        frags = [Fragment(*f) for f in self.frags.tolist()]
+        links = tuple(
+            SentenceLink(a0, a1, b0, b1, KIND_NAMES[kind], _r(sim / 1e6), tuple(frags[f0:f1]))
+            for a0, a1, b0, b1, kind, sim, f0, f1 in self.links.tolist()
+        )
+        sa, sb = self.sides()
+        return Derivation(sa, sb, links)
 
 
 def derive(
@@ -572,17 +881,15 @@ def derive(
     b: SideInput,
     s: Settings,
     weights: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[Derivation, np.ndarray, np.ndarray]:
+    swap: bool = False,
+) -> Derived:
     """The derivation of ``a`` and ``b`` (``weights``: corpus weights of each side's tokens, or
-    None to weigh by the pair alone), and each side's word classes (0 new, 1 rewritten, 2
-    verbatim)."""
+    None to weigh by the pair alone); with ``swap``, given as the derivation of ``b`` and ``a``."""
     ta, tb = a.tokens, b.tokens
-    if weights is None:  # inverse sentence frequency over the pair, times salience (negative: to be
-        # multiplied in the kernel)
-        wa, wb = -a.salient, -b.salient
+    if weights is None:  # inverse sentence frequency over the pair, times salience
+        wa, wb = a.salient, b.salient
     else:
         wa, wb = weights[0] * a.salient, weights[1] * b.salient
-    na, nb = max(1, len(a.spans)), max(1, len(b.spans))
     links, frags, cls_a, cls_b, _ = _derive(
         ta.hashes,
         tb.hashes,
@@ -590,28 +897,19 @@ def derive(
         b.content,
         a.sent,
         b.sent,
-        na,
-        nb,
+        a.n_sentences,
+        b.n_sentences,
         wa,
         wb,
+        weights is None,
         s.min_fragment,
-        link_params(),
+        _PARAMS,
     )
-    per_link: list[list[Fragment]] = [[] for _ in range(links.shape[0])]
-    for lk, a0, b0, ln in frags.tolist():
-        per_link[lk].append(
-            Fragment(
-                int(ta.starts[a0]), int(ta.ends[a0 + ln - 1]), int(tb.starts[b0]), int(tb.ends[b0 + ln - 1])
-            )
-        )
-    sentences = []
-    for lk, (i, j, kind, sim) in enumerate(links.tolist()):
-        a0, a1 = a.spans[i] if a.spans else (0, len(a.text))
-        b0, b1 = b.spans[j] if b.spans else (0, len(b.text))
-        fr = tuple(sorted(per_link[lk], key=lambda f: (f.a_start, f.b_start)))
-        sentences.append(SentenceLink(a0, a1, b0, b1, KIND_NAMES[kind], _r(sim / 1e6), fr))
-    sentences.sort(key=lambda x: (x.a_start, x.b_start))
-    return Derivation(_side(cls_a), _side(cls_b), tuple(sentences)), cls_a, cls_b
+    rows, fr = _assemble(
+        links, frags, ta.starts, ta.ends, tb.starts, tb.ends, a.span_array, b.span_array, swap
+    )
+    ca, cb = _counts(cls_a), _counts(cls_b)
+    return Derived(rows, fr, cb, ca) if swap else Derived(rows, fr, ca, cb)
 
 
 # ---------------------------------------------------------------- a document's own derivation

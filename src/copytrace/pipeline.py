@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import Block, Found, Index, align_batch, align_tokens, whole_block
-from .derive import SideInput, derive
+from .derive import Derived, SideInput, derive
 from .explain import EditRow, Side, edit_rows, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, find_literals_many, tokenize_batch
@@ -33,7 +33,7 @@ from .relate import (
     wire_dateline,
 )
 from .types import Derivation, Document, Pair, Settings, new_edit, new_passage
-from .write import dumps_pair, dumps_pair_rows
+from .write import derivation_json, dumps_pair, dumps_pair_rows
 
 
 @dataclass(slots=True)
@@ -265,12 +265,17 @@ def _oriented(
     return same, _passage_rows(pa, pb, s, same, False, found)
 
 
-def derivation(pa: Prepared, pb: Prepared, s: Settings) -> Derivation:
+def derived(pa: Prepared, pb: Prepared, s: Settings) -> Derived:
     """The sentence derivation of ``pa`` (as ``a``) and ``pb`` (``derive.derive``), computed in
     canonical order (by content) and mirrored when needed, so a pair and its mirror agree."""
     if pb.before(pa):
-        return derive(pb.sentences, pa.sentences, s)[0].swapped()
-    return derive(pa.sentences, pb.sentences, s)[0]
+        return derive(pb.sentences, pa.sentences, s, swap=True)
+    return derive(pa.sentences, pb.sentences, s)
+
+
+def derivation(pa: Prepared, pb: Prepared, s: Settings) -> Derivation:
+    """``derived`` as a record."""
+    return derived(pa, pb, s).record()
 
 
 def _summary(
@@ -279,7 +284,7 @@ def _summary(
     s: Settings,
     same: bool,
     spans: list[tuple[tuple[int, int], tuple[int, int], int]],
-    der: Derivation,
+    der: Derived,
 ) -> tuple[str, str, str, float, float, float, int]:
     """(relation, direction, its reason, containment of a and of b, similarity, shared words) of a
     pair from its passages' (a token range, b token range, words) and its derivation: what
@@ -287,16 +292,17 @@ def _summary(
     cont_a = coverage(pa.tokens.hashes.shape[0], [at for at, _, _ in spans])
     cont_b = coverage(pb.tokens.hashes.shape[0], [bt for _, bt, _ in spans])
     rel = relation(same, cont_a, cont_b, spans, s)  # type: ignore[arg-type]  # (only its truth is read)
+    side_a, side_b = der.sides()
     direc, reason = direction(
         pa.doc,
         pb.doc,
-        max(cont_a, der.a.derived if der.a.level == "wholly" else 0.0),
-        max(cont_b, der.b.derived if der.b.level == "wholly" else 0.0),
+        max(cont_a, side_a.derived if side_a.level == "wholly" else 0.0),
+        max(cont_b, side_b.derived if side_b.level == "wholly" else 0.0),
         (pa.wire, pb.wire),
         lambda: (pa.credits, pb.credits),
         wire_agencies(s.agencies),
     )
-    rel = derived_relation(rel, der, direc)
+    rel = derived_relation(rel, der.any, side_a, side_b, direc)
     matched = sum(w for _, _, w in spans)
     length = sum((at[1] - at[0]) + (bt[1] - bt[0]) for at, bt, _ in spans)
     similarity = _r(2.0 * matched / length) if length else 0.0
@@ -316,9 +322,9 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         from .semantic import see_through
 
         passages, same_event = see_through(pa, pb, passages, s)
-    der = derivation(pa, pb, s)
-    if not passages and not same_event and not der.sentences:
-        return Pair(pa.doc.id, pb.doc.id, "unrelated", "unknown", 0.0, 0.0, 0.0, (), derivation=der)
+    der = derived(pa, pb, s)
+    if not passages and not same_event and not der.any:
+        return Pair(pa.doc.id, pb.doc.id, "unrelated", "unknown", 0.0, 0.0, 0.0, (), derivation=der.record())
     rel, direc, reason, cont_a, cont_b, similarity, _ = _summary(
         pa, pb, s, same, [(p.a_tokens, p.b_tokens, p.words) for p in passages], der
     )
@@ -337,7 +343,7 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         numbers_changed=tuple(numbers),
         names_changed=tuple(names),
         direction_reason=reason,
-        derivation=der,
+        derivation=der.record(),
     )
 
 
@@ -354,13 +360,14 @@ def encode_prepared(
             return None
         return dumps_pair(pair), pair.relation, sum(p.words for p in pair.passages)
     same, rows = _oriented(pa, pb, s, found)
-    der = derivation(pa, pb, s)
-    if not rows and not der.sentences:
+    der = derived(pa, pb, s)
+    if not rows and not der.any:
         return None
     rel, direc, reason, cont_a, cont_b, similarity, matched = _summary(
         pa, pb, s, same, [(r[6], r[7], r[4]) for r in rows], der
     )
-    line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, cont_a, cont_b, similarity, rows, der)
+    djson = derivation_json(der.sides(), der.links.tolist(), der.frags.tolist())
+    line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, cont_a, cont_b, similarity, rows, djson)
     return line, rel, matched
 
 

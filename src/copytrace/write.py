@@ -85,10 +85,10 @@ def _pair_line(
     passages: list[str],
     numbers: list[str],
     names: list[str],
-    derivation: Derivation | None = None,
+    derivation: str | None = None,
 ) -> str:
-    """A pair's JSON line, its passages and flags given as JSON objects."""
-    tail = "}" if derivation is None else ', "derivation": ' + _derivation(derivation) + "}"
+    """A pair's JSON line, its passages, flags and derivation given as JSON objects."""
+    tail = "}" if derivation is None else ', "derivation": ' + derivation + "}"
     return (
         f'{{"a": {_str(a)}, "b": {_str(b)}, "relation": {_str(relation)}, '
         f'"direction": {_str(direction)}, "direction_reason": {_str(reason)}, '
@@ -105,19 +105,38 @@ def _side(d: DerivedSide) -> str:
     )
 
 
+_KINDS = ('"rewritten"', '"partly_verbatim"', '"verbatim"')
+
+
+def derivation_json(
+    sides: tuple[DerivedSide, DerivedSide], links: list[list[int]], frags: list[list[int]]
+) -> str:
+    """A derivation's JSON object, as ``dumps(derivation.to_dict())`` writes it, from its sides and
+    its rows (``derive.Derived``: links (a_start, a_end, b_start, b_end, kind, similarity * 1e6,
+    first fragment, end of its fragments), fragments (a_start, a_end, b_start, b_end))."""
+    fr = [
+        f'{{"a_start": {a0:d}, "a_end": {a1:d}, "b_start": {b0:d}, "b_end": {b1:d}}}'
+        for a0, a1, b0, b1 in frags
+    ]
+    out = [
+        f'{{"a_start": {a0:d}, "a_end": {a1:d}, "b_start": {b0:d}, "b_end": {b1:d}, "kind": {_KINDS[kind]}, '
+        f'"similarity": {_num(round(sim / 1e6, 4))}, "fragments": [{", ".join(fr[f0:f1])}]}}'
+        for a0, a1, b0, b1, kind, sim, f0, f1 in links
+    ]
+    return f'{{"a": {_side(sides[0])}, "b": {_side(sides[1])}, "sentences": [{", ".join(out)}]}}'
+
+
 def _derivation(d: Derivation) -> str:
-    """A derivation's JSON object, as ``dumps(d.to_dict())`` writes it."""
-    links = []
+    """A derivation record's JSON object, as ``dumps(d.to_dict())`` writes it."""
+    kinds = {"rewritten": 0, "partly_verbatim": 1, "verbatim": 2}
+    frags: list[list[int]] = []
+    links: list[list[int]] = []
     for x in d.sentences:
-        frags = ", ".join(
-            f'{{"a_start": {f.a_start:d}, "a_end": {f.a_end:d}, "b_start": {f.b_start:d}, "b_end": {f.b_end:d}}}'
-            for f in x.fragments
-        )
-        links.append(
-            f'{{"a_start": {x.a_start:d}, "a_end": {x.a_end:d}, "b_start": {x.b_start:d}, "b_end": {x.b_end:d}, '
-            f'"kind": {_str(x.kind)}, "similarity": {_num(x.similarity)}, "fragments": [{frags}]}}'
-        )
-    return f'{{"a": {_side(d.a)}, "b": {_side(d.b)}, "sentences": [{", ".join(links)}]}}'
+        f0 = len(frags)
+        frags.extend([f.a_start, f.a_end, f.b_start, f.b_end] for f in x.fragments)
+        sim = round(x.similarity * 1e6)
+        links.append([x.a_start, x.a_end, x.b_start, x.b_end, kinds[x.kind], sim, f0, len(frags)])
+    return derivation_json((d.a, d.b), links, frags)
 
 
 def dumps_pair(pair: Pair) -> str:
@@ -138,7 +157,7 @@ def dumps_pair(pair: Pair) -> str:
             [_passage(p) for p in pair.passages],
             [_flat(d) for d in pair.numbers_changed],
             [_flat(d) for d in pair.names_changed],
-            pair.derivation,
+            None if pair.derivation is None else _derivation(pair.derivation),
         )
     except (_Unusual, TypeError, ValueError):
         return dumps(pair.to_dict())
@@ -154,7 +173,7 @@ def dumps_pair_rows(
     containment_b: float,
     similarity: float,
     passages: list[Any],
-    derivation: Derivation | None = None,
+    derivation: str | None = None,
 ) -> str:
     """``dumps_pair`` of the pair with these fields, its passages given as rows (a_start, a_end,
     b_start, b_end, words, similarity, a_tokens, b_tokens, edits) and its edits as rows (kind, a,
