@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,52 @@ def test_api_query_documents_pairs(client: TestClient) -> None:
     assert len(pairs) == 1 and {pairs[0]["a"], pairs[0]["b"]} == {"ghouta-a", f"evil{EVIL}"}
     assert client.get("/api/families").json()["families"][0]["size"] == 2
     assert client.post("/api/query", json={"limit": 5}).status_code == 422
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _check_derivation(d: dict, text_a: str, text_b: str) -> None:
+    """A derivation as the API returns it: shares and level of each side, links inside both texts."""
+    for side in ("a", "b"):
+        assert {"verbatim", "rewritten", "new", "level"} <= set(d[side])
+        assert abs(d[side]["verbatim"] + d[side]["rewritten"] + d[side]["new"] - 1) < 1e-3
+    assert d["sentences"]
+    for x in d["sentences"]:
+        assert 0 <= x["a_start"] < x["a_end"] <= len(text_a) and 0 <= x["b_start"] < x["b_end"] <= len(text_b)
+        for f in x["fragments"]:
+            # the same words (quotes and case may differ: fragments are matched on normalized words)
+            assert _words(text_a[f["a_start"] : f["a_end"]]) == _words(text_b[f["b_start"] : f["b_end"]])
+
+
+def test_api_returns_the_derivation(client: TestClient) -> None:
+    a, b = GHOUTA_A.read_text(encoding="utf-8"), GHOUTA_B.read_text(encoding="utf-8")
+    match = client.post("/api/query", json={"text": b, "limit": 5}).json()["matches"][0]
+    _check_derivation(match["pair"]["derivation"], b, a)  # the query is a
+    stored = client.get("/api/pairs", params={"doc": "ghouta-a"}).json()["pairs"][0]
+    assert stored["a"] == "ghouta-a"
+    evil = client.get(f"/api/documents/evil{EVIL}").json()["text"]
+    _check_derivation(stored["derivation"], a, evil)
+    assert client.get("/api/documents/ghouta-a").json()["pairs"][0]["derivation"] == stored["derivation"]
+
+
+def test_pages_show_the_sentences_side_by_side(client: TestClient) -> None:
+    b = GHOUTA_B.read_text(encoding="utf-8")
+    r = client.post("/query", data={"text": b})
+    assert "<details class=derivation open>" in r.text  # the best match's sentences unfolded
+    assert "<tr class='srow k-" in r.text and "<mark class=frag" in r.text and "srow k-new" in r.text
+    # the quote edited in b beside a's, verbatim fragments marked inside both cells
+    rows = r.text.split("<table class=sentences>", 1)[1].split("<tr class='srow")
+    row = next(x for x in rows if "Reconciliation Center" in x)
+    assert "Reconciliation Centre" in row and row.count("<mark class=frag") >= 2
+    # a stored pair seen from either side: the sentences follow the page's a
+    for first, second in (("ghouta-a", f"evil{EVIL}"), (f"evil{EVIL}", "ghouta-a")):
+        page = client.get("/pair", params={"a": first, "b": second}).text
+        assert "<tr class='srow k-" in page and "<script>" not in page
+        cells = page.split("<td class=sa", 1)[1]
+        assert ("&lt;script&gt;" in cells.split("<td class=sb", 1)[0]) == first.startswith("evil")
+    assert "derived a / b" in client.get("/pairs").text
 
 
 def test_openapi_documents_the_api(client: TestClient) -> None:

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,15 +34,15 @@ ARGS = [
 ]
 
 
-@pytest.fixture()
-def server(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _serve(path: Path, docs: list[Document]) -> Iterator[str]:
+    """A uvicorn server over a fresh index of ``docs``; yields its base URL."""
     import uvicorn
 
     from copytrace.web import create_app
 
-    path = tmp_path / "ix.duckdb"
     ix = Index(path)
-    ix.add([Document(GHOUTA_A.name, GHOUTA_A.read_text(encoding="utf-8"))])
+    ix.add(docs)
     ix.close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,9 +54,26 @@ def server(tmp_path: Path) -> Iterator[str]:
     while not srv.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[str]:
+    with _serve(
+        tmp_path / "ix.duckdb", [Document(GHOUTA_A.name, GHOUTA_A.read_text(encoding="utf-8"))]
+    ) as url:
+        yield url
+
+
+@pytest.fixture()
+def pair_server(tmp_path: Path) -> Iterator[str]:
+    docs = [Document(p.name, p.read_text(encoding="utf-8")) for p in (GHOUTA_A, GHOUTA_B)]
+    with _serve(tmp_path / "ix.duckdb", docs) as url:
+        yield url
 
 
 def test_paste_the_second_ghouta_article_and_see_the_match(server: str, tmp_path: Path) -> None:
@@ -79,6 +97,9 @@ def test_paste_the_second_ghouta_article_and_see_the_match(server: str, tmp_path
             first_b = passages.first.locator(".side.b").inner_text()
             assert "Syrian rebels safe passage out of" in first_b
             assert card.locator("mark.edit").count() >= 1
+            # the match's sentences side by side, unfolded
+            assert card.locator("details.derivation[open] tr.srow").count() >= 10
+            assert card.locator("tr.srow td.sa mark.frag").first.is_visible()
             page.screenshot(path=str(tmp_path / "matches.png"), full_page=False)
             # the stored document's page is one click away
             card.locator(f"h2 a[href='/documents/{GHOUTA_A.name}']").click()
@@ -87,3 +108,45 @@ def test_paste_the_second_ghouta_article_and_see_the_match(server: str, tmp_path
         finally:
             browser.close()
     assert (tmp_path / "matches.png").stat().st_size > 10_000
+
+
+def test_pair_view_shows_the_sentences_side_by_side(pair_server: str, tmp_path: Path) -> None:
+    """From the pairs list to a stored pair: its sentences in rows (a's sentence, how it was made,
+    b's sentence), verbatim fragments marked in both cells, new sentences in rows of their own;
+    every request goes to the server itself."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(pair_server + "/pairs")
+            levels = page.locator("table.list tr").nth(1).locator(".lvl")
+            assert levels.count() == 2 and levels.first.inner_text() in ("wholly", "partially", "non")
+            page.click("text=side by side")
+            page.wait_for_selector("table.sentences")
+            assert page.locator("details.derivation").get_attribute("open") is not None
+            summary = page.inner_text("details.derivation summary")
+            assert "verbatim" in summary and "derived from" in summary
+            rows = page.locator("table.sentences tr.srow")
+            assert rows.count() >= 10
+            # a link row: the sentence of each side beside the other, fragments marked and visible
+            link = page.locator("table.sentences tr.srow", has_text="Reconciliation").first
+            assert link.locator("td.sk").inner_text().split()[0] in ("verbatim", "partly", "rewritten")
+            frag = link.locator("td.sa mark.frag").first
+            assert frag.is_visible() and frag.inner_text().strip()
+            assert link.locator("td.sb mark.frag").count() >= 1
+            box_a, box_b = link.locator("td.sa").bounding_box(), link.locator("td.sb").bounding_box()
+            assert box_a and box_b and box_a["x"] + box_a["width"] <= box_b["x"]  # side by side
+            assert abs(box_a["y"] - box_b["y"]) < 2
+            # new sentences: one side filled, the other empty
+            new = page.locator("table.sentences tr.srow.k-new")
+            assert new.count() >= 2
+            assert new.filter(has_text="Many civilian residents").locator("td.sb").inner_text() == ""
+            page.screenshot(path=str(tmp_path / "pair.png"), full_page=False)
+            assert requests and all(u.startswith(pair_server + "/") for u in requests), requests
+        finally:
+            browser.close()
+    assert (tmp_path / "pair.png").stat().st_size > 10_000

@@ -42,7 +42,7 @@ from .cluster import STRONG, Edges, components, families
 from .errors import StoreError
 from .pipeline import Prepared, compare_prepared, doc_fingerprints, prepare_many
 from .relate import is_wire_original, parse_date
-from .types import Document, Family, Pair, Settings
+from .types import Derivation, Document, Family, Pair, Settings
 from .write import dumps
 
 SCHEMA_VERSION = 1
@@ -789,6 +789,8 @@ def pair_from_dict(obj: dict[str, Any]) -> Pair:
     """A Pair from its JSON object (the inverse of ``Pair.to_dict``; token ranges are not stored)."""
     from .types import Edit, Passage
 
+    derivation = obj.get("derivation")
+
     passages = tuple(
         Passage(
             p["a_start"],
@@ -814,7 +816,30 @@ def pair_from_dict(obj: dict[str, Any]) -> Pair:
         numbers_changed=tuple(flags.get("numbers_changed", ())),
         names_changed=tuple(flags.get("names_changed", ())),
         direction_reason=obj.get("direction_reason", "no evidence"),
+        derivation=None if derivation is None else derivation_from_dict(derivation),
     )
+
+
+def derivation_from_dict(obj: dict[str, Any]) -> Derivation:
+    """A Derivation from its JSON object (the inverse of ``Derivation.to_dict``)."""
+    from .types import DerivedSide, Fragment, SentenceLink
+
+    def side(x: dict[str, Any]) -> DerivedSide:
+        return DerivedSide(x["verbatim"], x["rewritten"], x["new"], x["level"], x.get("words", 0))
+
+    links = tuple(
+        SentenceLink(
+            x["a_start"],
+            x["a_end"],
+            x["b_start"],
+            x["b_end"],
+            x["kind"],
+            x["similarity"],
+            tuple(Fragment(f["a_start"], f["a_end"], f["b_start"], f["b_end"]) for f in x["fragments"]),
+        )
+        for x in obj.get("sentences", ())
+    )
+    return Derivation(side(obj["a"]), side(obj["b"]), links)
 
 
 def mirror(pair: Pair) -> Pair:
@@ -835,6 +860,7 @@ def mirror(pair: Pair) -> Pair:
         numbers_changed=tuple(_swap_flag(d) for d in pair.numbers_changed),
         names_changed=tuple(_swap_flag(d) for d in pair.names_changed),
         direction_reason=pair.direction_reason,
+        derivation=None if pair.derivation is None else pair.derivation.swapped(),
     )
 
 

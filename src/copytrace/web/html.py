@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..types import Document, Family, Pair, Passage
+from ..view import LEVELS, Fragment, Span, derivation_of, derivation_rows
 
 EDIT_KINDS = ("spelling", "number", "name", "rewording", "insert", "delete", "quote", "punctuation", "moved")
 
@@ -70,6 +71,81 @@ def marked(text: str, passage: Passage, side: str) -> str:
     return "".join(out)
 
 
+def sentence(text: str, span: Span | None, fragments: tuple[Fragment, ...], side: str) -> str:
+    """One sentence, escaped, its verbatim fragments wrapped in ``<mark class=frag>``."""
+    if span is None:
+        return ""
+    start, end = span
+    marks = sorted(
+        (max(lo, start), min(hi, end))
+        for lo, hi in ((f[0], f[1]) if side == "a" else (f[2], f[3]) for f in fragments)
+        if min(hi, end) > max(lo, start)
+    )
+    out, pos = [], start
+    for lo, hi in marks:
+        if lo < pos:
+            continue  # overlapping fragments: keep the first
+        out.append(esc(text[pos:lo]))
+        out.append(f"<mark class=frag title='verbatim fragment'>{esc(text[lo:hi])}</mark>")
+        pos = hi
+    out.append(esc(text[pos:end]))
+    return "".join(out)
+
+
+def shares(values: Any) -> str:
+    return ", ".join(f"{k} <b>{float(values.get(k, 0.0)):.0%}</b>" for k in ("verbatim", "rewritten", "new"))
+
+
+def derivation_section(pair: Pair, a: Document, b: Document, *, open_: bool = True) -> str:
+    """The pair's derivation: each side's shares and level, then its sentences side by side in
+    ``a``'s order (``view.sentence_rows``), verbatim fragments marked, new sentences in rows of
+    their own. Empty when the pair has no derivation."""
+    derivation = derivation_of(pair)
+    if derivation is None:
+        return ""
+    rows = derivation_rows(derivation, a.text, b.text)
+    summary = []
+    for side, doc, other in (("a", a, b), ("b", b, a)):
+        x = derivation.get(side, {})
+        level = str(x.get("level", ""))
+        summary.append(
+            f"<span class=derived>{esc(doc.id)}: <b class='lvl {esc(level)}'>{esc(LEVELS.get(level, level))}</b> "
+            f"{esc(other.id)} ({shares(x)})</span>"
+        )
+    body = [
+        f"<details class=derivation{' open' if open_ else ''}><summary>derivation{''.join(summary)}</summary>",
+        f"<table class=sentences><tr><th class=sa>a · {esc(a.id)}</th><th class=sk>made</th>"
+        f"<th class=sb>b · {esc(b.id)}</th></tr>",
+    ]
+    for r in rows:
+        made = esc(r.kind.replace("_", " "))
+        if r.similarity is not None:
+            made += f"<br><span class=muted>{r.similarity:.2f}</span>"
+        a_at = f" title='[{r.a[0]}:{r.a[1]}]'" if r.a else ""
+        b_at = f" title='[{r.b[0]}:{r.b[1]}]'" if r.b else ""
+        body.append(
+            f"<tr class='srow k-{esc(r.kind)}'><td class=sa{a_at}>{sentence(a.text, r.a, r.fragments, 'a')}</td>"
+            f"<td class=sk>{made}</td><td class=sb{b_at}>{sentence(b.text, r.b, r.fragments, 'b')}</td></tr>"
+        )
+    body.append("</table></details>")
+    return "".join(body)
+
+
+def derived_levels(pair: Pair) -> str:
+    """``level a / level b`` of the pair's derivation (shares in the tooltip); empty without one."""
+    derivation = derivation_of(pair)
+    if derivation is None:
+        return ""
+    cells = []
+    for side in ("a", "b"):
+        x = derivation.get(side, {})
+        tip = ", ".join(f"{k} {float(x.get(k, 0.0)):.0%}" for k in ("verbatim", "rewritten", "new"))
+        cells.append(
+            f"<span class='lvl {esc(x.get('level', ''))}' title='{side}: {esc(tip)}'>{esc(x.get('level', ''))}</span>"
+        )
+    return " / ".join(cells)
+
+
 def legend() -> str:
     return (
         "<p class=legend>edits: "
@@ -82,8 +158,17 @@ def relation_badge(relation: str) -> str:
     return f'<span class="rel {esc(relation)}">{esc(relation)}</span>'
 
 
-def pair_card(pair: Pair, a: Document, b: Document, *, a_link: bool = True, b_link: bool = True) -> str:
-    """One pair: facts, then every passage side by side with its edits highlighted."""
+def pair_card(
+    pair: Pair,
+    a: Document,
+    b: Document,
+    *,
+    a_link: bool = True,
+    b_link: bool = True,
+    open_derivation: bool = True,
+) -> str:
+    """One pair: facts, then every passage side by side with its edits highlighted, then its
+    sentences side by side (``derivation_section``, folded unless ``open_derivation``)."""
 
     def name(d: Document, link: bool) -> str:
         label = esc(d.title or d.id)
@@ -119,6 +204,7 @@ def pair_card(pair: Pair, a: Document, b: Document, *, a_link: bool = True, b_li
                 for e in p.edits
             )
             parts.append(f"<details><summary>{len(p.edits)} edit(s)</summary><ul>{edit_items}</ul></details>")
+    parts.append(derivation_section(pair, a, b, open_=open_derivation))
     parts.append("</section>")
     return "".join(parts)
 
@@ -147,8 +233,9 @@ def results(query: Document, matches: list[tuple[Document, Pair]], warnings: lis
         parts.append("<h2 id=summary>No stored document shares a passage with this text.</h2>")
     else:
         parts.append(f"<h2 id=summary>{len(matches)} stored document(s) share text with it</h2>{legend()}")
-    for doc, pair in matches:
-        parts.append(pair_card(pair, query, doc, a_link=False))
+    for k, (doc, pair) in enumerate(matches):
+        # the best match's sentences unfolded, the others' a click away
+        parts.append(pair_card(pair, query, doc, a_link=False, open_derivation=k == 0))
     return "".join(parts)
 
 
@@ -187,14 +274,14 @@ def pairs_list(
         f"<h1>Pairs{(' · ' + esc(relation)) if relation else ''}</h1><p>{filters} "
         f'<a href="/pairs">all</a></p>',
         "<table class=list><tr><th>a</th><th>b</th><th>relation</th><th>direction</th><th>shared words</th>"
-        "<th>containment a / b</th><th></th></tr>",
+        "<th>containment a / b</th><th>derived a / b</th><th></th></tr>",
     ]
     for p in pairs:
         words = sum(x.words for x in p.passages)
         body.append(
             f'<tr><td><a href="{doc_url(p.a)}">{esc(p.a)}</a></td><td><a href="{doc_url(p.b)}">{esc(p.b)}</a></td>'
             f"<td>{relation_badge(p.relation)}</td><td>{esc(p.direction)}</td><td>{words}</td>"
-            f"<td>{p.containment_a:.0%} / {p.containment_b:.0%}</td>"
+            f"<td>{p.containment_a:.0%} / {p.containment_b:.0%}</td><td>{derived_levels(p)}</td>"
             f'<td><a href="{url("/pair", a=p.a, b=p.b)}">side by side</a></td></tr>'
         )
     body.append("</table>")
@@ -202,7 +289,24 @@ def pairs_list(
     return "".join(body)
 
 
-def document_page(doc: Document, pairs: list[tuple[Document, Pair]], family: Family | None) -> str:
+def own_derivation(own: dict[str, Any]) -> str:
+    """A document's own derivation (``index.own_derivation``): level, shares, each source linked."""
+    if not own["sources"]:
+        return f"<p class=derived-doc>derived from no stored document ({shares(own)})</p>"
+    sources = ", ".join(
+        f'<a href="{doc_url(x["id"])}">{esc(x["id"])}</a> <b>{float(x["share"]):.0%}</b>'
+        for x in own["sources"]
+    )
+    level = str(own["level"])
+    return f"<p class=derived-doc><b class='lvl {esc(level)}'>{esc(level)}</b> derived ({shares(own)}) from {sources}</p>"
+
+
+def document_page(
+    doc: Document,
+    pairs: list[tuple[Document, Pair]],
+    family: Family | None,
+    own: dict[str, Any] | None = None,
+) -> str:
     facts = "".join(
         f"<span>{k} <b>{esc(v)}</b></span>"
         for k, v in (("date", doc.date), ("source", doc.source), ("url", doc.url), ("path", doc.path))
@@ -217,6 +321,8 @@ def document_page(doc: Document, pairs: list[tuple[Document, Pair]], family: Fam
         f"<h1>{esc(doc.title or doc.id)}</h1><div class=facts><span>id <b>{esc(doc.id)}</b></span>{facts}</div>"
     ]
     body.append(fam)
+    if own is not None:
+        body.append(own_derivation(own))
     body.append(f"<h2>{len(pairs)} pair(s)</h2>")
     if pairs:
         body.append(
