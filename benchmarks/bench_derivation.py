@@ -54,6 +54,7 @@ WORK = ROOT / "benchmarks" / ".work"
 
 LEVELS = ("wholly", "partially", "non")
 KINDS = ("verbatim", "rewritten", "condensed", "quote", "merged")
+ORIGINS = ("rewritten/msrp", "rewritten/pan")  # rewritten sentences by the paraphrase corpus they come from
 CLOUGH_CLASSES = ("cut", "light", "heavy", "non")
 MIN_RUN = 4  # gold verbatim runs: at least this many words
 MIN_OVERLAP = 5  # characters a predicted span must share with a gold span to hit it
@@ -559,10 +560,10 @@ class Builder:
     def make_wire(self, wid: str, s: Story) -> dict[str, Any]:
         rng = self.rng
         units = [Unit(x, "plain") for x in s.sentences[:14]]
-        for _ in range(rng.randint(2, 4)):  # paraphrase s1: one replaces a sentence, the rest are added
-            _, s1, s2 = self.paraphrases[self.para_i]
+        for _ in range(rng.randint(3, 5)):  # paraphrase s1: one replaces a sentence, the rest are added
+            origin, s1, s2 = self.paraphrases[self.para_i]
             self.para_i += 1
-            u = Unit(s1, "para", extra={"s2": s2})
+            u = Unit(s1, "para", extra={"s2": s2, "origin": origin})
             pos = rng.randrange(1, len(units) + 1)
             if rng.random() < 0.35 and pos < len(units) and units[pos].kind == "plain":
                 units[pos] = u
@@ -593,6 +594,7 @@ class Builder:
             "reuters": s.id,
             "names": s.names,
             "layout": layout,
+            "s2_used": set(),
         }
 
     def new_units(self, topic: str, n: int) -> list[Unit]:
@@ -656,10 +658,13 @@ class Builder:
             src = [(w["id"], k)]
             r = rng.random()
             nxt = keep[i + 1] if i + 1 < len(keep) else None
-            if u.kind == "para":
-                out.append(
-                    Unit(u.extra["s2"], "rewritten", src) if r < 0.85 else Unit(u.text, "verbatim", src)
-                )
+            if u.kind == "para" and k not in w["s2_used"] and r < 0.85:
+                # a paraphrase is one writer's: no two papers share an s2
+                w["s2_used"].add(k)
+                out.append(Unit(u.extra["s2"], "rewritten", src, {"origin": u.extra["origin"]}))
+            elif u.kind == "para":
+                c = condense(u.text) if r < 0.92 else None
+                out.append(Unit(c, "condensed", src) if c else Unit(u.text, "verbatim", src))
             elif u.kind == "quote":
                 out.append(
                     Unit(reattribute(u.extra, rng), "quote", src)
@@ -751,6 +756,7 @@ class Builder:
                 "source_spans": [
                     [wires[x]["units"][k].start, wires[x]["units"][k].end] for x, k in u.sources
                 ],
+                **u.extra,
             }
             for u in units
             if u.sources
@@ -949,9 +955,13 @@ def score_pairs(
                 links_hit += sum(any(_link_hits(x, s) for s in sents) for x in links)
             for s in sents:
                 total_kind[s["kind"]] += 1
+                if "origin" in s:
+                    total_kind[f"{s['kind']}/{s['origin']}"] += 1
                 hit = [x for x in links if _link_hits(x, s)]
                 if hit:
                     found_kind[s["kind"]] += 1
+                    if "origin" in s:
+                        found_kind[f"{s['kind']}/{s['origin']}"] += 1
                     pred_kind[s["kind"]][max(hit, key=lambda x: x.similarity).kind] += 1
                 else:
                     pred_kind[s["kind"]]["missed"] += 1
@@ -960,6 +970,7 @@ def score_pairs(
                             "story": g["id"],
                             "wire": src,
                             "kind": s["kind"],
+                            "origin": s.get("origin"),
                             "level": g["level"],
                             "story_text": text[s["start"] : s["end"]],
                             "wire_text": " | ".join(docs[src]["text"][a:b] for a, b in s["source_spans"]),
@@ -989,16 +1000,16 @@ def score_pairs(
                             and _hits(f[2], f[3], r["source_start"], r["source_end"])
                             for r in runs
                         )
-    n_sent = sum(total_kind.values())
-    n_found = sum(found_kind.values())
+    n_sent = sum(total_kind[k] for k in KINDS)
+    n_found = sum(found_kind[k] for k in KINDS)
     return {
         "sentence_recall": n_found / max(1, n_sent),
         "sentence_precision": links_hit / max(1, links_total + links_on_non),
         "gold_sentences": n_sent,
         "predicted_links": links_total + links_on_non,
         "links_on_non_pairs": links_on_non,
-        "recall_by_kind": {k: found_kind[k] / max(1, total_kind[k]) for k in KINDS},
-        "gold_by_kind": {k: total_kind[k] for k in KINDS},
+        "recall_by_kind": {k: found_kind[k] / max(1, total_kind[k]) for k in (*KINDS, *ORIGINS)},
+        "gold_by_kind": {k: total_kind[k] for k in (*KINDS, *ORIGINS)},
         "predicted_kind_by_gold_kind": {k: dict(pred_kind[k]) for k in KINDS},
         "fragment_word_recall": run_words_hit / max(1, run_words),
         "fragment_word_precision": frag_words_hit / max(1, frag_words),
@@ -1077,16 +1088,35 @@ def score_scan(docs: dict[str, dict[str, Any]], gold: list[dict[str, Any]], out:
         for line in fh:
             r = json.loads(line)
             ddocs[r["id"]] = r.get("derivation") or {}
+    # papers made from the same wire ("siblings") share its text: the scan may name an earlier
+    # sibling as a source; counted apart from other wrong sources
+    by_wire = defaultdict(set)
+    for g in gold:
+        if g["level"] != "non":
+            for w in g["sources"]:
+                by_wire[w].add(g["id"])
     levels, src_hit, src_total = [], 0, 0
+    named: Counter[str] = Counter()
     for g in gold:
         der = ddocs.get(g["id"], {})
         levels.append((g["level"], der.get("level", "non")))
+        got = [x["id"] for x in der.get("sources", [])]
+        siblings = set().union(*(by_wire[w] for w in g["sources"])) if g["level"] != "non" else set()
+        for x in got:
+            named[
+                "gold"
+                if x in g["sources"] and g["level"] != "non"
+                else "sibling"
+                if x in siblings
+                else "other"
+            ] += 1
         if g["level"] != "non":
-            got = {x["id"] for x in der.get("sources", [])}
             src_total += len(g["sources"])
             src_hit += sum(x in got for x in g["sources"])
     res["document_levels"] = level_scores(levels)
     res["document_source_recall"] = src_hit / max(1, src_total)
+    res["document_source_precision"] = named["gold"] / max(1, sum(named.values()))
+    res["document_sources_named"] = dict(named)
     paper_ids = {g["id"] for g in gold}
     res["wire_document_levels"] = dict(
         Counter(ddocs.get(i, {}).get("level", "non") for i in docs if i not in paper_ids)
@@ -1106,7 +1136,7 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
         ("gold sentences", "gold_sentences"),
         ("predicted links", "predicted_links"),
         ("  of them on non pairs", "links_on_non_pairs"),
-        *[(f"  recall {k}", ("recall_by_kind", k)) for k in KINDS],
+        *[(f"  recall {k}", ("recall_by_kind", k)) for k in (*KINDS, *ORIGINS)],
         ("verbatim word recall", "fragment_word_recall"),
         ("fragment word precision", "fragment_word_precision"),
         ("pair level accuracy", ("pair_levels", "accuracy")),
@@ -1118,6 +1148,9 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
         ("document level macro F1", ("document_levels", "macro_f1")),
         ("document derived-vs-not F1", ("document_levels", "derived_f1")),
         ("document source recall", "document_source_recall"),
+        ("document source precision", "document_source_precision"),
+        ("  sources named: sibling papers", ("document_sources_named", "sibling")),
+        ("  sources named: other", ("document_sources_named", "other")),
         ("seconds", "seconds"),
     ]
     print("| metric | " + " | ".join(cols) + " |")
