@@ -288,7 +288,10 @@ def make_quote(s: str, story: Story, rng: random.Random) -> dict[str, str] | Non
 
 
 _FUNCTION = frozenset(
-    "a an the of in on at to for from by with and or but as is was were be been that which it its this".split()
+    """a an the of in on at to for from by with and or but as is are was were be been being has have
+    had will would could should can may might not no so than that which who it its this these those
+    there their they he she we if when while into over under about after before any even also only
+    just some more most such very""".split()
 )
 
 
