@@ -1301,14 +1301,16 @@ def cmd_clough(args: argparse.Namespace) -> None:
 # ================================================================ features for fitting thresholds
 
 
-def features(pair: dict[str, Any], derived_is_a: bool = True) -> dict[str, Any]:
+def features(pair: dict[str, Any]) -> dict[str, Any]:
+    """What a threshold fit reads from a pair record: both sides' shares and levels (``a_side``,
+    ``b_side``), links by kind, fragments, relation and containment."""
     der = pair["derivation"]
     return {
         "relation": pair["relation"],
         "containment_a": pair["containment_a"],
         "containment_b": pair["containment_b"],
-        "a": der["a"],
-        "b": der["b"],
+        "a_side": der["a"],
+        "b_side": der["b"],
         "links": len(der["sentences"]),
         "links_by_kind": dict(Counter(x["kind"] for x in der["sentences"])),
         "fragments": sum(len(x["fragments"]) for x in der["sentences"]),
