@@ -12,11 +12,13 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import GHOUTA_A, GHOUTA_B, ROOT
 
-from copytrace import Document, Settings, StoreError, scan
+from copytrace import Document, Settings, StoreError, compare, scan
 from copytrace.cli import main
+from copytrace.derive import NO_SOURCE
 from copytrace.index import Index, mirror
 
 SENTENCES = [
@@ -183,6 +185,170 @@ def test_cli_query_reads_stdin(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert json.loads(proc.stdout)["matches"][0]["document"]["id"] == GHOUTA_A.name
+
+
+# ---------------------------------------------------------------- derivation
+
+# a wire story and a newspaper's rewrite of it a day later: the quotes kept, the sentences around
+# them rewritten, condensed and reordered, a headline and a paragraph of the paper's own added
+WIRE = (
+    "ROTTERDAM (Reuters) - Dock workers at the port of Rotterdam walked off the job on Monday in a "
+    "dispute over automation, halting container traffic at Europe's busiest port for the first time in "
+    "more than a decade.\n\n"
+    "The FNV union said about 4,000 workers joined the 48-hour strike after talks with the employers' "
+    "association broke down late on Sunday.\n\n"
+    '"We will not stand by while robots take the jobs our members have done for generations," union '
+    "spokesman Niek Stam told reporters outside the ECT terminal.\n\n"
+    "Port authority figures show that some 14.5 million containers passed through Rotterdam last year.\n\n"
+    "The employers said they had offered a job guarantee until 2030 and called the walkout irresponsible.\n\n"
+    '"This strike hurts the whole Dutch economy and solves nothing for the workers," said Marco Hendriks, '
+    "chairman of the employers' group.\n\n"
+    "Shipping lines including Maersk and MSC said they were diverting some vessels to Antwerp and Hamburg.\n\n"
+    "Economists at ING estimated the strike could cost the Dutch economy around 20 million euros a day.\n"
+)
+REWRITE = (
+    "Robots spark dock walkout\n\n"
+    "Europe's largest port ground to a halt yesterday as thousands of dockers in Rotterdam downed tools "
+    "in protest against plans to automate their work.\n\n"
+    "Around 4,000 members of the FNV union are taking part in the two-day stoppage, which began after "
+    "negotiations with port employers collapsed on Sunday night.\n\n"
+    '"We will not stand by while robots take the jobs our members have done for generations," union '
+    "leader Niek Stam said.\n\n"
+    "Employers insist they offered to guarantee jobs until 2030 and described the action as irresponsible.\n\n"
+    '"This strike hurts the whole Dutch economy and solves nothing for the workers," said employers\' '
+    "chairman Marco Hendriks.\n\n"
+    "Maersk and MSC are already sending some ships to Antwerp and Hamburg instead, the shipping companies "
+    "said.\n\n"
+    "ING economists put the cost to the Dutch economy at roughly 20 million euros for every day the strike "
+    "lasts.\n\n"
+    'Local cafe owner Petra de Vries said the quayside had never been so quiet. "It feels like a Sunday," '
+    "she said.\n"
+)
+# the same rewrite with the quotes cut short: no run of min_words (15) words in common is left
+SHORT = REWRITE.replace(
+    '"We will not stand by while robots take the jobs our members have done for generations," union '
+    "leader Niek Stam said.",
+    "Union leader Niek Stam said his members would not stand by while robots take the jobs.",
+).replace(
+    '"This strike hurts the whole Dutch economy and solves nothing for the workers," said employers\' '
+    "chairman Marco Hendriks.",
+    '"This strike hurts the whole Dutch economy," employers\' chairman Marco Hendriks complained.',
+)
+
+
+def _story() -> tuple[Document, Document]:
+    return (
+        Document("wire", WIRE, date="2024-03-04", source="Reuters"),
+        Document("rewrite", REWRITE, date="2024-03-05", source="Daily Courier"),
+    )
+
+
+def test_query_and_the_document_view_carry_the_derivation(tmp_path: Path) -> None:
+    wire, rewrite = _story()
+    path = tmp_path / "ix.duckdb"
+    ix = Index(path)
+    ix.add([wire])
+    ix.add([rewrite])  # incremental: the rewrite is matched against the stored wire
+    both = Index(tmp_path / "both.duckdb")
+    both.add([wire, rewrite])
+    assert [p.to_dict() for p in ix.pairs()] == [p.to_dict() for p in both.pairs()]
+    for doc_id in ("wire", "rewrite"):
+        assert ix.derivation_of(doc_id) == both.derivation_of(doc_id)
+    both.close()
+
+    (stored,) = ix.pairs()
+    assert (stored.a, stored.b, stored.direction) == ("wire", "rewrite", "a_to_b")
+    assert stored.derivation == compare(wire, rewrite).derivation  # kept as compare gives it
+    ix.close()
+
+    with Index(path, read_only=True) as ro:
+        (match,) = ro.query_text(REWRITE, exclude="rewrite")  # (not itself)
+        assert match.doc.id == "wire"
+        derivation = match.pair.derivation
+        assert derivation is not None and derivation.a.level != "non"  # the query (the rewrite) is a
+        assert derivation.sentences and any(x.kind == "rewritten" for x in derivation.sentences)
+        assert derivation == compare(Document("query", REWRITE), wire).derivation
+        assert match.to_dict()["pair"]["derivation"] == derivation.to_dict()
+
+        # the rewrite's own derivation names the wire; the wire has none
+        own = ro.derivation_of("rewrite")
+        assert own["level"] != "non" and own["rewritten"] > 0 and own["verbatim"] > 0
+        assert [x["id"] for x in own["sources"]] == ["wire"] and own["sources"][0]["share"] > 0
+        assert ro.derivation_of("wire") == NO_SOURCE
+        with pytest.raises(StoreError, match="no document with id 'nope'"):
+            ro.derivation_of("nope")
+
+    # as the scan's documents.jsonl gives each document
+    scan([wire, rewrite], str(tmp_path / "scan"), Settings(workers=1))
+    with open(tmp_path / "scan" / "documents.jsonl", encoding="utf-8") as fh:
+        scanned = {d["id"]: d["derivation"] for d in map(json.loads, fh)}
+    with Index(path, read_only=True) as ro:
+        assert {doc_id: ro.derivation_of(doc_id) for doc_id in scanned} == scanned
+
+
+def test_cli_and_api_show_the_derivation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ix.duckdb"
+    Index(path).add(list(_story()))
+    assert main(["query", "--id", "rewrite", "--index", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [x["id"] for x in out["derivation"]["sources"]] == ["wire"]
+    assert out["matches"][0]["pair"]["derivation"]["a"]["level"] != "non"  # rewrite is a
+    assert main(["query", "--id", "rewrite", "--index", str(path)]) == 0
+    assert "derived (verbatim" in capsys.readouterr().out
+    assert main(["query", "--id", "wire", "--index", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["derivation"] == NO_SOURCE
+
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from copytrace.web import create_app
+
+    client = TestClient(create_app(path))
+    doc = client.get("/api/documents/rewrite").json()
+    with Index(path, read_only=True) as ro:
+        assert doc["derivation"] == ro.derivation_of("rewrite")
+    assert doc["pairs"][0]["derivation"]["sentences"]
+    assert client.get("/api/documents/wire").json()["derivation"] == NO_SOURCE
+    page = client.get("/documents/rewrite").text
+    assert "<p class=derived-doc>" in page and 'href="/documents/wire"' in page.split("<h2>", 1)[0]
+    assert "derived from no stored document" in client.get("/documents/wire").text
+
+
+def test_a_pair_with_no_literal_passage_is_stored_and_found(tmp_path: Path) -> None:
+    # a dense winnowing window so the short quotes share fingerprints (candidates need min_shared)
+    wire = Document("wire", WIRE, date="2024-03-04")
+    short = Document("short", SHORT, date="2024-03-05")
+    ix = Index(tmp_path / "ix.duckdb", Settings(window=2))
+    stats = ix.add([wire, short])
+    assert stats.pairs == 1
+    (stored,) = ix.pairs()
+    assert stored.passages == () and stored.relation == "partial"
+    assert stored.derivation is not None and stored.derivation.b.level != "non"
+    (match,) = ix.query_text(SHORT, exclude="short")
+    assert match.doc.id == "wire" and match.pair.passages == ()
+    assert match.pair.derivation is not None and match.pair.derivation.a.level != "non"
+    assert [x["id"] for x in ix.derivation_of("short")["sources"]] == ["wire"]
+    ix.close()
+
+
+def test_pairs_stored_without_a_derivation_get_it_when_read(tmp_path: Path) -> None:
+    """An index written before derivations: its pairs' JSON has none; reading computes it."""
+    path = tmp_path / "ix.duckdb"
+    ix = Index(path)
+    ix.add(list(_story()))
+    (before,) = ix.pairs()
+    own = ix.derivation_of("rewrite")
+    ix.close()
+    con = duckdb.connect(str(path))
+    (raw,) = con.execute("SELECT pair FROM pairs").fetchone() or ("",)
+    old = {k: v for k, v in json.loads(raw).items() if k != "derivation"}
+    con.execute("UPDATE pairs SET pair = ?", [json.dumps(old)])
+    con.close()
+    with Index(path, read_only=True) as ro:
+        (after,) = ro.pairs()
+        assert after.derivation is not None and after == before
+        assert ro.pair("rewrite", "wire") == before
+        assert ro.derivation_of("rewrite") == own and own["sources"]
 
 
 # ---------------------------------------------------------------- faults

@@ -50,25 +50,39 @@ def _query_document(args: argparse.Namespace) -> Document:
     return docs[0]
 
 
+def derivation_line(doc_id: str, own: dict[str, Any]) -> str:
+    """A document's own derivation in one line of rich markup: its level, shares and sources."""
+    from rich.markup import escape
+
+    shares = ", ".join(f"{k} {float(own[k]):.0%}" for k in ("verbatim", "rewritten", "new"))
+    if not own["sources"]:
+        return f"[b]{escape(doc_id)}[/]: derived from no stored document ({shares})"
+    sources = ", ".join(f"{escape(x['id'])} ({float(x['share']):.0%})" for x in own["sources"])
+    return f"[b]{escape(doc_id)}[/]: [b]{escape(str(own['level']))}[/] derived ({shares}) from {sources}"
+
+
 def cmd_query(args: argparse.Namespace) -> int:
-    from .index import Index
+    from .index import Index, own_derivation
 
     if (args.doc is None) == (args.id is None):
         raise InputError("query", "give one document (a file, or - for stdin) or --id ID")
+    own: dict[str, Any] | None = None  # a stored document's own derivation (``Index.derivation_of``)
     with Index(args.index, read_only=True, lock_timeout=args.lock_timeout) as ix:
         if args.id is not None:
             query_doc = ix.get(args.id)
             if query_doc is None:
                 raise StoreError(f"{args.index}: no document with id {args.id!r} in the index")
-            found = ix.matches_of(args.id)[: args.limit]
+            matches = ix.matches_of(args.id)
+            own = own_derivation(query_doc, [p for _, p in matches])
+            found = matches[: args.limit]
         else:
             query_doc = _query_document(args)
             found = [(m.doc, m.pair) for m in ix.query(query_doc, limit=args.limit)]
     if args.json:
-        out = {
-            "query": query_doc.to_dict(),
-            "matches": [{"document": d.to_dict(), "pair": p.to_dict()} for d, p in found],
-        }
+        out: dict[str, Any] = {"query": query_doc.to_dict()}
+        if own is not None:
+            out["derivation"] = own
+        out["matches"] = [{"document": d.to_dict(), "pair": p.to_dict()} for d, p in found]
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     from rich.console import Console
@@ -76,6 +90,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     from .view import render_pair
 
     console = Console()
+    if own is not None:
+        console.print(derivation_line(query_doc.id, own))
     if not found:
         console.print(f"no stored document shares a passage with [b]{query_doc.id}[/]")
     for doc, pair in found:
@@ -151,7 +167,9 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     q.add_argument("doc", nargs="?", help="a text file, or - to read the text from stdin")
-    q.add_argument("--id", help="a stored document's id instead of DOC (its stored pairs)")
+    q.add_argument(
+        "--id", help="a stored document's id instead of DOC (its stored pairs and its own derivation)"
+    )
     _index_option(q)
     q.add_argument("--limit", type=int, default=20, help="most matches shown (20)")
     q.add_argument("--json", action="store_true", help="print the matches as JSON")

@@ -5,7 +5,8 @@ Tables::
     meta          key, value                      settings the index was built with, a generation counter
     documents     seq, id, text, date, source, title, url, path, meta (JSON), content_hash, tokens
     fingerprints  hash, doc                       winnowed fingerprints (``doc`` = documents.seq)
-    pairs         a, b, a_id, b_id, relation, words, pair (JSON, the DESIGN.md pair object)
+    pairs         a, b, a_id, b_id, relation, words, pair (JSON, the DESIGN.md pair object,
+                  its sentence derivation included)
 
 ``Index.add`` is incremental: the new documents are fingerprinted, their stored neighbours are
 fetched from ``fingerprints`` (one join on the new hashes), candidates follow the rules of
@@ -17,11 +18,17 @@ and wait for it up to ``lock_timeout`` seconds; DuckDB itself allows one writing
 
 ``Index.query_text`` looks a text up: its fingerprints' postings come back in one SQL query,
 the stored documents sharing the most fingerprints are aligned (at most ``limit``), and the
-matches come back with relation, passages and edits.
+matches come back with relation, passages, edits and derivation (``compare_prepared``).
+
+``Index.derivation_of`` is a stored document's own derivation, as a scan's ``documents.jsonl``
+gives it (``own_derivation``): the union of its derived sentences across its stored pairs whose
+direction names its source. A pair stored by a copytrace from before derivations has none in its
+JSON: it is computed from the two stored texts when the pair is read (``Index._loaded``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -39,8 +46,11 @@ import numpy as np
 import pyarrow as pa
 
 from .cluster import STRONG, Edges, components, families
+from .derive import NO_SOURCE, SourceSpans, document_derivation
 from .errors import StoreError
+from .normalize import tokenize
 from .pipeline import Prepared, compare_prepared, doc_fingerprints, prepare_many
+from .pipeline import derivation as pair_derivation
 from .relate import is_wire_original, parse_date
 from .types import Derivation, Document, Family, Pair, Settings
 from .write import dumps
@@ -582,23 +592,44 @@ class Index:
         rows = (
             self._reader()
             .execute(
-                f"SELECT pair FROM pairs {where} ORDER BY words DESC, a, b LIMIT ? OFFSET ?",
+                f"SELECT a, b, pair FROM pairs {where} ORDER BY words DESC, a, b LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
             .fetchall()
         )
-        return [pair_from_dict(json.loads(r[0])) for r in rows]
+        return self._loaded(rows)
 
     def pair(self, a_id: str, b_id: str) -> Pair | None:
-        row = (
+        rows = (
             self._reader()
             .execute(
-                "SELECT pair FROM pairs WHERE (a_id = ? AND b_id = ?) OR (a_id = ? AND b_id = ?)",
+                "SELECT a, b, pair FROM pairs WHERE (a_id = ? AND b_id = ?) OR (a_id = ? AND b_id = ?)",
                 [a_id, b_id, b_id, a_id],
             )
-            .fetchone()
+            .fetchall()
         )
-        return pair_from_dict(json.loads(row[0])) if row else None
+        return self._loaded(rows[:1])[0] if rows else None
+
+    def _loaded(self, rows: list[tuple[Any, ...]]) -> list[Pair]:
+        """Pairs from stored rows (a, b, pair JSON). A pair stored without a derivation (by a
+        copytrace from before derivations) gets it computed from the two stored texts, as
+        ``compare`` gives it; it is not written back (a reader cannot write: rebuild the index to
+        store them)."""
+        pairs = [pair_from_dict(json.loads(r[2])) for r in rows]
+        old = [k for k, p in enumerate(pairs) if p.derivation is None]
+        if not old:
+            return pairs
+        seqs = sorted({int(rows[k][i]) for k in old for i in (0, 1)})
+        docs = self._fetch_docs(self._reader(), seqs)
+        have = [q for q in seqs if q in docs]
+        prep = dict(zip(have, prepare_many([docs[q] for q in have], self.settings), strict=True))
+        for k in old:
+            a, b = int(rows[k][0]), int(rows[k][1])
+            if a in prep and b in prep:
+                pairs[k] = dataclasses.replace(
+                    pairs[k], derivation=pair_derivation(prep[a], prep[b], self.settings)
+                )
+        return pairs
 
     def relation_counts(self) -> dict[str, int]:
         rows = (
@@ -730,6 +761,44 @@ class Index:
             if other is not None:
                 out.append((other, p))
         return out
+
+    def derivation_of(self, doc_id: str) -> dict[str, Any]:
+        """A stored document's own derivation from its stored pairs (``own_derivation``): what a
+        scan's ``documents.jsonl`` gives it."""
+        doc = self.get(doc_id)
+        if doc is None:
+            raise StoreError(f"{self.path}: no document with id {doc_id!r} in the index")
+        return own_derivation(doc, self.pairs(doc_id=doc_id, limit=1_000_000))
+
+
+def own_derivation(doc: Document, pairs: Iterable[Pair]) -> dict[str, Any]:
+    """A document's own derivation, as ``scan`` writes it in ``documents.jsonl``
+    (``derive.sources_from_pairs``, ``derive.document_derivation``): the union of its derived
+    sentences and fragments across the pairs whose direction names its source (``a_to_b``: ``a``
+    is ``b``'s source), with its verbatim / rewritten / new shares, its level and each source's
+    share of its words; ``derive.NO_SOURCE`` when no pair names a source of it. Pairs not of
+    ``doc``, those it is the source of and those without a derivation add nothing."""
+    sources: list[SourceSpans] = []
+    for p in pairs:
+        if p.derivation is None or not p.derivation.sentences:
+            continue
+        if p.direction == "a_to_b" and p.b == doc.id:
+            source, side = p.a, "b"
+        elif p.direction == "b_to_a" and p.a == doc.id:
+            source, side = p.b, "a"
+        else:
+            continue
+        links = p.derivation.sentences
+        if side == "a":
+            spans = [(x.a_start, x.a_end) for x in links]
+            frags = [(f.a_start, f.a_end) for x in links for f in x.fragments]
+        else:
+            spans = [(x.b_start, x.b_end) for x in links]
+            frags = [(f.b_start, f.b_end) for x in links for f in x.fragments]
+        sources.append((source, spans, frags))
+    if not sources:
+        return {**NO_SOURCE, "sources": []}
+    return document_derivation(tokenize(doc.text), sources)
 
 
 def _new_candidates(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CopytraceError, InputError
-from ..index import Index, mirror
+from ..index import Index, mirror, own_derivation
 from ..read import decode
 from ..types import Document, Pair
 from . import html as H
@@ -140,8 +140,10 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
         doc = ix.get(doc_id)
         if doc is None:
             return html_page("not found", H.error_page(f"no document with id {doc_id!r}"), 404)
-        pairs = [x for p in ix.pairs(doc_id=doc_id, limit=500) if (x := other_side(doc_id, p)) is not None]
-        return html_page(doc.id, H.document_page(doc, pairs, ix.family_of(doc_id)))
+        stored = ix.pairs(doc_id=doc_id, limit=1_000_000)
+        pairs = [x for p in stored[:500] if (x := other_side(doc_id, p)) is not None]
+        own = own_derivation(doc, stored)
+        return html_page(doc.id, H.document_page(doc, pairs, ix.family_of(doc_id), own))
 
     @app.get("/pairs", response_class=HTMLResponse, include_in_schema=False)
     def pairs_page(offset: int = Query(0, ge=0), relation: str | None = None) -> HTMLResponse:
@@ -177,17 +179,21 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
         matches = ix.query(Document("query", req.text), limit=req.limit)
         return {"matches": [m.to_dict() for m in matches]}
 
-    @app.get("/api/documents/{doc_id:path}", summary="A stored document with its text and pairs")
+    @app.get("/api/documents/{doc_id:path}", summary="A stored document with its text, derivation and pairs")
     def api_document(doc_id: str) -> dict[str, Any]:
+        """``derivation``: the document's own derivation from its stored pairs whose direction names
+        its source, as a scan's documents.jsonl gives it (verbatim, rewritten, new, level, sources)."""
         doc = ix.get(doc_id)
         if doc is None:
             raise HTTPException(404, f"no document with id {doc_id!r}")
         fam = ix.family_of(doc_id)
+        stored = ix.pairs(doc_id=doc_id, limit=1_000_000)
         return {
             **doc.to_dict(),
             "text": doc.text,
             "cluster": fam.id if fam else None,
-            "pairs": [p.to_dict() for p in ix.pairs(doc_id=doc_id, limit=10_000)],
+            "derivation": own_derivation(doc, stored),
+            "pairs": [p.to_dict() for p in stored[:10_000]],
         }
 
     @app.get("/api/pairs", summary="Stored pairs, most shared words first")
