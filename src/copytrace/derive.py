@@ -32,6 +32,7 @@ expression, C speed) and the assembly of the result.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numba
 import numpy as np
@@ -42,6 +43,9 @@ from .types import Derivation, DerivedSide, Fragment, SentenceLink, Settings
 # derived share (verbatim + rewritten) of a side's words for each level
 WHOLLY = 0.75
 PARTIALLY = 0.2
+# a pair with no literal passage derives when it has this many linked sentence pairs (and one side
+# is at least partially derived: ``Derived.significant``)
+MIN_LINKS = 2
 
 # link tests (see ``_links``); tuned on the Clough & Stevenson answers and the generated
 # wire-rewrite corpus (benchmarks/bench_derivation.py), not on the corpus kept for review
@@ -311,7 +315,7 @@ class SideInput:
     end), each token's sentence, its content mask and each token's salience (made once per
     document, kept with the prepared document)."""
 
-    __slots__ = ("text", "tokens", "span_array", "sent", "content", "salient")
+    __slots__ = ("text", "tokens", "span_array", "sent", "content", "salient", "_words", "_grams")
 
     def __init__(self, text: str, tokens: Tokens) -> None:
         self.text = text
@@ -324,10 +328,26 @@ class SideInput:
         self.sent, self.content, self.salient = _token_columns(
             cps, tokens.starts, tokens.ends, tokens.hashes, spans, _function_hashes(), SALIENT
         )
+        self._words: Any = None
+        self._grams: tuple[int, np.ndarray, Any] | None = None
 
     @property
     def n_sentences(self) -> int:
         return int(self.span_array.shape[0])
+
+    @property
+    def words(self) -> Any:
+        """Its distinct content words (``_words``), made once for all its pairs."""
+        if self._words is None:
+            self._words = _words(self.tokens.hashes, self.content, self.sent, self.salient)
+        return self._words
+
+    def grams(self, k: int) -> tuple[np.ndarray, Any]:
+        """Its k-gram hashes and a ``_table`` over them, made once for all its pairs."""
+        if self._grams is None or self._grams[0] != k:
+            g = _kgrams(self.tokens.hashes, k)
+            self._grams = (k, g, _table(g))
+        return self._grams[1], self._grams[2]
 
 
 # ---------------------------------------------------------------- compiled kernel
@@ -383,18 +403,18 @@ def _find(tk: np.ndarray, head: np.ndarray, mask: int, x: np.uint64) -> int:
 
 
 @numba.njit(cache=True)
-def _tiles(ha: np.ndarray, hb: np.ndarray, k: int) -> np.ndarray:
+def _tiles(
+    ga: np.ndarray, na: int, nb: int, tk: np.ndarray, head: np.ndarray, prev: np.ndarray, mask: int, k: int
+) -> np.ndarray:
     """Greedy String Tiling: rows (a0, b0, length) of non-overlapping exact runs of >= k tokens,
-    longest first (ties: earlier in a, then in b)."""
-    ga = _kgrams(ha, k)
-    gb = _kgrams(hb, k)
+    longest first (ties: earlier in a, then in b). ``ga``: a's k-gram hashes; b's k-grams as a
+    ``_table``; ``na``/``nb`` the token counts."""
     empty = np.empty((0, 3), dtype=np.int64)
-    if ga.shape[0] == 0 or gb.shape[0] == 0:
+    mb = nb - k + 1
+    if ga.shape[0] == 0 or mb <= 0:
         return empty
-    tk, head, prev, mask = _table(gb)
     # maximal runs along diagonals, found in one pass over a: a match (i, j) extends the run
     # through (i - 1, j - 1) (a k-gram repeated more than 32 times in b is passed over)
-    mb = gb.shape[0]
     last_i = np.full(mb, -2, dtype=np.int64)
     run_of = np.zeros(mb, dtype=np.int64)
     cap = 64
@@ -430,13 +450,13 @@ def _tiles(ha: np.ndarray, hb: np.ndarray, k: int) -> np.ndarray:
         return empty
     runs = runs[:nr]
     # greedy: longest first; a run overlapping tiled words is trimmed to its longest free piece
-    span = max(ha.shape[0], hb.shape[0]) + 1
+    span = max(na, nb) + 1
     rkey = np.empty(nr, dtype=np.int64)
     for r in range(nr):
         rkey[r] = (-runs[r, 2] * span + runs[r, 0]) * span + runs[r, 1]
     rorder = np.argsort(rkey)
-    used_a = np.zeros(ha.shape[0], dtype=np.bool_)
-    used_b = np.zeros(hb.shape[0], dtype=np.bool_)
+    used_a = np.zeros(na, dtype=np.bool_)
+    used_b = np.zeros(nb, dtype=np.bool_)
     out = np.empty((nr, 3), dtype=np.int64)
     no = 0
     for r in rorder:
@@ -465,6 +485,70 @@ def _tiles(ha: np.ndarray, hb: np.ndarray, k: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _words(
+    hashes: np.ndarray, content: np.ndarray, sent: np.ndarray, sal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """A text's distinct content words: (their hashes in order of first use, each one's salience
+    (the largest of its uses), CSR offsets and list of the distinct sentences holding each, a
+    ``_table`` over the hashes (slot keys, heads; a hash's head is its word number), mask)."""
+    n = hashes.shape[0]
+    nk = 0
+    keys = np.empty(n, dtype=np.uint64)
+    for t in range(n):
+        if content[t]:
+            keys[nk] = hashes[t]
+            nk += 1
+    tk, head, prev, mask = _table(keys[:nk])
+    # word numbers: a hash's first use; ``prev`` chains its uses newest first
+    first = np.empty(nk, dtype=np.int64)
+    for q in range(nk):
+        first[q] = q if prev[q] < 0 else first[prev[q]]
+    number = np.full(nk, -1, dtype=np.int64)
+    nw = 0
+    for q in range(nk):
+        if first[q] == q:
+            number[q] = nw
+            nw += 1
+    ukeys = np.empty(nw, dtype=np.uint64)
+    usal = np.zeros(nw, dtype=np.float64)
+    count = np.zeros(nw, dtype=np.int64)
+    last = np.full(nw, -1, dtype=np.int64)
+    word = np.empty(nk, dtype=np.int64)
+    q = 0
+    for t in range(n):
+        if content[t]:
+            g = number[first[q]]
+            word[q] = g
+            ukeys[g] = hashes[t]
+            if sal[t] > usal[g]:
+                usal[g] = sal[t]
+            if last[g] != sent[t]:  # a text's tokens run in sentence order
+                last[g] = sent[t]
+                count[g] += 1
+            q += 1
+    off = np.zeros(nw + 1, dtype=np.int64)
+    for g in range(nw):
+        off[g + 1] = off[g] + count[g]
+    lst = np.empty(off[nw], dtype=np.int64)
+    fill = off[:nw].copy()
+    last[:] = -1
+    q = 0
+    for t in range(n):
+        if content[t]:
+            g = word[q]
+            if last[g] != sent[t]:
+                last[g] = sent[t]
+                lst[fill[g]] = sent[t]
+                fill[g] += 1
+            q += 1
+    # the table's heads as word numbers
+    for p in range(head.shape[0]):
+        if head[p] >= 0:
+            head[p] = number[first[head[p]]]
+    return ukeys, usal, off, lst, tk, head, mask
+
+
+@numba.njit(cache=True)
 def _derive(
     ha: np.ndarray,
     hb: np.ndarray,
@@ -474,19 +558,23 @@ def _derive(
     sb: np.ndarray,
     na: int,
     nb: int,
-    wa: np.ndarray,
-    wb: np.ndarray,
-    by_pair: bool,
+    wa: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    wb: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    ga: np.ndarray,
+    gb: tuple[np.ndarray, np.ndarray, np.ndarray, int],
     k: int,
     params: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The derivation of a pair of tokenized texts.
 
     ``ha``/``hb`` token hashes, ``ca``/``cb`` content masks, ``sa``/``sb`` each token's sentence
-    (``na``/``nb`` sentences), ``wa``/``wb`` content-word weights (< 0: weigh by inverse sentence
-    frequency over the two texts), ``k`` the shortest fragment, ``params`` the link tests.
+    (``na``/``nb`` sentences), ``wa``/``wb`` each text's ``_words``, ``ga`` a's k-gram hashes,
+    ``gb`` b's k-grams as a ``_table``, ``k`` the shortest fragment, ``params`` the link tests
+    (``link_params``). Content words weigh their salience times their inverse sentence
+    frequency over the two texts; a word in more than ``COMMON_SHARE`` of the pair's sentences
+    (and more than ``COMMON_MIN``) is left out: it says little and costs the most.
 
-    Returns (links: rows (i, j, kind, similarity * 1e6), fragments: rows (link, a0, b0, length),
+    Returns (links: rows (i, j, kind, similarity * 1e4), fragments: rows (link, a0, b0, length),
     word class of each token of a and of b (0 new, 1 rewritten, 2 verbatim), tiles)."""
     tile_long, tile_long_content, lex_shared, lex_dice, lex_cover = (
         params[0],
@@ -503,111 +591,63 @@ def _derive(
         params[9],
     )
     n, m = ha.shape[0], hb.shape[0]
-    # content words of both sides: a group id per distinct word (a hash table over a's content
-    # words, then b's looked up), and each group's distinct sentences on each side
     ns = na + nb
-    keys = np.empty(n + m, dtype=np.uint64)
-    gid_a = np.full(n, -1, dtype=np.int64)
-    gid_b = np.full(m, -1, dtype=np.int64)
-    nk = 0
-    for i in range(n):
-        if ca[i]:
-            keys[nk] = ha[i]
-            nk += 1
-    for j in range(m):
-        if cb[j]:
-            keys[nk] = hb[j]
-            nk += 1
-    tk, head, prev, mask = _table(keys[:nk])
-    # the group of a key: the first index of its chain's tail (its first occurrence)
-    first = np.empty(nk, dtype=np.int64)
-    for q in range(nk):
-        first[q] = q if prev[q] < 0 else first[prev[q]]
-    q = 0
-    for i in range(n):
-        if ca[i]:
-            gid_a[i] = first[q]
-            q += 1
-    for j in range(m):
-        if cb[j]:
-            gid_b[j] = first[q]
-            q += 1
-    # per group: salience (the largest of its occurrences), distinct sentences per side (tokens
-    # run in sentence order, so a sentence repeats only right after itself)
-    sal = np.zeros(nk, dtype=np.float64)
-    last_a = np.full(nk, -1, dtype=np.int64)
-    last_b = np.full(nk, -1, dtype=np.int64)
-    cnt_a = np.zeros(nk, dtype=np.int64)
-    cnt_b = np.zeros(nk, dtype=np.int64)
-    for i in range(n):
-        g = gid_a[i]
-        if g >= 0:
-            if wa[i] > sal[g]:
-                sal[g] = wa[i]
-            if last_a[g] != sa[i]:
-                last_a[g] = sa[i]
-                cnt_a[g] += 1
-    for j in range(m):
-        g = gid_b[j]
-        if g >= 0:
-            if wb[j] > sal[g]:
-                sal[g] = wb[j]
-            if last_b[g] != sb[j]:
-                last_b[g] = sb[j]
-                cnt_b[g] += 1
-    # CSR lists of each group's sentences on each side
-    off_a = np.zeros(nk + 1, dtype=np.int64)
-    off_b = np.zeros(nk + 1, dtype=np.int64)
-    for g in range(nk):
-        off_a[g + 1] = off_a[g] + cnt_a[g]
-        off_b[g + 1] = off_b[g] + cnt_b[g]
-    lst_a = np.empty(off_a[nk], dtype=np.int64)
-    lst_b = np.empty(off_b[nk], dtype=np.int64)
-    fill_a = off_a[:nk].copy()
-    fill_b = off_b[:nk].copy()
-    last_a[:] = -1
-    last_b[:] = -1
-    for i in range(n):
-        g = gid_a[i]
-        if g >= 0 and last_a[g] != sa[i]:
-            last_a[g] = sa[i]
-            lst_a[fill_a[g]] = sa[i]
-            fill_a[g] += 1
-    for j in range(m):
-        g = gid_b[j]
-        if g >= 0 and last_b[g] != sb[j]:
-            last_b[g] = sb[j]
-            lst_b[fill_b[g]] = sb[j]
-            fill_b[g] += 1
+    keys_a, sal_a, off_a, lst_a, _, _, _ = wa
+    keys_b, sal_b, off_b, lst_b, tk_b, head_b, mask_b = wb
+    ua, ub = keys_a.shape[0], keys_b.shape[0]
+    # each word of a's partner in b, and each word's weight (by its sentence frequency in both)
+    partner = np.full(ua, -1, dtype=np.int64)
+    taken = np.zeros(ub, dtype=np.bool_)
+    w_a = np.zeros(ua, dtype=np.float64)
+    w_b = np.zeros(ub, dtype=np.float64)
+    for g in range(ua):
+        h = _find(tk_b, head_b, mask_b, keys_a[g])
+        c = off_a[g + 1] - off_a[g]
+        sal = sal_a[g]
+        if h >= 0:
+            partner[g] = h
+            taken[h] = True
+            c += off_b[h + 1] - off_b[h]
+            if sal_b[h] > sal:
+                sal = sal_b[h]
+        if c > common_min and c > common_share * ns:
+            continue
+        w = sal * np.log((ns + 1.0) / c)
+        w_a[g] = w
+        if h >= 0:
+            w_b[h] = w
+    for h in range(ub):
+        if not taken[h]:
+            c = off_b[h + 1] - off_b[h]
+            if c > common_min and c > common_share * ns:
+                continue
+            w_b[h] = sal_b[h] * np.log((ns + 1.0) / c)
     shared_w = np.zeros((na, nb), dtype=np.float64)
     shared_n = np.zeros((na, nb), dtype=np.int64)
     tot_a = np.zeros(na, dtype=np.float64)
     tot_b = np.zeros(nb, dtype=np.float64)
-    for g in range(nk):
-        c = cnt_a[g] + cnt_b[g]
-        if c == 0:
+    for g in range(ua):
+        w = w_a[g]
+        if w <= 0.0:
             continue
-        # corpus weights are given per token; otherwise inverse sentence frequency over the pair
-        # times salience, and a word in more than ``COMMON_SHARE`` of the pair's sentences (and
-        # at least ``COMMON_MIN``) is left out: it says little and costs the most
-        if by_pair:
-            if c > common_min and c > common_share * ns:
-                continue
-            w = sal[g] * np.log((ns + 1.0) / c)
-        else:
-            w = sal[g]
         for q in range(off_a[g], off_a[g + 1]):
             tot_a[lst_a[q]] += w
-        for r in range(off_b[g], off_b[g + 1]):
-            tot_b[lst_b[r]] += w
+        h = partner[g]
+        if h < 0:
+            continue
         for q in range(off_a[g], off_a[g + 1]):
             x = lst_a[q]
-            for r in range(off_b[g], off_b[g + 1]):
+            for r in range(off_b[h], off_b[h + 1]):
                 y = lst_b[r]
                 shared_w[x, y] += w
                 shared_n[x, y] += 1
+    for h in range(ub):
+        w = w_b[h]
+        if w > 0.0:
+            for r in range(off_b[h], off_b[h + 1]):
+                tot_b[lst_b[r]] += w
     # tiles, and the tile words (and content words) each sentence pair shares
-    tiles = _tiles(ha, hb, k)
+    tiles = _tiles(ga, n, m, gb[0], gb[1], gb[2], gb[3], k)
     tile_n = np.zeros((na, nb), dtype=np.int64)
     tile_c = np.zeros((na, nb), dtype=np.int64)
     for r in range(tiles.shape[0]):
@@ -675,7 +715,7 @@ def _derive(
             if lk >= 0:
                 links[lk, 0] = i
                 links[lk, 1] = j
-                links[lk, 3] = np.int64(round(dice[i, j] * 1e6))
+                links[lk, 3] = np.int64(round(dice[i, j] * 1e4))
     # fragments: tiles cut at sentence boundaries on either side, kept inside linked pairs
     frags = np.empty((tiles.shape[0] * 4 + 8, 4), dtype=np.int64)
     nf = 0
@@ -779,7 +819,7 @@ def _assemble(
     swap: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The links and fragments in character offsets, ``a`` and ``b`` exchanged with ``swap``:
-    links as rows (a_start, a_end, b_start, b_end, kind, similarity * 1e6, first fragment, end of
+    links as rows (a_start, a_end, b_start, b_end, kind, similarity * 1e4, first fragment, end of
     its fragments), sorted by (a_start, b_start); fragments as rows (a_start, a_end, b_start,
     b_end), each link's sorted by (a_start, b_start)."""
     nl = links.shape[0]
@@ -829,6 +869,116 @@ def _assemble(
     return out_l, out_f
 
 
+_KIND_JSON = tuple(
+    np.frombuffer(f'"kind": "{k}", "similarity": '.encode(), dtype=np.uint8).copy() for k in KIND_NAMES
+)
+
+
+@numba.njit(cache=True)
+def _put(buf: np.ndarray, at: int, piece: np.ndarray) -> int:
+    for q in range(piece.shape[0]):
+        buf[at + q] = piece[q]
+    return at + piece.shape[0]
+
+
+@numba.njit(cache=True)
+def _put_int(buf: np.ndarray, at: int, x: int) -> int:
+    if x == 0:
+        buf[at] = 48
+        return at + 1
+    digits = np.empty(20, dtype=np.uint8)
+    nd = 0
+    while x > 0:
+        digits[nd] = 48 + x % 10
+        x //= 10
+        nd += 1
+    for q in range(nd):
+        buf[at + q] = digits[nd - 1 - q]
+    return at + nd
+
+
+@numba.njit(cache=True)
+def _put_share(buf: np.ndarray, at: int, q: int) -> int:
+    """``repr(q / 1e4)`` for 0 <= q <= 10000: "0.0", "1.0", "0.0123", "0.5"."""
+    if q >= 10000:
+        buf[at], buf[at + 1], buf[at + 2] = 49, 46, 48
+        return at + 3
+    buf[at], buf[at + 1] = 48, 46
+    at += 2
+    if q == 0:
+        buf[at] = 48
+        return at + 1
+    d = np.empty(4, dtype=np.uint8)
+    x = q
+    for p in range(3, -1, -1):
+        d[p] = 48 + x % 10
+        x //= 10
+    last = 3
+    while d[last] == 48:
+        last -= 1
+    for p in range(last + 1):
+        buf[at + p] = d[p]
+    return at + last + 1
+
+
+def _bytes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8).copy()
+
+
+_K_AS, _K_AE, _K_BS, _K_BE = (
+    _bytes(x) for x in ('{"a_start": ', ', "a_end": ', ', "b_start": ', ', "b_end": ')
+)
+_FRAGS_KEY = _bytes(', "fragments": [')
+
+
+@numba.njit(cache=True)
+def _open_span(buf: np.ndarray, at: int, a0: int, a1: int, b0: int, b1: int) -> int:
+    """``{"a_start": a0, "a_end": a1, "b_start": b0, "b_end": b1`` (left open)."""
+    at = _put(buf, at, _K_AS)
+    at = _put_int(buf, at, a0)
+    at = _put(buf, at, _K_AE)
+    at = _put_int(buf, at, a1)
+    at = _put(buf, at, _K_BS)
+    at = _put_int(buf, at, b0)
+    at = _put(buf, at, _K_BE)
+    return _put_int(buf, at, b1)
+
+
+@numba.njit(cache=True)
+def _sentences_json(
+    links: np.ndarray, frags: np.ndarray, k_rew: np.ndarray, k_part: np.ndarray, k_verb: np.ndarray
+) -> np.ndarray:
+    """The JSON array of a derivation's sentence links (``Derived`` rows), as ``json.dumps`` of
+    ``SentenceLink.to_dict()`` writes it, in ASCII bytes."""
+    nl, nf = links.shape[0], frags.shape[0]
+    buf = np.empty(64 + nl * 260 + nf * 100, dtype=np.uint8)
+    at = 0
+    buf[at] = 91  # [
+    at += 1
+    for lk in range(nl):
+        if lk:
+            buf[at], buf[at + 1] = 44, 32
+            at += 2
+        at = _open_span(buf, at, links[lk, 0], links[lk, 1], links[lk, 2], links[lk, 3])
+        buf[at], buf[at + 1] = 44, 32
+        at += 2
+        kind = links[lk, 4]
+        at = _put(buf, at, k_rew if kind == 0 else (k_part if kind == 1 else k_verb))
+        at = _put_share(buf, at, links[lk, 5])
+        at = _put(buf, at, _FRAGS_KEY)
+        for f in range(links[lk, 6], links[lk, 7]):
+            if f > links[lk, 6]:
+                buf[at], buf[at + 1] = 44, 32
+                at += 2
+            at = _open_span(buf, at, frags[f, 0], frags[f, 1], frags[f, 2], frags[f, 3])
+            buf[at] = 125
+            at += 1
+        buf[at], buf[at + 1] = 93, 125  # ]}
+        at += 2
+    buf[at] = 93
+    return buf[: at + 1]
+
+
 def _counts(cls: np.ndarray) -> tuple[int, int, int]:
     """(verbatim, rewritten, total) words of a side from its word classes."""
     c = np.bincount(cls, minlength=3)
@@ -845,7 +995,7 @@ def side_of(verbatim: int, rewritten: int, n: int) -> DerivedSide:
 
 class Derived:
     """A pair's derivation as arrays (``derive``): ``links`` rows (a_start, a_end, b_start, b_end,
-    kind, similarity * 1e6, first fragment, end of its fragments), ``frags`` rows (a_start, a_end,
+    kind, similarity * 1e4, first fragment, end of its fragments), ``frags`` rows (a_start, a_end,
     b_start, b_end) and each side's (verbatim, rewritten, total) word counts. The scan writes its
     JSON from these (``write``), ``compare`` makes the record (``record``)."""
 
@@ -863,33 +1013,48 @@ class Derived:
     def any(self) -> bool:
         return bool(self.links.shape[0])
 
+    @property
+    def significant(self) -> bool:
+        """Enough evidence that one text was made from the other without a literal passage: at
+        least ``MIN_LINKS`` linked sentence pairs and one side at least ``partially`` derived. A
+        single shared attribution ("..., said Maria Smith, a minister at the") or a byline is
+        not."""
+        if self.links.shape[0] < MIN_LINKS:
+            return False
+        return (
+            max((self.a[0] + self.a[1]) / max(1, self.a[2]), (self.b[0] + self.b[1]) / max(1, self.b[2]))
+            >= PARTIALLY
+        )
+
+    def cleared(self) -> Derived:
+        """No derived sentence: every word new."""
+        return Derived(self.links[:0], self.frags[:0], (0, 0, self.a[2]), (0, 0, self.b[2]))
+
     def sides(self) -> tuple[DerivedSide, DerivedSide]:
         return side_of(*self.a), side_of(*self.b)
+
+    def sentences_json(self) -> str:
+        """The JSON array of its sentence links (``SentenceLink.to_dict`` as ``json.dumps`` writes it)."""
+        if not self.links.shape[0]:
+            return "[]"
+        return _sentences_json(self.links, self.frags, *_KIND_JSON).tobytes().decode("ascii")
 
     def record(self) -> Derivation:
         frags = [Fragment(*f) for f in self.frags.tolist()]
         links = tuple(
-            SentenceLink(a0, a1, b0, b1, KIND_NAMES[kind], _r(sim / 1e6), tuple(frags[f0:f1]))
+            SentenceLink(a0, a1, b0, b1, KIND_NAMES[kind], sim / 1e4, tuple(frags[f0:f1]))
             for a0, a1, b0, b1, kind, sim, f0, f1 in self.links.tolist()
         )
         sa, sb = self.sides()
         return Derivation(sa, sb, links)
 
 
-def derive(
-    a: SideInput,
-    b: SideInput,
-    s: Settings,
-    weights: tuple[np.ndarray, np.ndarray] | None = None,
-    swap: bool = False,
-) -> Derived:
-    """The derivation of ``a`` and ``b`` (``weights``: corpus weights of each side's tokens, or
-    None to weigh by the pair alone); with ``swap``, given as the derivation of ``b`` and ``a``."""
+def derive(a: SideInput, b: SideInput, s: Settings, swap: bool = False) -> Derived:
+    """The derivation of ``a`` and ``b``; with ``swap``, given as the derivation of ``b`` and
+    ``a``."""
     ta, tb = a.tokens, b.tokens
-    if weights is None:  # inverse sentence frequency over the pair, times salience
-        wa, wb = a.salient, b.salient
-    else:
-        wa, wb = weights[0] * a.salient, weights[1] * b.salient
+    ga, _ = a.grams(s.min_fragment)
+    _, gb = b.grams(s.min_fragment)
     links, frags, cls_a, cls_b, _ = _derive(
         ta.hashes,
         tb.hashes,
@@ -899,9 +1064,10 @@ def derive(
         b.sent,
         a.n_sentences,
         b.n_sentences,
-        wa,
-        wb,
-        weights is None,
+        a.words,
+        b.words,
+        ga,
+        gb,
         s.min_fragment,
         _PARAMS,
     )

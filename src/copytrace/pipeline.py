@@ -323,6 +323,8 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
 
         passages, same_event = see_through(pa, pb, passages, s)
     der = derived(pa, pb, s)
+    if not passages and not der.significant:
+        der = der.cleared()
     if not passages and not same_event and not der.any:
         return Pair(pa.doc.id, pb.doc.id, "unrelated", "unknown", 0.0, 0.0, 0.0, (), derivation=der.record())
     rel, direc, reason, cont_a, cont_b, similarity, _ = _summary(
@@ -361,12 +363,12 @@ def encode_prepared(
         return dumps_pair(pair), pair.relation, sum(p.words for p in pair.passages)
     same, rows = _oriented(pa, pb, s, found)
     der = derived(pa, pb, s)
-    if not rows and not der.any:
+    if not rows and not der.significant:
         return None
     rel, direc, reason, cont_a, cont_b, similarity, matched = _summary(
         pa, pb, s, same, [(r[6], r[7], r[4]) for r in rows], der
     )
-    djson = derivation_json(der.sides(), der.links.tolist(), der.frags.tolist())
+    djson = derivation_json(der.sides(), der.sentences_json())
     line = dumps_pair_rows(pa.doc.id, pb.doc.id, rel, direc, reason, cont_a, cont_b, similarity, rows, djson)
     return line, rel, matched
 

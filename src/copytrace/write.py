@@ -105,38 +105,16 @@ def _side(d: DerivedSide) -> str:
     )
 
 
-_KINDS = ('"rewritten"', '"partly_verbatim"', '"verbatim"')
-
-
-def derivation_json(
-    sides: tuple[DerivedSide, DerivedSide], links: list[list[int]], frags: list[list[int]]
-) -> str:
+def derivation_json(sides: tuple[DerivedSide, DerivedSide], sentences: str) -> str:
     """A derivation's JSON object, as ``dumps(derivation.to_dict())`` writes it, from its sides and
-    its rows (``derive.Derived``: links (a_start, a_end, b_start, b_end, kind, similarity * 1e6,
-    first fragment, end of its fragments), fragments (a_start, a_end, b_start, b_end))."""
-    fr = [
-        f'{{"a_start": {a0:d}, "a_end": {a1:d}, "b_start": {b0:d}, "b_end": {b1:d}}}'
-        for a0, a1, b0, b1 in frags
-    ]
-    out = [
-        f'{{"a_start": {a0:d}, "a_end": {a1:d}, "b_start": {b0:d}, "b_end": {b1:d}, "kind": {_KINDS[kind]}, '
-        f'"similarity": {_num(round(sim / 1e6, 4))}, "fragments": [{", ".join(fr[f0:f1])}]}}'
-        for a0, a1, b0, b1, kind, sim, f0, f1 in links
-    ]
-    return f'{{"a": {_side(sides[0])}, "b": {_side(sides[1])}, "sentences": [{", ".join(out)}]}}'
+    the JSON array of its sentence links (``derive.Derived.sentences_json``)."""
+    return f'{{"a": {_side(sides[0])}, "b": {_side(sides[1])}, "sentences": {sentences}}}'
 
 
 def _derivation(d: Derivation) -> str:
     """A derivation record's JSON object, as ``dumps(d.to_dict())`` writes it."""
-    kinds = {"rewritten": 0, "partly_verbatim": 1, "verbatim": 2}
-    frags: list[list[int]] = []
-    links: list[list[int]] = []
-    for x in d.sentences:
-        f0 = len(frags)
-        frags.extend([f.a_start, f.a_end, f.b_start, f.b_end] for f in x.fragments)
-        sim = round(x.similarity * 1e6)
-        links.append([x.a_start, x.a_end, x.b_start, x.b_end, kinds[x.kind], sim, f0, len(frags)])
-    return derivation_json((d.a, d.b), links, frags)
+    links = ", ".join(dumps(x.to_dict()) for x in d.sentences)
+    return derivation_json((d.a, d.b), f"[{links}]")
 
 
 def dumps_pair(pair: Pair) -> str:
