@@ -55,6 +55,7 @@ def test_report_shows_the_sentences_of_each_pair_side_by_side(tmp_path):
     link of pairs.jsonl once, in a's order, with its fragments, and every other sentence of
     either text as a new row; each side's shares as pairs.jsonl has them."""
     from copytrace.derive import sentence_spans
+    from copytrace.report import expand_derivation
 
     docs = [Document(p.name, p.read_text(encoding="utf-8")) for p in sorted(GHOUTA.glob("*.txt"))]
     scan(docs, str(tmp_path))
@@ -63,8 +64,11 @@ def test_report_shows_the_sentences_of_each_pair_side_by_side(tmp_path):
     (pair,) = data["pairs"]
     text_a, text_b = data["docs"][pair["a"]]["text"], data["docs"][pair["b"]]["text"]
     d = pair["derivation"]
-    assert d["a"] == record["derivation"]["a"] and d["b"] == record["derivation"]["b"]
-    rows = d["rows"]
+    for side in ("a", "b"):
+        assert d[side] == {
+            k: record["derivation"][side][k] for k in ("verbatim", "rewritten", "new", "level")
+        }
+    rows = expand_derivation(d)
     links = [r for r in rows if r[4] != "n"]
     kinds = {"verbatim": "v", "rewritten": "r", "partly_verbatim": "p"}
     want = sorted(
@@ -88,12 +92,61 @@ def test_report_shows_the_sentences_of_each_pair_side_by_side(tmp_path):
         for k in range(0, len(r[6]), 4):
             fa0, fa1, fb0, fb1 = r[6][k : k + 4]
             assert r[0] <= fa0 < fa1 <= r[1] and r[2] <= fb0 < fb1 <= r[3]
-    # every sentence of each text is in a row: linked, or new on its own
+    # every sentence of each text is in a row: a link's, or a run of new sentences
     for side, text, lo in (("a", text_a, 0), ("b", text_b, 2)):
-        shown = {(r[lo], r[lo + 1]) for r in rows if r[lo] >= 0}
-        assert set(sentence_spans(text)) <= shown, side
+        shown = sorted((r[lo], r[lo + 1]) for r in rows if r[lo] >= 0)
+        for s, e in sentence_spans(text):
+            assert any(x <= s and e <= y for x, y in shown), (side, text[s:e])
         assert any(r[4] == "n" and r[lo] >= 0 for r in rows), side
     assert "Many civilian residents have fled" in " ".join(text_a[r[0] : r[1]] for r in rows if r[4] == "n")
+
+
+def test_compact_derivation_reads_back_to_the_sentence_rows():
+    """``expand_derivation(compact_derivation(...))`` gives ``view.sentence_rows`` back: links out
+    of order on b, a merge (one sentence of b in two links, so a start goes back), similarities of
+    1.00 and below (and none), several fragments, new sentences of both sides."""
+    from copytrace.report import compact_derivation, expand_derivation
+    from copytrace.view import sentence_rows
+
+    spans_a = [(0, 10), (11, 30), (31, 50), (52, 80)]
+    spans_b = [(0, 20), (21, 45), (46, 60), (61, 90), (91, 99)]
+
+    def text(spans):
+        chars = [" "] * spans[-1][1]
+        for s, e in spans:
+            chars[s:e] = "w" * (e - s)
+        return "".join(chars)
+
+    def link(a, b, kind, sim, frags=()):
+        return {
+            "a_start": a[0], "a_end": a[1], "b_start": b[0], "b_end": b[1], "kind": kind, "similarity": sim,
+            "fragments": [dict(zip(("a_start", "a_end", "b_start", "b_end"), f, strict=True)) for f in frags],
+        }  # fmt: skip
+
+    derivation = {
+        "a": {"verbatim": 0.5, "rewritten": 0.25, "new": 0.25, "level": "partially", "words": 12},
+        "b": {"verbatim": 0.4, "rewritten": 0.2, "new": 0.4, "level": "partially", "words": 15},
+        "sentences": [
+            link(spans_a[0], spans_b[3], "verbatim", 0.999, [(0, 9, 61, 70)]),
+            link(spans_a[1], spans_b[1], "partly_verbatim", 0.62, [(11, 18, 22, 29), (20, 29, 35, 44)]),
+            link(spans_a[3], spans_b[1], "rewritten", 0.41),
+            {**link(spans_a[3], spans_b[0], "rewritten", 0.3), "similarity": None},
+        ],
+    }
+    compact = compact_derivation(derivation, text(spans_a), text(spans_b))
+    assert set(compact) == {"a", "b", "k", "n"} and "words" not in compact["a"]
+    want = []
+    for r in sentence_rows(derivation, spans_a, spans_b):
+        a, b = r.a or (-1, -1), r.b or (-1, -1)
+        if r.kind == "new":
+            want.append([a[0], a[1], b[0], b[1], "n"])
+        else:
+            sim = -0.01 if r.similarity is None else round(r.similarity, 2)
+            kind = {"verbatim": "v", "partly_verbatim": "p", "rewritten": "r"}[r.kind]
+            want.append([a[0], a[1], b[0], b[1], kind, sim, [x for f in r.fragments for x in f]])
+    assert expand_derivation(compact) == want
+    assert [w[4] for w in want] == ["v", "n", "p", "n", "r", "r", "n"]
+    assert compact["k"] == "Vbparrb"  # 0.999 shows as 1.00: upper case, no number
 
 
 def test_embed_json_cannot_close_the_script():
@@ -178,6 +231,8 @@ def test_report_in_chromium(tmp_path):
     _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
+    from copytrace.report import expand_derivation
+
     out = tmp_path / "out"
     docs = [Document(p.name, p.read_text(encoding="utf-8")) for p in sorted(GHOUTA.glob("*.txt"))]
     scan(docs + _hostile_corpus(), str(out))
@@ -218,6 +273,17 @@ def test_report_in_chromium(tmp_path):
             assert page.locator("#pairs tbody tr.active td.derived .lvl").count() == 2
             rows = view.locator("table.sents tr.srow")
             assert rows.count() >= 10
+            # the page's script reads the compact rows as expand_derivation does
+            data = _report_data((out / "report.html").read_text(encoding="utf-8"))
+            pair = next(p for p in data["pairs"] if p["a"].startswith("000_"))
+            want = [
+                ["" if r[0] < 0 else f"[{r[0]}:{r[1]}]", "" if r[2] < 0 else f"[{r[2]}:{r[3]}]"]
+                for r in expand_derivation(pair["derivation"])
+            ]
+            got = view.locator("table.sents tr.srow").evaluate_all(
+                "rows => rows.map(r => [r.children[0].title, r.children[2].title])"
+            )
+            assert got == want
             quote = view.locator("table.sents tr.srow", has_text="Reconciliation Centre")
             assert "Reconciliation Center" in quote.locator("td.sb").inner_text()
             assert quote.locator("td.sa .frag").count() >= 1 and quote.locator("td.sb .frag").count() >= 1

@@ -14,10 +14,10 @@ can become markup.
 
 Scale: the report holds the ``max_pairs`` pairs with the most shared words (default 1000) and the
 ``max_families`` largest families, with the texts of the documents in those pairs; the JSONL
-outputs stay the complete record. A shown pair's derivation is embedded as compact rows
-(``compact_derivation``: offsets as numbers in arrays, no keys), with the new sentences resolved
-from the texts, so the sentence view costs a few hundred bytes a pair. Texts come from a callable (the scan's document store, or
-``texts_from_output`` when ``copytrace report DIR`` rebuilds the file).
+outputs stay the complete record. Texts come from a callable (the scan's document store, or
+``texts_from_output`` when ``copytrace report DIR`` rebuilds the file). A shown pair's
+derivation is embedded compactly (``compact_derivation``: a letter and a few small numbers a
+sentence row): at 100k documents the thousand pairs' rows add about 2 MB to the 12.6 MB report.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import html
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ MAX_PAIRS = 1000
 MAX_FAMILIES = 5000
 TEXTS_FILE = "texts.parquet"
 
-KIND_CODES = {"verbatim": "v", "rewritten": "r", "partly_verbatim": "p", "new": "n"}
+KIND_CODES = {"verbatim": "v", "rewritten": "r", "partly_verbatim": "p"}
 
 TextLookup = Callable[[set[str]], dict[str, str]]
 DocumentLookup = Callable[[set[str]], dict[str, dict[str, Any]]]
@@ -148,23 +148,115 @@ def _loads(line: bytes) -> Any:
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
-def compact_derivation(
-    derivation: dict[str, Any], spans_a: Sequence[Span], spans_b: Sequence[Span]
-) -> dict[str, Any]:
-    """A pair's derivation as the report embeds it: each side's shares as they are, and the
-    sentence rows (``view.sentence_rows``) as arrays ``[a_start, a_end, b_start, b_end, kind]``
-    (-1 for the side a new sentence lacks; kind ``v`` verbatim, ``r`` rewritten, ``p`` partly
-    verbatim, ``n`` new), a link's followed by its similarity (2 decimals) and its fragments'
-    offsets in one flat list (a_start, a_end, b_start, b_end of each)."""
-    rows: list[list[Any]] = []
+def new_spans(text: str, linked: Iterable[Span]) -> list[Span]:
+    """The stretches of ``text`` outside every ``linked`` range that hold a word, whitespace
+    trimmed: the runs of new sentences between the linked ones (sentences tile a text, so what
+    no link holds is new)."""
+    out: list[Span] = []
+    pos = 0
+    for s, e in [*sorted(linked), (len(text), len(text))]:
+        if s > pos:
+            piece = text[pos:s]
+            if not piece.isspace() and _WORD.search(piece):  # (mostly the space between two links)
+                out.append((pos + len(piece) - len(piece.lstrip()), s - len(piece) + len(piece.rstrip())))
+        if e > pos:
+            pos = e
+    return out
+
+
+_WORD = re.compile(r"\w")
+
+
+def compact_derivation(derivation: dict[str, Any], text_a: str, text_b: str) -> dict[str, Any]:
+    """A pair's derivation as the report embeds it: each side's shares and level (``a``, ``b``),
+    and the sentence rows (``view.sentence_rows``) as one letter a row (``k``) and one list of
+    numbers (``n``); ``expand_derivation`` (and the page's script) reads them back.
+
+    A side's new sentences are shown as the runs of text between its linked sentences
+    (``new_spans``), a row each, not cut into sentences: that would take the compiled sentence
+    cut (``derive.sentence_spans``), which the scan's parent process never loads (about 1.5 s of
+    CPU and 125 MB at 100k documents).
+
+    Letters: ``v`` verbatim, ``p`` partly verbatim, ``r`` rewritten (upper case when the
+    similarity rounds to 1.00), ``a`` / ``b`` new text of that side. Numbers, all small: a start
+    is its distance from the end of the previous row's span on the same side (mostly 1, a space).
+    A link: a_start, a's length, b_start, b's length minus a's; then its similarity in hundredths
+    (lower-case letters only; -1 if it has none), its number of fragments and, for each, on ``a``
+    then on ``b``, its distance from the sentence's start and from its end. New text: its start
+    and length. (At 100k documents the thousand pairs' rows take 4.1 MB as arrays of offsets,
+    about 1.7 MB so.)"""
+    links = derivation.get("sentences", ())
+    spans_a = new_spans(text_a, [(x["a_start"], x["a_end"]) for x in links])
+    spans_b = new_spans(text_b, [(x["b_start"], x["b_end"]) for x in links])
+    letters: list[str] = []
+    n: list[int] = []
+    end_a = end_b = 0
     for r in sentence_rows(derivation, spans_a, spans_b):
-        a, b = r.a or (-1, -1), r.b or (-1, -1)
-        row: list[Any] = [a[0], a[1], b[0], b[1], KIND_CODES.get(r.kind, r.kind)]
-        if r.kind != "new":
-            row.append(None if r.similarity is None else round(r.similarity, 2))
-            row.append([x for f in r.fragments for x in f])
-        rows.append(row)
-    return {"a": derivation.get("a"), "b": derivation.get("b"), "rows": rows}
+        if r.a is None or r.b is None:
+            letters.append("a" if r.b is None else "b")
+            if r.a is not None:
+                n += (r.a[0] - end_a, r.a[1] - r.a[0])
+                end_a = r.a[1]
+            elif r.b is not None:
+                n += (r.b[0] - end_b, r.b[1] - r.b[0])
+                end_b = r.b[1]
+            continue
+        (a0, a1), (b0, b1) = r.a, r.b
+        n += (a0 - end_a, a1 - a0, b0 - end_b, (b1 - b0) - (a1 - a0))
+        end_a, end_b = a1, b1
+        letter = KIND_CODES.get(r.kind, "r")
+        sim = -1 if r.similarity is None else round(100 * r.similarity)
+        if sim == 100:
+            letter = letter.upper()
+        else:
+            n.append(sim)
+        letters.append(letter)
+        n.append(len(r.fragments))
+        for fa0, fa1, fb0, fb1 in r.fragments:
+            n += (fa0 - a0, a1 - fa1, fb0 - b0, b1 - fb1)
+    keep = ("verbatim", "rewritten", "new", "level")
+    return {
+        "a": {k: derivation.get("a", {}).get(k) for k in keep},
+        "b": {k: derivation.get("b", {}).get(k) for k in keep},
+        "k": "".join(letters),
+        "n": n,
+    }
+
+
+def expand_derivation(compact: dict[str, Any]) -> list[list[Any]]:
+    """The rows of a ``compact_derivation``, as the page's script reads them: ``[a_start, a_end,
+    b_start, b_end, kind]`` with -1 for the side a new sentence lacks and kind ``v``, ``p``, ``r``
+    or ``n`` (new), a link's followed by its similarity and its fragments' offsets in one list
+    (a_start, a_end, b_start, b_end of each)."""
+    n, i, end_a, end_b = compact["n"], 0, 0, 0
+    rows: list[list[Any]] = []
+    for letter in compact["k"]:
+        if letter == "a":
+            a0 = end_a + n[i]
+            end_a = a0 + n[i + 1]
+            rows.append([a0, end_a, -1, -1, "n"])
+            i += 2
+            continue
+        if letter == "b":
+            b0 = end_b + n[i]
+            end_b = b0 + n[i + 1]
+            rows.append([-1, -1, b0, end_b, "n"])
+            i += 2
+            continue
+        a0, b0 = end_a + n[i], end_b + n[i + 2]
+        a1 = a0 + n[i + 1]
+        b1 = b0 + n[i + 1] + n[i + 3]
+        end_a, end_b, i = a1, b1, i + 4
+        sim = 1.0
+        if letter.islower():
+            sim, i = n[i] / 100, i + 1
+        frags: list[int] = []
+        for _ in range(n[i]):
+            frags += (a0 + n[i + 1], a1 - n[i + 2], b0 + n[i + 3], b1 - n[i + 4])
+            i += 4
+        rows.append([a0, a1, b0, b1, letter.lower(), sim, frags])
+        i += 1
+    return rows
 
 
 def _passage(d: dict[str, Any]) -> Passage:
@@ -226,19 +318,12 @@ def build_report(
         docs = lookup(need)
     found = texts(need)
     words_of: dict[str, int] = {}
-    spans: dict[str, Sequence[Span]] = {}
-
-    def sentences(doc_id: str) -> Sequence[Span]:
-        if doc_id not in spans:
-            from .derive import sentence_spans
-
-            spans[doc_id] = sentence_spans(found.get(doc_id, ""))
-        return spans[doc_id]
-
     for p in pairs:
         derivation = derivation_of(p)
         if derivation is not None:
-            p["derivation"] = compact_derivation(derivation, sentences(str(p["a"])), sentences(str(p["b"])))
+            p["derivation"] = compact_derivation(
+                derivation, found.get(str(p["a"]), ""), found.get(str(p["b"]), "")
+            )
         p["words"] = _pair_words(p)
         p["moved"] = sorted(moved_passages([_passage(x) for x in p["passages"]]))
         for side in ("a", "b"):
@@ -529,10 +614,24 @@ function showPair(i){
   if(p.derivation)box.appendChild(sentenceTable(p));
   det.appendChild(box);
 }
+function rowsOf(d){
+  // report.compact_derivation read back as report.expand_derivation reads it: rows
+  // [a_start,a_end,b_start,b_end,kind] (-1: no sentence on that side), a link's with its similarity and fragments
+  if(d.rows)return d.rows;
+  var rows=[],n=d.n,i=0,ea=0,eb=0;
+  for(var j=0;j<d.k.length;j++){var c=d.k[j];
+    if(c==="a"){var s=ea+n[i];ea=s+n[i+1];rows.push([s,ea,-1,-1,"n"]);i+=2;continue;}
+    if(c==="b"){var t=eb+n[i];eb=t+n[i+1];rows.push([-1,-1,t,eb,"n"]);i+=2;continue;}
+    var a0=ea+n[i],a1=a0+n[i+1],b0=eb+n[i+2],b1=b0+n[i+1]+n[i+3];ea=a1;eb=b1;i+=4;
+    var lc=c.toLowerCase(),sim=1;if(c===lc){sim=n[i]/100;i++;}
+    var fr=[],nf=n[i];
+    for(var f=0;f<nf;f++){fr.push(a0+n[i+1],a1-n[i+2],b0+n[i+3],b1-n[i+4]);i+=4;}
+    i++;rows.push([a0,a1,b0,b1,lc,sim,fr]);}
+  d.rows=rows;return rows;
+}
 function sentenceTable(p){
-  // rows [a_start,a_end,b_start,b_end,kind(,similarity,fragments)]: report.compact_derivation
-  var wrap=el("div","derivation");
-  wrap.appendChild(el("h3","deriv","Sentences side by side, in a's order ("+p.derivation.rows.length+" rows)"));
+  var wrap=el("div","derivation"),rows=rowsOf(p.derivation);
+  wrap.appendChild(el("h3","deriv","Sentences side by side, in a's order ("+rows.length+" rows)"));
   var t=el("table","sents"),hd=el("thead"),hr=el("tr");
   hr.appendChild(el("th","sa","a: "+p.a));hr.appendChild(el("th","sk","made"));hr.appendChild(el("th","sb","b: "+p.b));
   hd.appendChild(hr);t.appendChild(hd);var tb=el("tbody");
@@ -540,9 +639,9 @@ function sentenceTable(p){
   function cell(cls,text,lo,hi,fr,off){var td=el("td",cls);if(lo<0)return td;var spans=[];
     for(var j=0;j+3<fr.length;j+=4)spans.push([fr[j+off]-lo,fr[j+off+1]-lo,"frag","verbatim fragment"]);
     td.appendChild(marked(text.slice(lo,hi),spans));td.title="["+lo+":"+hi+"]";return td;}
-  p.derivation.rows.forEach(function(r){var fr=r[6]||[];var tr=el("tr","srow k-"+r[4]);
+  rows.forEach(function(r){var fr=r[6]||[];var tr=el("tr","srow k-"+r[4]);
     tr.appendChild(cell("sa",ta,r[0],r[1],fr,0));
-    var k=el("td","sk",KIND_NAMES[r[4]]||r[4]);if(r.length>5&&r[5]!==null){k.appendChild(el("br"));k.appendChild(document.createTextNode(r[5].toFixed(2)));}
+    var k=el("td","sk",KIND_NAMES[r[4]]||r[4]);if(r.length>5&&r[5]>=0){k.appendChild(el("br"));k.appendChild(document.createTextNode(r[5].toFixed(2)));}
     tr.appendChild(k);tr.appendChild(cell("sb",tb2,r[2],r[3],fr,2));tb.appendChild(tr);});
   t.appendChild(tb);wrap.appendChild(t);return wrap;
 }

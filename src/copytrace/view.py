@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -48,8 +47,7 @@ Span = tuple[int, int]
 Fragment = tuple[int, int, int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class SentenceRow:
+class SentenceRow(NamedTuple):
     """One row of the side-by-side sentence table: a link between a sentence of ``a`` and one of
     ``b`` (``kind`` verbatim, rewritten or partly_verbatim, with the link's verbatim
     ``fragments`` as (a_start, a_end, b_start, b_end)), or a sentence of one side that no link
@@ -94,34 +92,30 @@ def sentence_rows(
     merge or a split, has a row for each), each new sentence of ``a`` at its place, and each new
     sentence of ``b`` after the row of the link that precedes it in ``b`` (first if none does).
     ``spans_a`` and ``spans_b`` are the sentences of each text (``derive.sentence_spans``)."""
-    links = sorted(
-        (
-            SentenceRow(
-                (int(x["a_start"]), int(x["a_end"])),
-                (int(x["b_start"]), int(x["b_end"])),
-                str(x["kind"]),
-                None if x.get("similarity") is None else float(x["similarity"]),
-                tuple(
-                    (int(f["a_start"]), int(f["a_end"]), int(f["b_start"]), int(f["b_end"]))
-                    for f in x.get("fragments", ())
-                ),
-            )
-            for x in derivation.get("sentences", ())
-        ),
-        key=lambda r: (r.a, r.b),
-    )
-    new_a = [SentenceRow(s, None, "new") for s in _unlinked(spans_a, [r.a for r in links if r.a])]
-    rows = sorted(links + new_a, key=lambda r: (r.a, r.b or (-1, -1)))
-    ends = sorted((r.b[1], i) for i, r in enumerate(rows) if r.b is not None)
-    keys = [e for e, _ in ends]
+    links = list(derivation.get("sentences", ()))
+    # (a_start, a_end, b_start, b_end, the link's place): a's order, then b's; the place, never
+    # equal, settles the rest (a tuple sort, no key function: this runs for a report's 1000 pairs)
+    keys = sorted((x["a_start"], x["a_end"], x["b_start"], x["b_end"], i) for i, x in enumerate(links))
+    new_a = [(s, e, -1, -1, -1) for s, e in _unlinked(spans_a, [(k[0], k[1]) for k in keys])]
+    order = sorted(keys + new_a) if new_a else keys
+    ends = sorted((k[3], r) for r, k in enumerate(order) if k[4] >= 0)
+    b_ends = [e for e, _ in ends]
     after: dict[int, list[SentenceRow]] = {}
-    for s in _unlinked(spans_b, [r.b for r in links if r.b]):
-        k = bisect_right(keys, s[0]) - 1  # the link of b ending last at or before s
-        after.setdefault(ends[k][1] if k >= 0 else -1, []).append(SentenceRow(None, s, "new"))
+    for s in _unlinked(spans_b, [(k[2], k[3]) for k in keys]):
+        j = bisect_right(b_ends, s[0]) - 1  # the link of b ending last at or before s
+        after.setdefault(ends[j][1] if j >= 0 else -1, []).append(SentenceRow(None, s, "new"))
     out = list(after.get(-1, ()))
-    for i, r in enumerate(rows):
-        out.append(r)
-        out.extend(after.get(i, ()))
+    for r, k in enumerate(order):
+        if k[4] < 0:
+            out.append(SentenceRow((k[0], k[1]), None, "new"))
+        else:
+            x = links[k[4]]
+            frags = tuple(
+                (f["a_start"], f["a_end"], f["b_start"], f["b_end"]) for f in x.get("fragments", ())
+            )
+            out.append(SentenceRow((k[0], k[1]), (k[2], k[3]), x["kind"], x.get("similarity"), frags))
+        if r in after:
+            out.extend(after[r])
     return out
 
 
