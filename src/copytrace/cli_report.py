@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
         "report",
         help="rebuild the single-file HTML report of a scan",
         description="Rebuild report.html (one self-contained file: families, pairs, side-by-side view with "
-        "edits) from the output folder of `copytrace scan`.",
+        "edits and the sentences each text made from the other) from the output folder of `copytrace scan`.",
         epilog="examples:\n  copytrace report out/\n  copytrace report out/ --max-pairs 5000 --output big.html",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
