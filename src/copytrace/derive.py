@@ -999,15 +999,21 @@ class Derived:
     b_start, b_end) and each side's (verbatim, rewritten, total) word counts. The scan writes its
     JSON from these (``write``), ``compare`` makes the record (``record``)."""
 
-    __slots__ = ("links", "frags", "a", "b")
+    __slots__ = ("links", "frags", "a", "b", "cls_a", "cls_b")
 
     def __init__(
-        self, links: np.ndarray, frags: np.ndarray, a: tuple[int, int, int], b: tuple[int, int, int]
+        self,
+        links: np.ndarray,
+        frags: np.ndarray,
+        cls_a: np.ndarray,
+        cls_b: np.ndarray,
     ):
         self.links = links
         self.frags = frags
-        self.a = a
-        self.b = b
+        self.cls_a = cls_a  # each word's class (0 new, 1 rewritten, 2 verbatim)
+        self.cls_b = cls_b
+        self.a = _counts(cls_a)
+        self.b = _counts(cls_b)
 
     @property
     def any(self) -> bool:
@@ -1028,7 +1034,32 @@ class Derived:
 
     def cleared(self) -> Derived:
         """No derived sentence: every word new."""
-        return Derived(self.links[:0], self.frags[:0], (0, 0, self.a[2]), (0, 0, self.b[2]))
+        return Derived(self.links[:0], self.frags[:0], np.zeros_like(self.cls_a), np.zeros_like(self.cls_b))
+
+    def with_links(self, a: SideInput, b: SideInput, extra: list[tuple[int, int, float]]) -> Derived:
+        """With sentence links decided elsewhere (the embedding model under ``--semantic``):
+        ``extra`` holds (sentence of a, sentence of b, similarity); a pair of sentences neither of
+        which is linked yet becomes a ``rewritten`` link, its words rewritten."""
+        linked_a = {
+            int(np.searchsorted(a.span_array[:, 0], x, side="right")) - 1 for x in self.links[:, 0].tolist()
+        }
+        linked_b = {
+            int(np.searchsorted(b.span_array[:, 0], x, side="right")) - 1 for x in self.links[:, 2].tolist()
+        }
+        rows = [list(r) for r in self.links.tolist()]
+        cls_a, cls_b = self.cls_a.copy(), self.cls_b.copy()
+        for i, j, sim in sorted(extra, key=lambda x: (-x[2], x[0], x[1])):
+            if i in linked_a or j in linked_b:
+                continue
+            linked_a.add(i)
+            linked_b.add(j)
+            a0, a1 = a.span_array[i].tolist()
+            b0, b1 = b.span_array[j].tolist()
+            rows.append([a0, a1, b0, b1, 0, int(round(sim * 1e4)), 0, 0])
+            cls_a[(a.sent == i) & (cls_a == 0)] = 1
+            cls_b[(b.sent == j) & (cls_b == 0)] = 1
+        rows.sort(key=lambda r: (r[0], r[2]))
+        return Derived(np.array(rows, dtype=np.int64).reshape(-1, 8), self.frags, cls_a, cls_b)
 
     def sides(self) -> tuple[DerivedSide, DerivedSide]:
         return side_of(*self.a), side_of(*self.b)
@@ -1074,8 +1105,7 @@ def derive(a: SideInput, b: SideInput, s: Settings, swap: bool = False) -> Deriv
     rows, fr = _assemble(
         links, frags, ta.starts, ta.ends, tb.starts, tb.ends, a.span_array, b.span_array, swap
     )
-    ca, cb = _counts(cls_a), _counts(cls_b)
-    return Derived(rows, fr, cb, ca) if swap else Derived(rows, fr, ca, cb)
+    return Derived(rows, fr, cls_b, cls_a) if swap else Derived(rows, fr, cls_a, cls_b)
 
 
 # ---------------------------------------------------------------- a document's own derivation

@@ -32,7 +32,7 @@ from .relate import (
     wire_agencies,
     wire_dateline,
 )
-from .types import Derivation, Document, Pair, Settings, new_edit, new_passage
+from .types import Derivation, Document, Pair, Passage, Settings, new_edit, new_passage
 from .write import derivation_json, dumps_pair, dumps_pair_rows
 
 
@@ -309,6 +309,20 @@ def _summary(
     return rel, direc, reason, _r(cont_a), _r(cont_b), similarity, matched
 
 
+def _model_links(pa: Prepared, pb: Prepared, passages: tuple[Passage, ...]) -> list[tuple[int, int, float]]:
+    """(sentence of a, sentence of b, similarity) of each rewording the embedding model decided
+    (an edit carrying a similarity) inside the passages."""
+    out = []
+    sa, sb = pa.sentences.span_array[:, 0], pb.sentences.span_array[:, 0]
+    for p in passages:
+        for e in p.edits:
+            if e.kind == "rewording" and e.similarity is not None:
+                i = int(np.searchsorted(sa, e.a_start, side="right")) - 1
+                j = int(np.searchsorted(sb, e.b_start, side="right")) - 1
+                out.append((max(i, 0), max(j, 0), float(e.similarity)))
+    return out
+
+
 def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None) -> Pair:
     """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``found``:
     what ``Batch.align`` found for a batch and the pair's place in it, if it was asked)."""
@@ -323,6 +337,8 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
 
         passages, same_event = see_through(pa, pb, passages, s)
     der = derived(pa, pb, s)
+    if s.semantic:  # sentences the model matched where lexical evidence left both open
+        der = der.with_links(pa.sentences, pb.sentences, _model_links(pa, pb, passages))
     if not passages and not der.significant:
         der = der.cleared()
     if not passages and not same_event and not der.any:
