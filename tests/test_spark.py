@@ -375,6 +375,39 @@ def test_semantic_parity(spark, corpus, tmp_path):
     assert '"relation": "same_event"' in (local / "pairs.jsonl").read_text(encoding="utf-8")
 
 
+def test_agency_parity(spark, tmp_path):
+    """Agencies a user adds (``--agency``) reach the Spark executors: the same outputs as the
+    local engine, from a JSONL file (read on the executors) and from documents (on the driver),
+    with the directions and the families' earliest members the added agency decides."""
+    story = GHOUTA_A.read_text(encoding="utf-8")[:700]
+    other = GHOUTA_B.read_text(encoding="utf-8")[-700:]
+    docs = [
+        Document("wire", "ROMA (Agencia Nova) - " + story),
+        Document("paper", story + " Residents said the shelling went on through the night."),
+        Document("credit", story + " Agencia Nova reported the offer first."),
+        Document("nova", other, source="Agencia Nova"),
+        Document("daily", other + " Residents said the shelling went on.", source="Daily Post"),
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": d.id, "text": d.text, "source": d.source}) + "\n" for d in docs)
+    )
+    settings = Settings(agencies=("Agencia Nova",))
+    for key, inputs in (("file", [str(path)]), ("docs", docs)):
+        local, spark_out = _scan_both(inputs, tmp_path / key, settings)
+        for name in OUTPUTS:
+            assert (spark_out / name).read_bytes() == (local / name).read_bytes(), (key, name)
+        pairs = [json.loads(x) for x in (local / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert {(p["a"], p["b"]): p["direction_reason"] for p in pairs} == {
+            ("wire", "paper"): "wire dateline (Agencia Nova) in wire, none in paper",
+            ("wire", "credit"): "wire dateline (Agencia Nova) in wire, none in credit",
+            ("paper", "credit"): "credit: credit credits Agencia Nova, paper credits no agency",
+            ("nova", "daily"): "source: nova is the agency Agencia Nova",
+        }
+        fams = [json.loads(x) for x in (local / "clusters.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert sorted(f["earliest"] for f in fams) == ["nova", "wire"]
+
+
 def test_repeated_id_across_files_as_the_local_engine(spark, tmp_path):
     from copytrace.errors import InputError
 

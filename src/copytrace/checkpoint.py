@@ -92,7 +92,10 @@ def documents_digest(docs: Iterable[Any]) -> dict[str, str]:
 
 
 def make_manifest(inputs: dict[str, str], settings: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    kept = {k: v for k, v in settings.items() if k not in _IGNORED_SETTINGS}
+    # as JSON gives them back (a tuple, ``agencies``, as a list): a resume compares the two
+    kept = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in settings.items() if k not in _IGNORED_SETTINGS
+    }
     return {"format": FORMAT, "inputs": inputs, "settings": kept, **extra}
 
 

@@ -54,6 +54,14 @@ def add_settings(p: argparse.ArgumentParser) -> None:
         "--exclude-same-source", action="store_true", help="never pair two documents of one source"
     )
     g.add_argument(
+        "--agency",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a wire agency direction reads besides the built-in ones, as its credits spell it, "
+        "case included (repeatable): --agency 'Agencia Nova' --agency ANN",
+    )
+    g.add_argument(
         "--semantic",
         action="store_true",
         help="align rewritten sentences and find same_event pairs with a small embedding model "
@@ -80,6 +88,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         date_window_days=args.date_window,
         exclude_same_source=args.exclude_same_source,
         semantic=getattr(args, "semantic", False),
+        agencies=tuple(args.agency),
     )
 
 

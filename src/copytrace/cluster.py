@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .relate import is_agency_source, parse_date
+from .relate import WIRE, Agencies, is_agency_source, parse_date
 from .types import Family
 
 STRONG = ("duplicate", "near_duplicate", "a_contains_b", "b_contains_a")
@@ -226,8 +226,10 @@ def families(
     wire: list[bool],
     edges: Edges,
     sources: list[str | None] | None = None,
+    agencies: Agencies = WIRE,
 ) -> list[Family]:
-    """Family records for every label >= 0, in order of their first member."""
+    """Family records for every label >= 0, in order of their first member (``agencies``: the
+    wire agencies a ``source`` names, ``relate.wire_agencies(settings.agencies)``)."""
     n = len(ids)
     labels = np.asarray(labels, dtype=np.int64)
     inside = (
@@ -255,14 +257,14 @@ def families(
         return np.add.reduceat(np.fromiter(flags, dtype=np.int64, count=len(members)), starts)
 
     may_date = counts(dates[m] is not None for m in members)
-    agency = counts(sources is not None and is_agency_source(sources[m]) for m in members)
+    agency = counts(sources is not None and is_agency_source(sources[m], agencies) for m in members)
     wired = counts(bool(wire[m]) for m in members)
     evidence = ((may_date > 0) | (agency == 1) | (wired == 1)).tolist()
     out: list[Family] = []
     for k, rep in enumerate(reps):
         ms = members[bounds[k] : bounds[k + 1]]
         if evidence[k]:
-            earliest, reason = earliest_member(ms, ids, dates, wire, sources)
+            earliest, reason = earliest_member(ms, ids, dates, wire, sources, agencies)
         else:
             earliest, reason = None, "no evidence"
         out.append(
@@ -283,6 +285,7 @@ def earliest_member(
     dates: list[str | None],
     wire: list[bool],
     sources: list[str | None] | None = None,
+    agencies: Agencies = WIRE,
 ) -> tuple[str | None, str]:
     """(earliest member id or None, the evidence that decided)."""
     pool = members
@@ -294,9 +297,9 @@ def earliest_member(
             return ids[first[0]], f"earliest date {dates[first[0]]}"
         pool, date_note = first, f"; {len(first)} members share the earliest date {dates[first[0]]}"
     if sources is not None:
-        agencies = [m for m in pool if is_agency_source(sources[m])]
-        if len(agencies) == 1:
-            return ids[agencies[0]], f"the only wire agency by source ({sources[agencies[0]]}){date_note}"
+        wired = [m for m in pool if is_agency_source(sources[m], agencies)]
+        if len(wired) == 1:
+            return ids[wired[0]], f"the only wire agency by source ({sources[wired[0]]}){date_note}"
     wires = [m for m in pool if wire[m]]
     if len(wires) == 1:
         return ids[wires[0]], f"the only member with a wire dateline{date_note}"

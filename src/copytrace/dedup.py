@@ -61,7 +61,7 @@ from .engines import local as eng
 from .errors import ConfigError, InputError
 from .progress import make_progress
 from .read import JSONL_SUFFIXES, read_inputs, read_path
-from .relate import is_wire_original, parse_date
+from .relate import WIRE, Agencies, is_wire_original, parse_date, wire_agencies
 from .types import Document, Pair, Settings
 from .write import dumps, staging
 
@@ -165,13 +165,14 @@ class DocInfo:
     sources: list[str | None] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     wire: list[bool] = field(default_factory=list)
+    agencies: Agencies = WIRE  # whose datelines ``wire`` reads
 
     def add(self, doc: Document) -> None:
         self.ids.append(doc.id)
         self.dates.append(doc.date)
         self.sources.append(doc.source)
         self.lengths.append(len(doc.text))
-        self.wire.append(is_wire_original(doc.text))
+        self.wire.append(is_wire_original(doc.text, self.agencies))
 
 
 def priority(info: DocInfo, keep: str, prefer: Sequence[str] = ()) -> np.ndarray:
@@ -428,7 +429,7 @@ class Corpus:
 def read_corpus(paths: list[str], s: Settings, warn: Callable[[str], None] | None, progress: Any) -> Corpus:
     import pyarrow as pa
 
-    info = DocInfo()
+    info = DocInfo(agencies=wire_agencies(s.agencies))
     texts: list[Any] = []
     doc_paths: list[str | None] = []
     batch: list[str] = []

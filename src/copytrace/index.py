@@ -51,7 +51,7 @@ from .errors import StoreError
 from .normalize import tokenize
 from .pipeline import Prepared, compare_prepared, doc_fingerprints, prepare_many
 from .pipeline import derivation as pair_derivation
-from .relate import is_wire_original, parse_date
+from .relate import is_wire_original, parse_date, wire_agencies
 from .types import Derivation, Document, Family, Pair, Settings
 from .write import dumps
 
@@ -68,6 +68,7 @@ STORED_SETTINGS = (
     "contains",
     "date_window_days",
     "exclude_same_source",
+    "agencies",
 )
 QUERY_LIMIT = 20
 
@@ -663,9 +664,9 @@ class Index:
             np.asarray(e["words"], dtype=np.int64),
         )
         labels = components(len(rows), edges, self.settings.min_words)
-        fams = families(
-            labels, [r[1] for r in rows], [r[2] for r in rows], [is_wire_original(r[3]) for r in rows], edges
-        )
+        agencies = wire_agencies(self.settings.agencies)
+        wire = [is_wire_original(r[3], agencies) for r in rows]
+        fams = families(labels, [r[1] for r in rows], [r[2] for r in rows], wire, edges)
         self._families = (gen, fams)
         return list(fams)
 

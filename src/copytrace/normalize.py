@@ -540,28 +540,41 @@ def normal_form(token_text: str) -> str:
 
 @numba.njit(cache=True)
 def _find_literals(
-    cps: np.ndarray, lits: np.ndarray, bounds: np.ndarray, group: np.ndarray, i: int, out: np.ndarray
+    cps: np.ndarray,
+    lits: np.ndarray,
+    bounds: np.ndarray,
+    group: np.ndarray,
+    pair: np.ndarray,
+    i: int,
+    out: np.ndarray,
 ) -> tuple[int, int]:
     """(start, end) rows, into ``out``, of the leftmost non-overlapping occurrences from ``cps[i]``
     on of the literals (code points ``lits[bounds[j]:bounds[j + 1]]``, ordered by first
     character; at each position the first that matches is taken; the literals starting with the
     code point ``c`` below 128 are ``[group[2 c], group[2 c + 1])``, an empty range when ``c``
-    starts none). Returns (rows written, where to go on: ``len(cps)`` when done, else the start
-    of the occurrence ``out`` had no room for). ``out`` is never grown here: a kernel that grows
-    its output array scanned three times slower."""
+    starts none; those starting with any other, ``[group[256], group[257])``, tried whole at each
+    code point from 128 on; ``pair[128 c + d]`` is 0 when no literal starts with ``c`` and then
+    ``d``, both below 128, so most capitals are passed at a look). Returns (rows written, where to
+    go on: ``len(cps)`` when done, else the start of the occurrence ``out`` had no room for).
+    ``out`` is never grown here: a kernel that grows its output array scanned three times
+    slower."""
     n = cps.shape[0]
     cap = out.shape[0]
     m = 0
     after = i  # the end of the last occurrence: none starts before it
     for k in range(i, n):  # a counted loop: 13% faster than stepping over each occurrence
         c = cps[k]
-        if c >= 128 or group[2 * c] == group[2 * c + 1] or k < after:
+        g = 2 * c if c < 128 else 256
+        if group[g] == group[g + 1] or k < after:
             continue
-        for j in range(group[2 * c], group[2 * c + 1]):
+        if c < 128 and k + 1 < n and cps[k + 1] < 128 and pair[128 * c + cps[k + 1]] == 0:
+            continue
+        t0 = 1 if c < 128 else 0  # (a group below 128 shares its first character)
+        for j in range(group[g], group[g + 1]):
             lo, hi = bounds[j], bounds[j + 1]
             if k + hi - lo > n:
                 continue
-            t = 1
+            t = t0
             while t < hi - lo and cps[k + t] == lits[lo + t]:
                 t += 1
             if t == hi - lo:
@@ -579,13 +592,13 @@ def _literal_spans(cps: np.ndarray, literals: tuple[str, ...]) -> np.ndarray:
     """(start, end) rows of ``_find_literals`` over all of ``cps``, into arrays of a size for
     one occurrence in 256 characters (names are rare), a further one twice as large
     each time they run out."""
-    lits, bounds, group = _literal_table(literals)
+    lits, bounds, group, pair = _literal_table(literals)
     parts = []
     i = 0
     size = cps.shape[0] // 256 + 16
     while True:
         out = np.empty((size, 2), dtype=np.int64)
-        m, i = _find_literals(cps, lits, bounds, group, i, out)
+        m, i = _find_literals(cps, lits, bounds, group, pair, i, out)
         parts.append(out[:m])
         size *= 2
         if i >= cps.shape[0]:
@@ -593,29 +606,38 @@ def _literal_spans(cps: np.ndarray, literals: tuple[str, ...]) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _literal_table(literals: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if not all(x and x.isascii() for x in literals):
-        raise ValueError("literals must be non-empty ASCII strings")
-    # grouped by first character, each group in the given order: only literals of one group can
-    # match at one position, so the first of its group that matches is the first of all
-    ordered = sorted(literals, key=lambda x: x[0])  # (a stable sort)
-    lits = np.frombuffer("".join(ordered).encode("ascii"), dtype=np.uint8).astype(np.uint32)
+def _literal_table(literals: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if not all(x and "\0" not in x for x in literals):
+        raise ValueError("literals must be non-empty strings without a 0 character")
+    # grouped by first character (any from 128 on as one, 128), each group in the given order:
+    # only literals of one group can match at one position, so the first of its group that
+    # matches is the first of all
+    ordered = sorted(literals, key=lambda x: min(ord(x[0]), 128))  # (a stable sort)
+    joined = "".join(ordered).encode("utf-32-le", "surrogatepass")
+    lits = np.frombuffer(joined, dtype=np.uint32).copy()
     bounds = np.zeros(len(ordered) + 1, dtype=np.int64)
     np.cumsum([len(x) for x in ordered], out=bounds[1:])
-    group = np.zeros(256, dtype=np.int64)  # [start, end) of each first character's literals
+    group = np.zeros(258, dtype=np.int64)  # [start, end) of each first character's literals
     for j, x in enumerate(ordered):
-        c = ord(x[0])
+        c = min(ord(x[0]), 128)
         if group[2 * c] == group[2 * c + 1]:
             group[2 * c] = j
         group[2 * c + 1] = j + 1
-    return lits, bounds, group
+    pair = np.zeros(128 * 128, dtype=np.uint8)  # 1 where a literal starts with these two
+    for x in ordered:
+        if ord(x[0]) < 128:
+            if len(x) == 1:
+                pair[128 * ord(x) : 128 * ord(x) + 128] = 1
+            elif ord(x[1]) < 128:
+                pair[128 * ord(x[0]) + ord(x[1])] = 1
+    return lits, bounds, group, pair
 
 
 def find_literals(text: str, literals: tuple[str, ...]) -> list[tuple[int, int]]:
     """Character spans of what ``re.finditer("|".join(map(re.escape, literals)), text)`` matches
     (leftmost, non-overlapping, the first literal in order that matches at a position), found
     by one compiled scan: the regular expression engine tries the alternation at every
-    character, twice as slow over a news text. ASCII literals only."""
+    character, twice as slow over a news text. Literals hold no 0 character."""
     if text.isascii():
         cps = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     else:

@@ -33,6 +33,7 @@ from .cluster import Edges, components, families, family_id, family_numbers
 from .errors import ConfigError, InputError, OutputError
 from .progress import make_progress
 from .read import read_inputs
+from .relate import wire_agencies
 from .store import StoreReader
 from .types import Document, Family, Settings
 from .write import dumps, write_rejects
@@ -179,7 +180,9 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             numbers = family_numbers(labels)
             lengths = cols.get("lengths")
             wire = [w is not None for w in cols["wires"]]  # opens with a wire dateline (read with the text)
-            fams = families(labels, ids, cols["dates"], wire, edges, cols["sources"])
+            fams = families(
+                labels, ids, cols["dates"], wire, edges, cols["sources"], wire_agencies(s.agencies)
+            )
             with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
                 fh.writelines(family_line(fam) for fam in fams)
             if cols.get("pairs_job") is not None:

@@ -40,7 +40,7 @@ import numpy as np
 from .. import checkpoint
 from ..cluster import STRONG, grouped_order, mass_copies, with_copies
 from ..errors import EngineError, InputError
-from ..relate import parse_date, wire_dateline
+from ..relate import parse_date, wire_agencies, wire_dateline
 from ..sources import Chunk, JsonlSlice, chunks, line_of, read_slice
 from ..store import StoreReader, read_at, write_chunk
 from ..types import Document, Pair, Settings, new_document
@@ -235,6 +235,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     h, d, p = sorted_postings(docs, s)
     write_postings(postings_file, h, d, p)
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
+    agencies = wire_agencies(s.agencies)
     return ChunkResult(
         chunk_no,
         [x.id for x in docs],
@@ -249,7 +250,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
         warnings,
         [len(x.text) for x in docs],
         whole_fingerprints(h, d, p, len(docs)),
-        [wire_dateline(x.text) for x in docs],
+        [wire_dateline(x.text, agencies) for x in docs],
     )
 
 

@@ -72,7 +72,7 @@ from ..cluster import grouped_order, mass_copies
 from ..errors import EngineError, InputError
 from ..postings import sorted_postings, whole_fingerprints
 from ..read import JSONL_SUFFIXES, read_inputs
-from ..relate import parse_date, wire_dateline
+from ..relate import parse_date, wire_agencies, wire_dateline
 from ..sources import JsonlSlice, line_of, read_slice, slices
 from ..store import SCHEMA, StoreReader, _columns, batch_documents
 from ..types import Document, Settings
@@ -602,7 +602,7 @@ def read_fn(
                 meta = read_chunk_meta(docs_uri, chunk)
                 texts = saved_texts(docs_uri, chunk, ipc)
                 meta["whole"] = save_chunk_postings(docs_uri, chunk, texts, s)
-                meta["wires"] = [wire_dateline(t) for t in texts]
+                meta["wires"] = [wire_dateline(t, wire_agencies(s.agencies)) for t in texts]
                 save_chunk_meta(docs_uri, chunk, meta)
                 yield chunk, json.dumps(meta, ensure_ascii=False)
                 continue
@@ -621,7 +621,7 @@ def read_fn(
                 yield chunk, json.dumps({"error": [exc.path, exc.reason, exc.record]}, ensure_ascii=False)
                 continue
             meta["whole"] = save_chunk_postings(docs_uri, chunk, [d.text for d in docs], s)
-            meta["wires"] = [wire_dateline(d.text) for d in docs]
+            meta["wires"] = [wire_dateline(d.text, wire_agencies(s.agencies)) for d in docs]
             save_chunk_docs(docs_uri, chunk, docs, meta, ipc)
             yield chunk, json.dumps(meta, ensure_ascii=False)
 
