@@ -35,6 +35,12 @@ def add_settings(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--min-words", type=int, default=15, help="shortest shared passage reported, in words (15)"
     )
+    g.add_argument(
+        "--min-fragment",
+        type=int,
+        default=4,
+        help="shortest verbatim fragment reported inside aligned sentences, in words (4)",
+    )
     g.add_argument("--ngram", type=int, default=5, help="words per fingerprint n-gram (5)")
     g.add_argument("--min-shared", type=int, default=2, help="fingerprints a candidate pair must share (2)")
     g.add_argument(
@@ -77,6 +83,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
         ngram=args.ngram,
         min_words=args.min_words,
+        min_fragment=args.min_fragment,
         min_shared=args.min_shared,
         max_df=args.max_df,
         max_gap=args.max_gap,

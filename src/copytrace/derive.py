@@ -310,44 +310,66 @@ def _token_columns(
     return sent, content, sal
 
 
+@numba.njit(cache=True)
+def _side_tables(
+    cps: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    abbrev: np.ndarray,
+    function: np.ndarray,
+    short_line: int,
+    salient: float,
+    k: int,
+) -> Any:
+    """Everything the derivation reads of one text, in one compiled call: sentence spans, each
+    token's sentence, content mask and salience (``_token_columns``), its ``_words``, its k-gram
+    hashes and a ``_table`` over them."""
+    spans = _spans(cps, abbrev, short_line)
+    if spans.shape[0] == 0:
+        spans = np.zeros((1, 2), dtype=np.int64)
+        spans[0, 1] = cps.shape[0]
+    sent, content, sal = _token_columns(cps, starts, ends, hashes, spans, function, salient)
+    words = _words(hashes, content, sent, sal)
+    grams = _kgrams(hashes, k)
+    return spans, sent, content, sal, words, grams, _table(grams)
+
+
 class SideInput:
-    """What the derivation reads of one text: its tokens, sentences (``span_array``, rows start,
-    end), each token's sentence, its content mask and each token's salience (made once per
-    document, kept with the prepared document)."""
+    """What the derivation reads of one text (``_side_tables``): its tokens, sentences
+    (``span_array``, rows start, end), each token's sentence, content mask and salience, its
+    distinct content words and its k-grams (``k`` words), made once per document and kept with
+    the prepared document for all its pairs."""
 
-    __slots__ = ("text", "tokens", "span_array", "sent", "content", "salient", "_words", "_grams")
+    __slots__ = ("text", "tokens", "k", "span_array", "sent", "content", "salient", "words", "_grams")
 
-    def __init__(self, text: str, tokens: Tokens) -> None:
+    def __init__(self, text: str, tokens: Tokens, k: int = 4) -> None:
         self.text = text
         self.tokens = tokens
-        cps = _codes(text)
-        spans = _spans(cps, _abbrev_hashes(), SHORT_LINE)
-        if spans.shape[0] == 0:
-            spans = np.array([[0, len(text)]], dtype=np.int64)
-        self.span_array = spans
-        self.sent, self.content, self.salient = _token_columns(
-            cps, tokens.starts, tokens.ends, tokens.hashes, spans, _function_hashes(), SALIENT
+        self.k = k
+        (self.span_array, self.sent, self.content, self.salient, self.words, g, t) = _side_tables(
+            _codes(text),
+            tokens.starts,
+            tokens.ends,
+            tokens.hashes,
+            _abbrev_hashes(),
+            _function_hashes(),
+            SHORT_LINE,
+            SALIENT,
+            k,
         )
-        self._words: Any = None
-        self._grams: tuple[int, np.ndarray, Any] | None = None
+        self._grams = (g, t)
 
     @property
     def n_sentences(self) -> int:
         return int(self.span_array.shape[0])
 
-    @property
-    def words(self) -> Any:
-        """Its distinct content words (``_words``), made once for all its pairs."""
-        if self._words is None:
-            self._words = _words(self.tokens.hashes, self.content, self.sent, self.salient)
-        return self._words
-
     def grams(self, k: int) -> tuple[np.ndarray, Any]:
-        """Its k-gram hashes and a ``_table`` over them, made once for all its pairs."""
-        if self._grams is None or self._grams[0] != k:
+        """Its k-gram hashes and a ``_table`` over them."""
+        if k != self.k:
             g = _kgrams(self.tokens.hashes, k)
-            self._grams = (k, g, _table(g))
-        return self._grams[1], self._grams[2]
+            self.k, self._grams = k, (g, _table(g))
+        return self._grams
 
 
 # ---------------------------------------------------------------- compiled kernel

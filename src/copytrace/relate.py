@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
-from .types import Derivation, Document, Passage, Settings
+from .types import DerivedSide, Document, Passage, Settings
 
 CONTAINS_ALL = 0.95
 
@@ -252,19 +252,21 @@ def relation(
     return "partial"
 
 
-def derived_relation(rel: str, der: Derivation, direc: str) -> str:
-    """The relation once the sentence derivation is read (docs/relations.md):
+def derived_relation(rel: str, linked: bool, a: DerivedSide, b: DerivedSide, direc: str) -> str:
+    """The relation once the sentence derivation is read (``linked``: any derived sentence; ``a``,
+    ``b``: each side's shares and level; docs/relations.md):
 
-    * ``duplicate`` and ``near_duplicate`` (literal) stay;
+    * the literal relations ``duplicate``, ``near_duplicate``, ``a_contains_b`` and
+      ``b_contains_a`` stay;
     * a pair with any derived sentence is never ``unrelated``: at least ``partial``;
     * a side ``wholly`` derived from the other is held in it: when only ``b`` is, ``a_contains_b``
       (a story rewritten whole from a wire text reads as contained in it), and the mirror;
     * both sides wholly derived: the source by ``direction`` contains the copy; with no direction,
       ``near_duplicate`` (each is a rewrite of the whole other).
     """
-    if rel in ("duplicate", "near_duplicate") or not der.sentences:
+    if rel not in ("partial", "unrelated") or not linked:
         return rel
-    wa, wb = der.a.level == "wholly", der.b.level == "wholly"
+    wa, wb = a.level == "wholly", b.level == "wholly"
     if wa and wb:
         if direc == "a_to_b":
             return "a_contains_b"
