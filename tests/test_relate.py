@@ -78,14 +78,19 @@ def test_evidence_readers():
 
 
 def test_clough_stevenson_floor():
-    """The 4-class reading documented in docs/relations.md keeps its accuracy (a quality floor)."""
+    """The Clough & Stevenson answers read by the sentence derivation with default settings keep
+    their accuracy (a quality floor). ``compare(answer, source)``: reused when the answer's level is
+    not ``non``; the 4-class reading: ``non`` by level, ``cut`` when the answer's fragments are
+    80 characters long on average, ``light`` when at least half its words are verbatim or its
+    fragments average 45 characters, else ``heavy``. Measured: 91/95 reused right (the misses: the
+    two ``cut`` answers copied from text outside the source excerpt, one ``heavy`` answer read as
+    ``non`` and one ``non`` answer that shares two sentences' wording), 76/95 in four classes."""
     import csv
     import warnings
 
     from conftest import shared_data
 
     from copytrace.read import decode
-    from copytrace.types import Settings
 
     root = shared_data("clough-stevenson-short-answers")
     corp = root / "corpus-20090418"
@@ -96,21 +101,26 @@ def test_clough_stevenson_floor():
             return decode(p.read_bytes(), str(p))
 
     orig = {t: read(corp / f"orig_task{t}.txt") for t in "abcde"}
-    s = Settings(min_words=8)
     right = reused_right = 0
     rows = list(csv.DictReader(open(root / "_derived" / "file_list.csv", encoding="utf-8")))
     for r in rows:
-        p = compare(Document("orig", orig[r["Task"]]), Document(r["File"], read(corp / r["File"])), s)
-        if p.relation == "unrelated":
+        d = compare(Document(r["File"], read(corp / r["File"])), Document("orig", orig[r["Task"]])).derivation
+        assert d is not None
+        side = d.a
+        frags = [f.a_end - f.a_start for x in d.sentences for f in x.fragments]
+        mean = sum(frags) / len(frags) if frags else 0.0
+        if side.level == "non":
             got = "non"
-        elif p.containment_b < 0.5:
-            got = "heavy"
+        elif mean >= 80:
+            got = "cut"
+        elif side.verbatim >= 0.5 or mean >= 45:
+            got = "light"
         else:
-            got = "cut" if p.similarity >= 0.93 else "light"
+            got = "heavy"
         right += got == r["Category"]
-        reused_right += (p.relation != "unrelated") == (r["Category"] != "non")
+        reused_right += (side.level != "non") == (r["Category"] != "non")
     assert len(rows) == 95
-    assert right >= 66 and reused_right >= 87
+    assert right >= 76 and reused_right >= 91
 
 
 def test_compiled_name_scan_finds_what_the_alternation_finds():
