@@ -37,7 +37,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from .normalize import Tokens, tokenize
+from .normalize import SINGLE, WORD, Tokens, _classify, tables, tokenize
 from .types import Derivation, DerivedSide, Fragment, SentenceLink, Settings
 
 # derived share (verbatim + rewritten) of a side's words for each level
@@ -47,14 +47,15 @@ PARTIALLY = 0.2
 # is at least partially derived: ``Derived.significant``)
 MIN_LINKS = 2
 
-# link tests (see ``_links``); tuned on the Clough & Stevenson answers and the generated
+# link tests (see ``_derive``); tuned on the Clough & Stevenson answers and the generated
 # wire-rewrite corpus (benchmarks/bench_derivation.py), not on the corpus kept for review
 TILE_LONG = 8  # a tile this long (words) with TILE_LONG_CONTENT content words links by itself
 TILE_LONG_CONTENT = 3
 LEX_SHARED = 3  # shared content words for the lexical test
 LEX_DICE = 0.3  # weighted Dice for the lexical test
 LEX_COVER = 0.35  # and the better-covered side's weighted coverage
-MIX_SHARED = 2  # shared content words with a tile of min_fragment words
+LEX_PLAIN = 2  # of the shared content words, plain ones (not names: stories on one topic share names)
+MIX_SHARED = 2  # shared plain words (and plain words in the tile) with a tile of min_fragment words
 MIX_DICE = 0.3
 VERBATIM_COVER = 0.9
 SALIENT = 1.5  # weight factor of numbers and names (``_token_columns``)
@@ -83,6 +84,7 @@ _ABBREV = frozenset(
     wed thu fri sat sun u.s u.k u.n e.g i.e a.m p.m""".split()
 )
 SHORT_LINE = 50  # a line break after a line this short (a headline, a dateline) ends a sentence
+MAX_SENTENCE_WORDS = 80  # a longer run without an end mark is cut into pieces
 _OPENERS = np.array([ord(c) for c in "\"'\u201c\u2018(["], dtype=np.int64)
 _CLOSERS = np.array([ord(c) for c in "\"'\u201d\u2019)]"], dtype=np.int64)
 _SPACES = np.array([9, 10, 11, 12, 13, 32, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F,
@@ -154,8 +156,23 @@ def _initial_at(cps: np.ndarray, at: int) -> bool:
 
 
 @numba.njit(cache=True)
-def _spans(cps: np.ndarray, abbrev: np.ndarray, short_line: int) -> np.ndarray:
-    """Sentence spans (rows start, end) of a text's code points (see ``sentence_spans``)."""
+def _initial_next(cps: np.ndarray, p: int) -> bool:
+    """Do spaces at ``p`` lead to another initial (a capital and a period: "J. K. Rowling")?"""
+    n = cps.shape[0]
+    if p >= n or not _is(cps[p], _SPACES):
+        return False
+    while p < n and _is(cps[p], _SPACES):
+        p += 1
+    return p + 1 < n and 65 <= cps[p] <= 90 and cps[p + 1] == 46
+
+
+@numba.njit(cache=True)
+def _spans(
+    cps: np.ndarray, abbrev: np.ndarray, short_line: int, cls_table: np.ndarray, opens: np.ndarray
+) -> np.ndarray:
+    """Sentence spans (rows start, end) of a text's code points (see ``sentence_spans``;
+    ``cls_table``: the tokenizer's character classes, ``opens``: which characters of the Basic
+    Multilingual Plane may open a sentence)."""
     n = cps.shape[0]
     cut = np.zeros(n + 1, dtype=np.bool_)
     # line breaks: after a blank line, after an end mark, after a short line
@@ -173,7 +190,19 @@ def _spans(cps: np.ndarray, abbrev: np.ndarray, short_line: int) -> np.ndarray:
             cut[p + 1] = True  # a blank line (or a line of spaces) ends what stands before it
         else:
             if p - first < short_line:
-                cut[p + 1] = True
+                # a short line (a headline, a dateline) ends a sentence when the next line opens
+                # one and this one does not run on (a hyphen, a comma)
+                last = p - 1
+                while last > first and (cps[last] == 32 or cps[last] == 9 or cps[last] == 13):
+                    last -= 1
+                nxt = p + 1
+                while nxt < n and (cps[nxt] == 32 or cps[nxt] == 9):
+                    nxt += 1
+                while nxt < n and _is(cps[nxt], _OPENERS):
+                    nxt += 1
+                runs_on = cps[last] == 45 or cps[last] == 44 or cps[last] == 0x2010
+                if not runs_on and nxt < n and cps[nxt] < 0x10000 and opens[cps[nxt]]:
+                    cut[p + 1] = True
             q = p - 1
             while q >= first and (cps[q] == 32 or cps[q] == 9 or cps[q] == 13):
                 q -= 1
@@ -205,7 +234,7 @@ def _spans(cps: np.ndarray, abbrev: np.ndarray, short_line: int) -> np.ndarray:
         if q >= n:
             continue
         d = cps[q]
-        if not ((65 <= d <= 90) or (48 <= d <= 57) or (0xC0 <= d <= 0x24F)):
+        if d >= 0x10000 or not opens[d]:
             continue
         if cps[e] == 46 and end == e + 1:
             # the word before a lone period (no closing quote after it): letters and periods, at most 12 characters back
@@ -218,7 +247,7 @@ def _spans(cps: np.ndarray, abbrev: np.ndarray, short_line: int) -> np.ndarray:
             if w < e:
                 if _sorted_has(abbrev, _word_hash(cps, w, e)):
                     continue
-                if e - w == 1 and _initial_at(cps, w):
+                if e - w == 1 and (_initial_at(cps, w) or _initial_next(cps, e + 1)):
                     continue
         cut[end] = True
     # pieces between cuts, trimmed, holding a word character
@@ -235,7 +264,8 @@ def _spans(cps: np.ndarray, abbrev: np.ndarray, short_line: int) -> np.ndarray:
             b -= 1
         has = False
         for x in range(a, b):
-            if _wordchar(cps[x]):
+            kind = _classify(cps[x], cls_table)
+            if kind == WORD or kind == SINGLE:
                 has = True
                 break
         if has:
@@ -244,6 +274,14 @@ def _spans(cps: np.ndarray, abbrev: np.ndarray, short_line: int) -> np.ndarray:
             ns += 1
         lo = p
     return out[:ns]
+
+
+@lru_cache(maxsize=1)
+def _opens() -> np.ndarray:
+    """Which characters of the Basic Multilingual Plane may open a sentence: capitals (any
+    script), title-case letters and digits."""
+    chars = [chr(c) for c in range(0x10000)]
+    return np.array([c.isupper() or c.istitle() or c.isdigit() for c in chars], dtype=np.bool_)
 
 
 def _codes(text: str) -> np.ndarray:
@@ -263,12 +301,13 @@ def _abbrev_hashes() -> np.ndarray:
 
 
 def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """The sentences of ``text`` as ``(start, end)`` offsets, whitespace trimmed, in text order;
-    pieces without a word are left out. A sentence ends at an end mark followed by spaces and a
-    capital, a digit or an opening quote (not after an abbreviation or an initial), at a blank
-    line, at a line break after an end mark (one paragraph a line) and after a line shorter than
-    ``SHORT_LINE`` (a headline, a dateline); hard-wrapped lines of a paragraph stay together."""
-    return tuple(map(tuple, _spans(_codes(text), _abbrev_hashes(), SHORT_LINE).tolist()))
+    """The sentences of ``text`` as the derivation reads them, ``(start, end)`` offsets with
+    whitespace trimmed, in text order; pieces without a word are left out. A sentence ends at an
+    end mark followed by spaces and a capital, a digit or an opening quote (not after an
+    abbreviation or an initial), at a blank line, at a line break after an end mark (one paragraph
+    a line) and after a line shorter than ``SHORT_LINE`` (a headline, a dateline); hard-wrapped
+    lines of a paragraph stay together, and a sentence holds its words whole."""
+    return tuple(map(tuple, SideInput(text, tokenize(text)).span_array.tolist()))
 
 
 @lru_cache(maxsize=1)
@@ -285,13 +324,16 @@ def _token_columns(
     spans: np.ndarray,
     function: np.ndarray,
     salient: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    opens: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each token's sentence (the one its start lies in; tokens between sentences go to the one
-    before), whether it is a content word (not a function word, longer than one character) and its
-    salience (``salient`` for a number, or a capitalised word not opening its sentence; else 1)."""
+    before), whether it is a content word (not a function word, longer than one character), its
+    salience (``salient`` for a number, or a capitalised word not opening its sentence; else 1)
+    and whether it is a plain content word (a content word that is not such a name)."""
     n = starts.shape[0]
     sent = np.zeros(n, dtype=np.int64)
     content = np.zeros(n, dtype=np.bool_)
+    plain = np.zeros(n, dtype=np.bool_)
     sal = np.ones(n, dtype=np.float64)
     k = 0
     ns = spans.shape[0]
@@ -304,10 +346,54 @@ def _token_columns(
         c = cps[starts[t]]
         if 48 <= c <= 57:
             sal[t] = salient
-        elif k == prev and ((65 <= c <= 90) or (0xC0 <= c <= 0xDE and c != 0xD7)):
+        elif k == prev and c < 0x10000 and opens[c]:
             sal[t] = salient
+            prev = k
+            continue
+        plain[t] = content[t]
         prev = k
-    return sent, content, sal
+    return sent, content, sal, plain
+
+
+@numba.njit(cache=True)
+def _cap_sentences(
+    spans: np.ndarray, sent: np.ndarray, starts: np.ndarray, ends: np.ndarray, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sentences of more than ``cap`` words (text without end marks: a list, a table, a page of
+    one long line) cut into near-equal pieces of at most ``cap`` words, at word boundaries."""
+    n, ns = starts.shape[0], spans.shape[0]
+    count = np.zeros(ns, dtype=np.int64)
+    for t in range(n):
+        count[sent[t]] += 1
+    pieces = 0
+    for q in range(ns):
+        pieces += max(1, -(-count[q] // cap))
+    if pieces == ns:
+        return spans, sent
+    out = np.empty((pieces, 2), dtype=np.int64)
+    new_sent = np.empty(n, dtype=np.int64)
+    r = 0
+    t = 0
+    for q in range(ns):
+        c = count[q]
+        parts = max(1, -(-c // cap))
+        if parts == 1:
+            out[r, 0], out[r, 1] = spans[q, 0], spans[q, 1]
+            for x in range(t, t + c):
+                new_sent[x] = r
+            r += 1
+            t += c
+            continue
+        size = -(-c // parts)
+        for p in range(parts):
+            t0, t1 = t + p * size, min(t + (p + 1) * size, t + c)
+            out[r, 0] = spans[q, 0] if p == 0 else starts[t0]
+            out[r, 1] = spans[q, 1] if p == parts - 1 else ends[t1 - 1]
+            for x in range(t0, t1):
+                new_sent[x] = r
+            r += 1
+        t += c
+    return out, new_sent
 
 
 @numba.njit(cache=True)
@@ -321,33 +407,50 @@ def _side_tables(
     short_line: int,
     salient: float,
     k: int,
+    cls_table: np.ndarray,
+    opens: np.ndarray,
 ) -> Any:
     """Everything the derivation reads of one text, in one compiled call: sentence spans, each
     token's sentence, content mask and salience (``_token_columns``), its ``_words``, its k-gram
     hashes and a ``_table`` over them."""
-    spans = _spans(cps, abbrev, short_line)
+    spans = _spans(cps, abbrev, short_line, cls_table, opens)
     if spans.shape[0] == 0:
         spans = np.zeros((1, 2), dtype=np.int64)
         spans[0, 1] = cps.shape[0]
-    sent, content, sal = _token_columns(cps, starts, ends, hashes, spans, function, salient)
-    words = _words(hashes, content, sent, sal)
+    sent, content, sal, plain = _token_columns(cps, starts, ends, hashes, spans, function, salient, opens)
+    # a sentence holds its words whole: a word joined across a cut ("opposi-\ntion" after a short
+    # line) or past the sentence's end stretches it, and the next one starts after it
+    ns = spans.shape[0]
+    for t in range(starts.shape[0]):
+        k0 = sent[t]
+        if ends[t] > spans[k0, 1]:
+            spans[k0, 1] = ends[t]
+            q = k0 + 1
+            while q < ns and spans[q, 0] < ends[t]:
+                x = min(ends[t], spans[q, 1])
+                while x < spans[q, 1] and _is(cps[x], _SPACES):
+                    x += 1
+                spans[q, 0] = x
+                q += 1
+    spans, sent = _cap_sentences(spans, sent, starts, ends, MAX_SENTENCE_WORDS)
+    words = _words(hashes, content, sent, sal, plain)
     grams = _kgrams(hashes, k)
-    return spans, sent, content, sal, words, grams, _table(grams)
+    return spans, sent, plain, sal, words, grams, _table(grams)
 
 
 class SideInput:
     """What the derivation reads of one text (``_side_tables``): its tokens, sentences
-    (``span_array``, rows start, end), each token's sentence, content mask and salience, its
+    (``span_array``, rows start, end), each token's sentence, plain-word mask (content words but names) and salience, its
     distinct content words and its k-grams (``k`` words), made once per document and kept with
     the prepared document for all its pairs."""
 
-    __slots__ = ("text", "tokens", "k", "span_array", "sent", "content", "salient", "words", "_grams")
+    __slots__ = ("text", "tokens", "k", "span_array", "sent", "plain", "salient", "words", "_grams")
 
     def __init__(self, text: str, tokens: Tokens, k: int = 4) -> None:
         self.text = text
         self.tokens = tokens
         self.k = k
-        (self.span_array, self.sent, self.content, self.salient, self.words, g, t) = _side_tables(
+        (self.span_array, self.sent, self.plain, self.salient, self.words, g, t) = _side_tables(
             _codes(text),
             tokens.starts,
             tokens.ends,
@@ -357,6 +460,8 @@ class SideInput:
             SHORT_LINE,
             SALIENT,
             k,
+            tables()[0],
+            _opens(),
         )
         self._grams = (g, t)
 
@@ -508,10 +613,11 @@ def _tiles(
 
 @numba.njit(cache=True)
 def _words(
-    hashes: np.ndarray, content: np.ndarray, sent: np.ndarray, sal: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    hashes: np.ndarray, content: np.ndarray, sent: np.ndarray, sal: np.ndarray, plain: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """A text's distinct content words: (their hashes in order of first use, each one's salience
-    (the largest of its uses), CSR offsets and list of the distinct sentences holding each, a
+    (the largest of its uses), whether any use is a name (a capital not opening its sentence), CSR
+    offsets and list of the distinct sentences holding each, a
     ``_table`` over the hashes (slot keys, heads; a hash's head is its word number), mask)."""
     n = hashes.shape[0]
     nk = 0
@@ -533,6 +639,7 @@ def _words(
             nw += 1
     ukeys = np.empty(nw, dtype=np.uint64)
     usal = np.zeros(nw, dtype=np.float64)
+    uname = np.zeros(nw, dtype=np.bool_)
     count = np.zeros(nw, dtype=np.int64)
     last = np.full(nw, -1, dtype=np.int64)
     word = np.empty(nk, dtype=np.int64)
@@ -544,6 +651,8 @@ def _words(
             ukeys[g] = hashes[t]
             if sal[t] > usal[g]:
                 usal[g] = sal[t]
+            if not plain[t]:
+                uname[g] = True
             if last[g] != sent[t]:  # a text's tokens run in sentence order
                 last[g] = sent[t]
                 count[g] += 1
@@ -567,7 +676,7 @@ def _words(
     for p in range(head.shape[0]):
         if head[p] >= 0:
             head[p] = number[first[head[p]]]
-    return ukeys, usal, off, lst, tk, head, mask
+    return ukeys, usal, uname, off, lst, tk, head, mask
 
 
 @numba.njit(cache=True)
@@ -612,10 +721,11 @@ def _derive(
         params[8],
         params[9],
     )
+    lex_plain = params[10]
     n, m = ha.shape[0], hb.shape[0]
     ns = na + nb
-    keys_a, sal_a, off_a, lst_a, _, _, _ = wa
-    keys_b, sal_b, off_b, lst_b, tk_b, head_b, mask_b = wb
+    keys_a, sal_a, name_a, off_a, lst_a, _, _, _ = wa
+    keys_b, sal_b, name_b, off_b, lst_b, tk_b, head_b, mask_b = wb
     ua, ub = keys_a.shape[0], keys_b.shape[0]
     # each word of a's partner in b, and each word's weight (by its sentence frequency in both)
     partner = np.full(ua, -1, dtype=np.int64)
@@ -646,6 +756,7 @@ def _derive(
             w_b[h] = sal_b[h] * np.log((ns + 1.0) / c)
     shared_w = np.zeros((na, nb), dtype=np.float64)
     shared_n = np.zeros((na, nb), dtype=np.int64)
+    shared_p = np.zeros((na, nb), dtype=np.int64)  # shared plain words (not names)
     tot_a = np.zeros(na, dtype=np.float64)
     tot_b = np.zeros(nb, dtype=np.float64)
     for g in range(ua):
@@ -657,12 +768,15 @@ def _derive(
         h = partner[g]
         if h < 0:
             continue
+        is_plain = not (name_a[g] or name_b[h])
         for q in range(off_a[g], off_a[g + 1]):
             x = lst_a[q]
             for r in range(off_b[h], off_b[h + 1]):
                 y = lst_b[r]
                 shared_w[x, y] += w
                 shared_n[x, y] += 1
+                if is_plain:
+                    shared_p[x, y] += 1
     for h in range(ub):
         w = w_b[h]
         if w > 0.0:
@@ -705,9 +819,15 @@ def _derive(
             ok = False
             if tn >= tile_long and tc >= tile_long_content:
                 ok = True
-            elif sn >= lex_shared and d >= lex_dice and cover >= lex_cover:
+            elif sn >= lex_shared and shared_p[i, j] >= lex_plain and d >= lex_dice and cover >= lex_cover:
                 ok = True
-            elif sn >= mix_shared and tn >= k and tc >= 1 and d >= mix_dice:
+            elif (
+                sn >= mix_shared
+                and shared_p[i, j] >= mix_shared
+                and tn >= k
+                and tc >= mix_shared
+                and d >= mix_dice
+            ):
                 ok = True
             if ok and d <= 0.0:
                 d = 1e-6
@@ -807,6 +927,7 @@ def link_params() -> np.ndarray:
             VERBATIM_COVER,
             COMMON_MIN,
             COMMON_SHARE,
+            LEX_PLAIN,
         ],
         dtype=np.float64,
     )
@@ -1111,8 +1232,8 @@ def derive(a: SideInput, b: SideInput, s: Settings, swap: bool = False) -> Deriv
     links, frags, cls_a, cls_b, _ = _derive(
         ta.hashes,
         tb.hashes,
-        a.content,
-        b.content,
+        a.plain,
+        b.plain,
         a.sent,
         b.sent,
         a.n_sentences,
