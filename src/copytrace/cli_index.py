@@ -62,7 +62,7 @@ def derivation_line(doc_id: str, own: dict[str, Any]) -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from .index import Index, own_derivation
+    from .index import Index
 
     if (args.doc is None) == (args.id is None):
         raise InputError("query", "give one document (a file, or - for stdin) or --id ID")
@@ -73,7 +73,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             if query_doc is None:
                 raise StoreError(f"{args.index}: no document with id {args.id!r} in the index")
             matches = ix.matches_of(args.id)
-            own = own_derivation(query_doc, [p for _, p in matches])
+            own = ix.derivation_of(args.id)
             found = matches[: args.limit]
         else:
             query_doc = _query_document(args)

@@ -689,8 +689,8 @@ def _derive(
     sb: np.ndarray,
     na: int,
     nb: int,
-    wa: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
-    wb: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    wa: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    wb: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
     ga: np.ndarray,
     gb: tuple[np.ndarray, np.ndarray, np.ndarray, int],
     k: int,
@@ -1272,20 +1272,45 @@ SourceSpans = tuple[str, list[tuple[int, int]], list[tuple[int, int]]]
 """(source id, the derived sentence spans, the verbatim fragment spans) of one document."""
 
 
-def document_derivation(tokens: Tokens, sources: list[SourceSpans]) -> dict[str, object]:
+SIBLING_SHARE = 0.8  # a source whose words in a document its own source explains this much is a sibling
+
+
+def document_derivation(
+    tokens: Tokens, sources: list[SourceSpans], parents: dict[str, set[str]] | None = None
+) -> dict[str, object]:
     """A document's own derivation from the documents it was made from: the union of its derived
     sentences and fragments across those pairs, its shares and level, and each source's share
-    of its words (a story made from two wire takes is wholly derived when the two cover it)."""
+    of its words (a story made from two wire takes is wholly derived when the two cover it).
+
+    ``parents``: each document's own sources. A source S that was itself made from another source
+    W of this document, and whose derived words here W covers (``SIBLING_SHARE`` of them), is a
+    sibling (two papers rewriting one wire story, one printed a day later): left out."""
     n = int(tokens.starts.shape[0])
     starts = tokens.starts.astype(np.int64)
+    mine = {}
+    for sid, spans, frags in sources:
+        fr = _in_spans(starts, frags)
+        mine[sid] = (_in_spans(starts, spans) | fr, fr)
+    if parents:
+        keep = {}
+        for sid, (got, fr) in mine.items():
+            sib = False
+            for w in parents.get(sid, ()):
+                if w in mine and w != sid:
+                    both = int((got & mine[w][0]).sum())
+                    if both >= SIBLING_SHARE * max(1, int(got.sum())):
+                        sib = True
+                        break
+            if not sib:
+                keep[sid] = (got, fr)
+        mine = keep
     derived = np.zeros(n, dtype=np.bool_)
     verbatim = np.zeros(n, dtype=np.bool_)
     shares = []
-    for sid, spans, frags in sources:
-        mine = _in_spans(starts, spans) | _in_spans(starts, frags)
-        derived |= mine
-        verbatim |= _in_spans(starts, frags)
-        shares.append((sid, _r(mine.sum() / n) if n else 0.0))
+    for sid, (got, fr) in mine.items():
+        derived |= got
+        verbatim |= fr
+        shares.append((sid, _r(got.sum() / n) if n else 0.0))
     shares.sort(key=lambda x: (-x[1], x[0]))
     if n == 0:
         v = r = 0.0
@@ -1306,13 +1331,14 @@ NO_SOURCE = {"verbatim": 0.0, "rewritten": 0.0, "new": 1.0, "level": "non", "sou
 
 def sources_from_pairs(
     lines: list[bytes] | list[str], index_of: dict[str, int]
-) -> dict[int, list[SourceSpans]]:
+) -> tuple[dict[int, list[SourceSpans]], dict[str, set[str]]]:
     """Each document's sources from pairs.jsonl lines: for a pair whose direction names its source,
     the copy's derived sentence spans and fragments (its side of the derivation), under the copy's
-    input index."""
+    input index; and each document's source ids (``document_derivation``'s ``parents``)."""
     import orjson
 
     out: dict[int, list[SourceSpans]] = {}
+    parents: dict[str, set[str]] = {}
     for line in lines:
         raw = line.encode() if isinstance(line, str) else line
         if b'"sentences": [{' not in raw:
@@ -1326,4 +1352,5 @@ def sources_from_pairs(
         spans = [(x[f"{side}_start"], x[f"{side}_end"]) for x in sents]
         frags = [(f[f"{side}_start"], f[f"{side}_end"]) for x in sents for f in x["fragments"]]
         out.setdefault(index_of[copy], []).append((source, spans, frags))
-    return out
+        parents.setdefault(copy, set()).add(source)
+    return out, parents

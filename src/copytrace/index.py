@@ -769,16 +769,37 @@ class Index:
         doc = self.get(doc_id)
         if doc is None:
             raise StoreError(f"{self.path}: no document with id {doc_id!r} in the index")
-        return own_derivation(doc, self.pairs(doc_id=doc_id, limit=1_000_000))
+        pairs = list(self.pairs(doc_id=doc_id, limit=1_000_000))
+        parents = {
+            src: _sources_named(src, self.pairs(doc_id=src, limit=1_000_000))
+            for src in _sources_named(doc_id, pairs)
+        }
+        return own_derivation(doc, pairs, parents)
 
 
-def own_derivation(doc: Document, pairs: Iterable[Pair]) -> dict[str, Any]:
+def _sources_named(doc_id: str, pairs: Iterable[Pair]) -> set[str]:
+    """The documents whose pairs with ``doc_id`` name them its source and derive something."""
+    out = set()
+    for p in pairs:
+        if p.derivation is None or not p.derivation.sentences:
+            continue
+        if p.direction == "a_to_b" and p.b == doc_id:
+            out.add(p.a)
+        elif p.direction == "b_to_a" and p.a == doc_id:
+            out.add(p.b)
+    return out
+
+
+def own_derivation(
+    doc: Document, pairs: Iterable[Pair], parents: dict[str, set[str]] | None = None
+) -> dict[str, Any]:
     """A document's own derivation, as ``scan`` writes it in ``documents.jsonl``
     (``derive.sources_from_pairs``, ``derive.document_derivation``): the union of its derived
     sentences and fragments across the pairs whose direction names its source (``a_to_b``: ``a``
     is ``b``'s source), with its verbatim / rewritten / new shares, its level and each source's
     share of its words; ``derive.NO_SOURCE`` when no pair names a source of it. Pairs not of
-    ``doc``, those it is the source of and those without a derivation add nothing."""
+    ``doc``, those it is the source of and those without a derivation add nothing; ``parents``
+    (each source's own sources) leaves out siblings, as the scan does."""
     sources: list[SourceSpans] = []
     for p in pairs:
         if p.derivation is None or not p.derivation.sentences:
@@ -799,7 +820,7 @@ def own_derivation(doc: Document, pairs: Iterable[Pair]) -> dict[str, Any]:
         sources.append((source, spans, frags))
     if not sources:
         return {**NO_SOURCE, "sources": []}
-    return document_derivation(tokenize(doc.text), sources)
+    return document_derivation(tokenize(doc.text), sources, parents)
 
 
 def _new_candidates(

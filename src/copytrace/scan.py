@@ -232,11 +232,12 @@ def write_documents(
     (and the documents' ``ids``), each document carries its own derivation from the documents
     the pairs' direction says it was made from (``derive.document_derivation``)."""
     sources: dict[int, list[Any]] = {}
+    parents: dict[str, set[str]] = {}
     if pairs_path is not None and ids is not None:
         from .derive import sources_from_pairs
 
         with open(pairs_path, "rb") as fh:
-            sources = sources_from_pairs(fh.readlines(), {x: k for k, x in enumerate(ids)})
+            sources, parents = sources_from_pairs(fh.readlines(), {x: k for k, x in enumerate(ids)})
     reader = StoreReader(store_files, offsets)
     try:
         with open(path, "w", encoding="utf-8") as fh:
@@ -244,7 +245,7 @@ def write_documents(
                 rb = reader.batch(b)
                 first = int(reader.offsets[b])
                 rows = slice(first, first + rb.num_rows)
-                derived = _derivation_lines(rb, first, sources) if pairs_path is not None else None
+                derived = _derivation_lines(rb, first, sources, parents) if pairs_path is not None else None
                 fh.write(
                     document_lines(rb, numbers[rows], None if lengths is None else lengths[rows], derived)
                 )
@@ -254,7 +255,9 @@ def write_documents(
         reader.close()
 
 
-def _derivation_lines(rb: pa.RecordBatch, first: int, sources: dict[int, list[Any]]) -> list[str]:
+def _derivation_lines(
+    rb: pa.RecordBatch, first: int, sources: dict[int, list[Any]], parents: dict[str, set[str]]
+) -> list[str]:
     """The ``derivation`` JSON of each document of a store batch (``first``: its first input index)."""
     from .derive import NO_SOURCE, document_derivation
 
@@ -266,7 +269,7 @@ def _derivation_lines(rb: pa.RecordBatch, first: int, sources: dict[int, list[An
 
         texts = rb.column("text").take(pa.array(have, pa.int64())).to_pylist()
         for k, tok in zip(have, tokenize_many(texts), strict=True):
-            out[k] = dumps(document_derivation(tok, sources[first + k]))
+            out[k] = dumps(document_derivation(tok, sources[first + k], parents))
     return out
 
 

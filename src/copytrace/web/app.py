@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import CopytraceError, InputError
-from ..index import Index, mirror, own_derivation
+from ..index import Index, mirror
 from ..read import decode
 from ..types import Document, Pair
 from . import html as H
@@ -142,7 +142,7 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
             return html_page("not found", H.error_page(f"no document with id {doc_id!r}"), 404)
         stored = ix.pairs(doc_id=doc_id, limit=1_000_000)
         pairs = [x for p in stored[:500] if (x := other_side(doc_id, p)) is not None]
-        own = own_derivation(doc, stored)
+        own = ix.derivation_of(doc_id)
         return html_page(doc.id, H.document_page(doc, pairs, ix.family_of(doc_id), own))
 
     @app.get("/pairs", response_class=HTMLResponse, include_in_schema=False)
@@ -192,7 +192,7 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
             **doc.to_dict(),
             "text": doc.text,
             "cluster": fam.id if fam else None,
-            "derivation": own_derivation(doc, stored),
+            "derivation": ix.derivation_of(doc_id),
             "pairs": [p.to_dict() for p in stored[:10_000]],
         }
 
