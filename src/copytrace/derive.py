@@ -167,6 +167,23 @@ def _initial_next(cps: np.ndarray, p: int) -> bool:
 
 
 @numba.njit(cache=True)
+def _abbreviated(cps: np.ndarray, e: int, abbrev: np.ndarray) -> bool:
+    """Does the period at ``e`` end an abbreviation ("Mr.", "U.S.", "Jan.") or an initial rather
+    than a sentence? The word before it: letters and periods, at most 12 characters back."""
+    lo = max(0, e - 12)
+    w = e
+    while w > lo and (_letter(cps[w - 1]) or cps[w - 1] == 46):
+        w -= 1
+    while w < e and not _letter(cps[w]):
+        w += 1
+    if w >= e:
+        return False
+    if _sorted_has(abbrev, _word_hash(cps, w, e)):
+        return True
+    return e - w == 1 and (_initial_at(cps, w) or _initial_next(cps, e + 1))
+
+
+@numba.njit(cache=True)
 def _spans(
     cps: np.ndarray, abbrev: np.ndarray, short_line: int, cls_table: np.ndarray, opens: np.ndarray
 ) -> np.ndarray:
@@ -201,6 +218,7 @@ def _spans(
                 while nxt < n and _is(cps[nxt], _OPENERS):
                     nxt += 1
                 runs_on = cps[last] == 45 or cps[last] == 44 or cps[last] == 0x2010
+                runs_on = runs_on or (cps[last] == 46 and _abbreviated(cps, last, abbrev))
                 if not runs_on and nxt < n and cps[nxt] < 0x10000 and opens[cps[nxt]]:
                     cut[p + 1] = True
             q = p - 1
@@ -209,7 +227,9 @@ def _spans(
             while q >= first and _is(cps[q], _CLOSERS):
                 q -= 1
             if q >= first and (cps[q] == 46 or cps[q] == 33 or cps[q] == 63 or cps[q] == 58):
-                cut[p + 1] = True
+                # (a hard wrap right after "U.K." or "Mr." ends no sentence)
+                if not (cps[q] == 46 and (q + 1 >= p or cps[q + 1] == 32) and _abbreviated(cps, q, abbrev)):
+                    cut[p + 1] = True
         line0 = p + 1
     # end marks: [.!?]+ closers*, then spaces, openers* and a capital or a digit
     p = 0
@@ -236,19 +256,8 @@ def _spans(
         d = cps[q]
         if d >= 0x10000 or not opens[d]:
             continue
-        if cps[e] == 46 and end == e + 1:
-            # the word before a lone period (no closing quote after it): letters and periods, at most 12 characters back
-            lo = max(0, e - 12)
-            w = e
-            while w > lo and (_letter(cps[w - 1]) or cps[w - 1] == 46):
-                w -= 1
-            while w < e and not _letter(cps[w]):
-                w += 1
-            if w < e:
-                if _sorted_has(abbrev, _word_hash(cps, w, e)):
-                    continue
-                if e - w == 1 and (_initial_at(cps, w) or _initial_next(cps, e + 1)):
-                    continue
+        if cps[e] == 46 and end == e + 1 and _abbreviated(cps, e, abbrev):
+            continue
         cut[end] = True
     # pieces between cuts, trimmed, holding a word character
     out = np.empty((n // 2 + 2, 2), dtype=np.int64)
@@ -819,6 +828,8 @@ def _derive(
             ok = False
             if tn >= tile_long and tc >= tile_long_content:
                 ok = True
+            elif tn >= k and tn >= vcover * max(len_a[i], len_b[j]):
+                ok = True  # the same sentence (a short one, or one of names: "Both are owned by Hk Hotels.")
             elif sn >= lex_shared and shared_p[i, j] >= lex_plain and d >= lex_dice and cover >= lex_cover:
                 ok = True
             elif (
@@ -897,7 +908,7 @@ def _derive(
         i, j = links[lk, 0], links[lk, 1]
         if frag_a[lk] == 0:
             links[lk, 2] = 0
-        elif frag_a[lk] >= vcover * len_a[i] and frag_b[lk] >= vcover * len_b[j]:
+        elif frag_a[lk] >= vcover * len_a[i] or frag_b[lk] >= vcover * len_b[j]:
             links[lk, 2] = 2
         else:
             links[lk, 2] = 1
