@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import Block, Found, Index, align_batch, align_tokens, whole_block
-from .derive import Derived, SideInput, derive
+from .derive import Derived, SideInput, content_bigrams, derive, may_derive
 from .explain import EditRow, Side, edit_rows, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, find_literals_many, tokenize_batch
@@ -49,6 +49,14 @@ class Prepared:
     _credits: tuple[str, ...] | None = None
     _names: tuple[AgencyNames, int] | None = None  # its batch's agency names, its place in it
     _derive: SideInput | None = None
+    _bigrams: np.ndarray | None = None
+
+    @property
+    def bigrams(self) -> np.ndarray:
+        """Its distinct pairs of neighbouring content words (``derive.content_bigrams``), made once."""
+        if self._bigrams is None:
+            self._bigrams = content_bigrams(self.tokens)
+        return self._bigrams
 
     @property
     def sentences(self) -> SideInput:
@@ -265,17 +273,25 @@ def _oriented(
     return same, _passage_rows(pa, pb, s, same, False, found)
 
 
-def derived(pa: Prepared, pb: Prepared, s: Settings) -> Derived:
+def derived(pa: Prepared, pb: Prepared, s: Settings, literal: bool = True) -> Derived | None:
     """The sentence derivation of ``pa`` (as ``a``) and ``pb`` (``derive.derive``), computed in
-    canonical order (by content) and mirrored when needed, so a pair and its mirror agree."""
+    canonical order (by content) and mirrored when needed, so a pair and its mirror agree; None
+    for a pair without a ``literal`` passage that ``derive.may_derive`` rules out."""
+    if not literal and not may_derive(pa.bigrams, pb.bigrams):
+        return None
     if pb.before(pa):
         return derive(pb.sentences, pa.sentences, s, swap=True)
     return derive(pa.sentences, pb.sentences, s)
 
 
+def _nothing(pa: Prepared, pb: Prepared) -> Derived:
+    """No derived sentence: every word of both new."""
+    return Derived.none(pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0])
+
+
 def derivation(pa: Prepared, pb: Prepared, s: Settings) -> Derivation:
     """``derived`` as a record."""
-    return derived(pa, pb, s).record()
+    return derived(pa, pb, s).record()  # type: ignore[union-attr]  # (literal: never None)
 
 
 def _summary(
@@ -336,7 +352,7 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         from .semantic import see_through
 
         passages, same_event = see_through(pa, pb, passages, s)
-    der = derived(pa, pb, s)
+    der = derived(pa, pb, s, bool(passages) or same or s.semantic) or _nothing(pa, pb)
     if s.semantic:  # sentences the model matched where lexical evidence left both open
         der = der.with_links(pa.sentences, pb.sentences, _model_links(pa, pb, passages))
     if not passages and not der.significant:
@@ -378,8 +394,8 @@ def encode_prepared(
             return None
         return dumps_pair(pair), pair.relation, sum(p.words for p in pair.passages)
     same, rows = _oriented(pa, pb, s, found)
-    der = derived(pa, pb, s)
-    if not rows and not der.significant:
+    der = derived(pa, pb, s, bool(rows) or same)
+    if der is None or (not rows and not der.significant):
         return None
     rel, direc, reason, cont_a, cont_b, similarity, matched = _summary(
         pa, pb, s, same, [(r[6], r[7], r[4]) for r in rows], der
