@@ -136,7 +136,7 @@ def test_candidate_stage_split_by_memory_gives_the_same_pairs(corpus_2k: Path, t
         ds.append(np.array(d, dtype=np.int64) + off)
         ps.append(np.array(p))
     keys, qa, qb = cand.pair_hits(np.concatenate(hs), np.concatenate(ds), np.concatenate(ps), s.max_df)
-    ref = cand.supported_pairs(keys, qa, qb, s.min_shared, s.support_window)
+    ref = cand.supported_pairs(keys, qa, qb, s.min_shared, s.support_window, s.min_evidence)
     assert ref[0].shape[0] > 100
     np.testing.assert_array_equal(whole[0], ref[0])
     np.testing.assert_array_equal(whole[1], ref[1])

@@ -123,6 +123,54 @@ def test_engine_parity_with_filters(spark, corpus, tmp_path):
     assert (local / "pairs.jsonl").read_text(encoding="utf-8").count("\n") > 10
 
 
+def test_evidence_candidates_parity(spark, corpus, tmp_path):
+    """The candidate stage on Spark proposes the local engine's pairs, the evidence rule's
+    (``candidates.py``) included: 600 synthetic stories, a wire story and its rewrite (no shared
+    passage) and stories sharing names and numbers in twos; with and without the rule."""
+    from test_candidates import REWRITE, WIRE, _sharing
+
+    from copytrace.engines import local as eng
+    from copytrace.engines.spark import (
+        candidate_pairs,
+        estimated_postings,
+        postings_uri_of,
+        save_chunk_postings,
+    )
+
+    docs = []
+    with open(corpus, encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i >= 600:
+                break
+            rec = json.loads(line)
+            docs.append(Document(rec["id"], rec["text"]))
+    docs[100:100] = [Document("wire", WIRE)]
+    docs.append(Document("rewrite", REWRITE))
+    docs.extend(_sharing(6))
+    got = []
+    for min_evidence in (0, 3):
+        s = Settings(min_evidence=min_evidence)
+        work = tmp_path / f"e{min_evidence}"
+        work.mkdir()
+        offsets = list(range(0, len(docs), 250))
+        files = [
+            eng.prepare_chunk(c, docs[k : k + 250], str(work), s).postings_file for c, k in enumerate(offsets)
+        ]
+        la, lb = eng.candidates_from_postings(files, offsets, s, str(work))
+        docs_uri = str(work / "staging" / "docs")
+        for c, k in enumerate(offsets):
+            save_chunk_postings(docs_uri, c, [d.text for d in docs[k : k + 250]], s)
+        n = estimated_postings(sum(len(d.text) for d in docs), s)
+        frame = candidate_pairs(
+            spark, postings_uri_of(docs_uri), np.array([*offsets, len(docs)]), n, 2, s, np.zeros(0, np.int64)
+        )
+        pairs = sorted((r["a"], r["b"]) for r in frame.collect())
+        assert pairs == list(zip(la.tolist(), lb.tolist(), strict=True))
+        got.append({(docs[a].id, docs[b].id) for a, b in pairs})
+    added = got[1] - got[0]
+    assert got[0] <= got[1] and ("wire", "rewrite") in added and len(added) >= 1 + 6 * 5 // 2
+
+
 def test_mass_copies_parity(spark, corpus, tmp_path):
     """One story copied whole into more than ``max_df`` documents (half in a JSONL file, read on the
     executors; half in a text folder, read by the driver): each copy is paired with the first as a

@@ -13,6 +13,23 @@ candidate. Identical texts share a whole-document fingerprint (position -1) and 
 candidates, however short. This is the "local density" test of seed-based aligners (BLAST's two-hit rule,
 Altschul et al. 1997) applied to winnowed fingerprints.
 
+Evidence (a rewritten copy). A journalist's rewrite of a wire story keeps names, numbers, quoted
+words and short fragments but rewords the rest, and often shares no two nearby n-grams with its
+source. Beside its fingerprints a scanned document posts its evidence keys
+(``fingerprint.evidence_keys``: hash-sampled pairs of neighbouring content words) in the same
+postings, at position ``EVIDENCE - b`` (``b``: the document's number of content-word pairs, from
+which its sampling rate follows): the same sort, merge and hits, so both engines and the memory
+bound take them as they take fingerprints. A key in more than ``max_df`` documents is dropped, as
+a fingerprint is; a key in ``c`` documents, more than ``EVIDENCE_RARE``, counts only for about
+``EVIDENCE_RARE / c`` of such keys (``_evidence_kept``: a common name or stock phrase says little,
+and its ``c (c - 1) / 2`` hits would cost the most). A pair is then also a candidate when it
+shares at least ``min_evidence`` keys, and at least one in ``EVIDENCE_SHARE`` of those the shorter
+document may share (``_may_share``: two stories on one topic share a few rare pairs by chance, a
+rewrite a good part of its own). Counting shared rare terms, each weighed by its rarity, to find
+reused text whose wording differs is the IDF-weighted overlap of Metzler et al. (2005,
+"Similarity measures for tracking information flow"); sampling the terms by hash is Broder's
+(1997). Figures: README, "How it works" item 4.
+
 Postings are turned into hits one posting list batch at a time (``posting_lists``,
 ``hit_batches``, ``emit_hits``), so an engine can bound memory by a setting; the local engine's
 ``candidates_from_postings`` and the Spark engine split the work by hash and pair-key ranges.
@@ -22,6 +39,20 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+
+from . import fingerprint
+from .fingerprint import evidence_rate
+
+# positions of the postings that are not n-grams: a document's whole-text fingerprint, and its
+# evidence keys (at EVIDENCE - b for a document of b content-word pairs; -2 and below)
+WHOLE = -1
+EVIDENCE = -2
+# an evidence pair shares at least one in EVIDENCE_SHARE of the keys the shorter document may
+# share (its pairs sampled at the lower of the two documents' rates)
+EVIDENCE_SHARE = 7
+# an evidence key in c documents, more than EVIDENCE_RARE, makes hits only when its hash lies in
+# the lowest EVIDENCE_RARE / c of the sampled range (``_evidence_kept``)
+EVIDENCE_RARE = 10
 
 
 def kept_postings(docs: np.ndarray, drop: np.ndarray) -> np.ndarray | None:
@@ -202,7 +233,8 @@ def posting_lists(
     hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, max_df: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Postings ordered by (hash, document) as (docs, positions) and the (start, size) of every
-    list that makes hits (2..``max_df`` documents). Each (hash, doc) posting must be unique."""
+    list that makes hits (2..``max_df`` documents; an evidence key's list only if
+    ``_evidence_kept``). Each (hash, doc) posting must be unique."""
     # postings usually arrive as runs sorted by hash with documents ascending: a stable sort on
     # the hash alone then orders them by (hash, document) (a bucket sort: numpy's stable argsort of
     # 64-bit keys is a timsort, five times slower here)
@@ -215,11 +247,13 @@ def posting_lists(
     p = pos[order].astype(np.int32, copy=False)
     del order
     boundaries = np.flatnonzero(h[1:] != h[:-1]) + 1
-    del h
     starts = np.concatenate(([0], boundaries)).astype(np.int64)
     del boundaries
     sizes = np.diff(np.concatenate((starts, [d.shape[0]]))).astype(np.int64)
     keep = (sizes >= 2) & (sizes <= max_df)  # only these lists make hits
+    limit, rare = _evidence_lists()  # (``_evidence_kept``)
+    common = (sizes > rare) & (h[starts].astype(np.float64) >= limit * rare / np.maximum(sizes, 1))
+    keep &= (p[starts] > EVIDENCE) | ~common
     return d, p, starts[keep], sizes[keep]
 
 
@@ -262,13 +296,37 @@ def _run_heap_pop(
     return size
 
 
+def _evidence_lists() -> tuple[float, int]:
+    """(the top of the hash range every document samples its evidence keys from, as a float (most
+    sample more: ``fingerprint.evidence_rate``), ``EVIDENCE_RARE``): ``_evidence_kept``'s."""
+    return float(fingerprint.EVIDENCE_RATE) * 2.0**64, EVIDENCE_RARE
+
+
+@numba.njit(cache=True, inline="always")
+def _evidence_kept(h: np.uint64, c: int, lists: tuple[float, int]) -> bool:
+    """Whether the evidence key ``h``, in ``c`` documents, makes hits (``lists``: ``limit, rare``
+    of ``_evidence_lists``): always in at most ``rare`` documents; in more, when it lies in the
+    lowest ``rare / c`` of the range below ``limit``. A key then counts in proportion to its
+    rarity, as an inverse document frequency weighs a term (Sparck Jones 1972), decided by its hash
+    so that the same keys count in every pair and every engine; and a key in ``c`` documents makes
+    about ``c * rare / 2`` hits instead of ``c (c - 1) / 2``."""
+    limit, rare = lists
+    return c <= rare or float(h) < limit * rare / c
+
+
 @numba.njit(cache=True)
 def _merge_lists(
-    hashes: np.ndarray, docs: np.ndarray, pos: np.ndarray, bounds: np.ndarray, max_df: int
+    hashes: np.ndarray,
+    docs: np.ndarray,
+    pos: np.ndarray,
+    bounds: np.ndarray,
+    max_df: int,
+    lists: tuple[float, int],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``posting_lists`` of runs already sorted, by a k-way merge (a binary heap of the runs'
     heads keyed by (hash, run), as in the merge phase of external sorting; Knuth, TAOCP vol. 3,
-    5.4.1): equal hashes come out in run order. Only lists that make hits are kept, compacted."""
+    5.4.1): equal hashes come out in run order. Only lists that make hits are kept, compacted
+    (``lists``: ``_evidence_lists()``)."""
     n = hashes.shape[0]
     cur, key, run, size = _run_heap(hashes, bounds)
     out_d = np.empty(n, dtype=np.int64)
@@ -285,7 +343,7 @@ def _merge_lists(
         t = cur[r]
         if m > first and v != last:  # the open list ends: keep it if it makes hits
             c = m - first
-            if 2 <= c <= max_df:
+            if 2 <= c <= max_df and (out_p[first] > EVIDENCE or _evidence_kept(last, c, lists)):
                 starts[g] = first
                 sizes[g] = c
                 g += 1
@@ -298,7 +356,7 @@ def _merge_lists(
         m += 1
         size = _run_heap_pop(hashes, bounds, cur, key, run, size)
     c = m - first
-    if 2 <= c <= max_df:
+    if 2 <= c <= max_df and (out_p[first] > EVIDENCE or _evidence_kept(last, c, lists)):
         starts[g] = first
         sizes[g] = c
         g += 1
@@ -390,7 +448,7 @@ def merged_posting_lists(
         np.ascontiguousarray(pos, dtype=np.int32),
         np.ascontiguousarray(bounds, dtype=np.int64),
     )
-    return _merge_lists(h, d, p, b, max_df)
+    return _merge_lists(h, d, p, b, max_df, _evidence_lists())
 
 
 def run_bounds(sizes: list[int] | np.ndarray) -> np.ndarray:
@@ -456,9 +514,21 @@ def pair_hits(
 
 
 @numba.njit(cache=True)
-def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int, window: int) -> np.ndarray:
+def _supported(
+    keys: np.ndarray,
+    pa: np.ndarray,
+    pb: np.ndarray,
+    min_shared: int,
+    window: int,
+    min_evidence: int,
+    rule: tuple[float, int, int, int],
+) -> np.ndarray:
     """``keys`` sorted (hits of a pair together, in any order). True at the first hit of every
-    supported pair; each pair's hits are ordered by (position in a, position in b) here."""
+    supported pair: one whole-text hit, or ``min_shared`` n-gram hits close together (``_close``),
+    or, with ``min_evidence`` above 0, at least that many evidence hits (positions ``EVIDENCE``
+    and below) and one in ``share`` of the keys the shorter document may share (``_may_share``;
+    ``rule``: ``_evidence_rule()``, the rate, floor and most of ``fingerprint.evidence_rate`` and
+    ``EVIDENCE_SHARE``)."""
     n = keys.shape[0]
     out = np.zeros(n, dtype=np.bool_)
     g = 0
@@ -466,36 +536,76 @@ def _supported(keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int
         e = g
         while e < n and keys[e] == keys[g]:
             e += 1
-        m = e - g
         whole = False
+        ev = 0
+        ea = eb = 0  # an evidence hit's positions: the documents' numbers of content-word pairs
         for t in range(g, e):
-            if pa[t] < 0:
+            if pa[t] == WHOLE:
                 whole = True
+            elif pa[t] <= EVIDENCE:
+                ev += 1
+                ea, eb = EVIDENCE - pa[t], EVIDENCE - pb[t]
         if whole:
             out[g] = True  # the whole-document fingerprint: identical texts
-        elif m == 2 and min_shared == 2:
-            # two hits (most pairs that have more than one): close in both documents or not
-            if abs(np.int64(pa[g]) - pa[g + 1]) <= window and abs(np.int64(pb[g]) - pb[g + 1]) <= window:
-                out[g] = True
-        elif m >= min_shared:
-            combined = (pa[g:e].astype(np.int64) << 32) | pb[g:e].astype(np.int64)
-            order = np.argsort(combined)
-            qa = pa[g:e][order]
-            qb = pb[g:e][order]
-            for i in range(0, m - min_shared + 1):
-                j = i + min_shared - 1
-                if qa[j] - qa[i] > window:
-                    continue
-                lo = qb[i]
-                hi = qb[i]
-                for t in range(i + 1, j + 1):
-                    lo = min(lo, qb[t])
-                    hi = max(hi, qb[t])
-                if hi - lo <= window:
-                    out[g] = True
-                    break
+        elif min_evidence > 0 and ev >= min_evidence and ev * rule[3] >= _may_share(ea, eb, rule):
+            out[g] = True
+        elif ev == 0:
+            out[g] = _close(pa[g:e], pb[g:e], min_shared, window)
+        elif e - g - ev >= min_shared:
+            grams = pa[g:e] > EVIDENCE
+            out[g] = _close(pa[g:e][grams], pb[g:e][grams], min_shared, window)
         g = e
     return out
+
+
+@numba.njit(cache=True, inline="always")
+def _may_share(pairs_a: int, pairs_b: int, rule: tuple[float, int, int, int]) -> float:
+    """The evidence keys two documents of ``pairs_a`` and ``pairs_b`` content-word pairs may share:
+    the shorter one's pairs sampled at the lower of their two rates (a key is kept in both when it
+    lies below both)."""
+    rate, floor, most, _ = rule
+    common = min(evidence_rate(pairs_a, rate, floor, most), evidence_rate(pairs_b, rate, floor, most))
+    return min(pairs_a, pairs_b) * common
+
+
+def _evidence_rule() -> tuple[float, int, int, int]:
+    """The evidence rule's constants: ``fingerprint``'s sampling (rate, floor, most) and
+    ``EVIDENCE_SHARE`` (read at each call, so that a changed constant takes effect: a compiled
+    function would keep the value it was compiled with)."""
+    return (
+        float(fingerprint.EVIDENCE_RATE),
+        fingerprint.EVIDENCE_FLOOR,
+        fingerprint.EVIDENCE_KEYS,
+        EVIDENCE_SHARE,
+    )
+
+
+@numba.njit(cache=True, inline="always")
+def _close(pa: np.ndarray, pb: np.ndarray, min_shared: int, window: int) -> bool:
+    """The two-hit rule on one pair's n-gram hits: ``min_shared`` of them within ``window``
+    n-grams of each other in both documents (consecutive hits in order of position in a)."""
+    m = pa.shape[0]
+    if m == 2 and min_shared == 2:
+        # two hits (most pairs that have more than one): close in both documents or not
+        return abs(np.int64(pa[0]) - pa[1]) <= window and abs(np.int64(pb[0]) - pb[1]) <= window
+    if m < min_shared:
+        return False
+    combined = (pa.astype(np.int64) << 32) | pb.astype(np.int64)
+    order = np.argsort(combined)
+    qa = pa[order]
+    qb = pb[order]
+    for i in range(0, m - min_shared + 1):
+        j = i + min_shared - 1
+        if qa[j] - qa[i] > window:
+            continue
+        lo = qb[i]
+        hi = qb[i]
+        for t in range(i + 1, j + 1):
+            lo = min(lo, qb[t])
+            hi = max(hi, qb[t])
+        if hi - lo <= window:
+            return True
+    return False
 
 
 @numba.njit(cache=True)
@@ -523,7 +633,12 @@ def _merge_runs(
 
 
 def supported_runs(
-    keys: list[np.ndarray], pa: list[np.ndarray], pb: list[np.ndarray], min_shared: int, window: int
+    keys: list[np.ndarray],
+    pa: list[np.ndarray],
+    pb: list[np.ndarray],
+    min_shared: int,
+    window: int,
+    min_evidence: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``supported_pairs`` of hits given as runs, each sorted by key (slices of the hit tasks'
     run files): the runs are merged, not sorted again (a pair's hits only need to be together)."""
@@ -533,20 +648,21 @@ def supported_runs(
     qa, qb = np.concatenate(pa), np.concatenate(pb)
     if len(keys) > 1:
         k, qa, qb = _merge_runs(k, qa, qb, run_bounds([x.shape[0] for x in keys]))
-    ok = _supported(k, qa, qb, max(1, min_shared), window)
+    ok = _supported(k, qa, qb, max(1, min_shared), window, min_evidence, _evidence_rule())
     sel = k[ok]
     return (sel >> np.uint64(32)).astype(np.int64), (sel & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 def supported_pairs(
-    keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int, window: int
+    keys: np.ndarray, pa: np.ndarray, pb: np.ndarray, min_shared: int, window: int, min_evidence: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate (a, b) index arrays, sorted: pairs with ``min_shared`` hits within ``window``
-    n-grams of each other in both documents (consecutive hits in order of position in a).
+    n-grams of each other in both documents (consecutive hits in order of position in a), or
+    identical texts, or (``min_evidence`` above 0) pairs with enough evidence hits (``_supported``).
     All hits of a pair must be present; their order does not matter."""
     if keys.shape[0] == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     k, qa, qb = _sort_hits(np.array(keys, dtype=np.uint64), pa, pb)  # a copy; stable: hits keep their order
-    ok = _supported(k, qa, qb, max(1, min_shared), window)
+    ok = _supported(k, qa, qb, max(1, min_shared), window, min_evidence, _evidence_rule())
     sel = k[ok]
     return (sel >> np.uint64(32)).astype(np.int64), (sel & np.uint64(0xFFFFFFFF)).astype(np.int64)

@@ -6,9 +6,13 @@
   so any shared run of ``w + n - 1`` words shares at least one fingerprint.
 * ``minhash``: a ``k``-permutation MinHash sketch (Broder 1997) of the n-gram set for
   whole-document similarity, vectorised in numpy.
+* ``evidence_keys``: a hash-sampled set of neighbouring content-word pairs per document, what a
+  rewritten copy keeps of its source (names, numbers, quoted words) when it shares no passage.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numba
 import numpy as np
@@ -238,3 +242,139 @@ def minhash(shingle_hashes: np.ndarray, num_perm: int = 128, seed: int = 1) -> n
 def minhash_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     """Estimated Jaccard similarity of two MinHash signatures."""
     return float(np.mean(sig_a == sig_b))
+
+
+# Evidence keys: what a rewritten copy keeps of its source when it shares no passage (names,
+# numbers, quoted words, short fragments), for the candidate stage's evidence rule
+# (``candidates.py``). A key is a pair of neighbouring content words (stopwords and one-character
+# tokens skipped, so "Ministry of Defense" gives "ministry defense"), unordered ("Defense
+# Ministry" gives the same key). Keys are sampled by value: a document of ``b`` such pairs keeps a
+# key when its hash lies in the lowest ``evidence_rate(b)`` of the hash range, so a key two
+# documents share is kept in both exactly when it lies below the lower of their two rates, and
+# the shared sample estimates the containment of either side (Broder 1997's MOD_m sampling,
+# unbiased for containment, where a fixed-size MIN_s sketch of a long document is not). The rate
+# is EVIDENCE_RATE, raised for a short text to keep about EVIDENCE_FLOOR keys (a brief has few
+# words to share) and lowered for a very long one to keep about EVIDENCE_KEYS (each document
+# contributes a bounded number). Figures: README, "How it works" item 4.
+EVIDENCE_RATE = 0.125
+EVIDENCE_FLOOR = 48
+EVIDENCE_KEYS = 256
+_EVIDENCE_SEED = np.uint64(0x5EED0E71DE1CE5ED)
+# words no evidence key is made of: the function words and reporting verbs of news English
+# (``explain.STOPWORDS`` among them, tested): they carry no evidence, and skipping them makes a
+# pair of the content words around them ("the ministry said on Monday that" gives "ministry
+# monday"). (Listed here, not imported: ``explain`` loads the aligner, seconds of a worker's
+# start-up that the read stage would wait for.)
+EVIDENCE_STOPWORDS = frozenset(
+    """a about above after again against all also am among an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here his how i if in into is it its just many may me
+    might more most much must my no nor not now of off on once one only or other our out over own
+    said same says she should so some such than that the their there these they this those
+    through to too under until up upon very was we were what when where which while who whom
+    whose why will with would yet you your""".split()
+)
+
+
+@numba.njit(cache=True)
+def evidence_rate(pairs: int, rate: float, floor: int, most: int) -> float:
+    """The share of its ``pairs`` content-word pairs a document keeps as evidence keys: ``rate``,
+    but at least ``floor`` keys' worth and at most ``most`` keys' worth, at most all."""
+    if pairs <= 0:
+        return 1.0
+    return min(1.0, max(rate, floor / pairs), most / pairs)
+
+
+@numba.njit(cache=True)
+def _evidence_keys(
+    hashes: np.ndarray,
+    lengths: np.ndarray,
+    counts: np.ndarray,
+    stop: np.ndarray,
+    stop_mult: np.uint64,
+    stop_shift: int,
+    rate: float,
+    floor: int,
+    most: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per document, in document order: its evidence keys (a key repeated in a document is kept
+    each time: the postings' sort drops the repeats), and each key's document's number of
+    content-word pairs. ``stop``: the skipped words' token hashes, each in its slot
+    ``(h * stop_mult) >> stop_shift`` (``_stop_table``)."""
+    total = hashes.shape[0]
+    out_h = np.empty(total, dtype=np.uint64)
+    out_d = np.empty(total, dtype=np.int32)
+    out_n = np.empty(total, dtype=np.int32)
+    content = np.empty(counts.max() if counts.shape[0] else 0, dtype=np.bool_)
+    shift = np.uint64(stop_shift)
+    k = 0
+    offset = 0
+    for d in range(counts.shape[0]):
+        c = counts[d]
+        pairs = -1
+        for t in range(c):  # (branch-free: content words and stopwords alternate unpredictably)
+            h = hashes[offset + t]
+            is_content = (lengths[offset + t] >= 2) & (stop[(h * stop_mult) >> shift] != h)
+            content[t] = is_content
+            pairs += is_content
+        share = evidence_rate(pairs, rate, floor, most)
+        below = np.uint64(0xFFFFFFFFFFFFFFFF) if share >= 1.0 else np.uint64(share * 18446744073709551616.0)
+        first = k
+        prev = np.uint64(0)
+        have = False
+        for t in range(c):
+            h = hashes[offset + t]
+            key = _mix64((prev + h) ^ _EVIDENCE_SEED)  # (a sum: the pair unordered)
+            out_h[k] = key
+            k += have & content[t] & (key <= below)
+            prev = h if content[t] else prev
+            have |= content[t]
+        offset += c
+        out_d[first:k] = d
+        out_n[first:k] = max(0, pairs)
+    return out_h[:k], out_d[:k], out_n[:k]
+
+
+def evidence_keys(
+    token_hashes: np.ndarray, lengths: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evidence keys of a batch of documents from their concatenated token hashes, token lengths
+    (characters) and token counts: (key, document number within the batch, the document's number
+    of content-word pairs, from which its sampling rate follows: ``evidence_rate``), in document
+    order."""
+    table, mult, shift = _stop_table()
+    return _evidence_keys(
+        np.ascontiguousarray(token_hashes, dtype=np.uint64),
+        np.ascontiguousarray(lengths, dtype=np.int32),
+        np.ascontiguousarray(counts, dtype=np.int64),
+        table,
+        np.uint64(mult),
+        shift,
+        float(EVIDENCE_RATE),
+        EVIDENCE_FLOOR,
+        EVIDENCE_KEYS,
+    )
+
+
+@functools.cache
+def _stop_table() -> tuple[np.ndarray, int, int]:
+    """The token hashes of ``EVIDENCE_STOPWORDS`` in a table of 2,048 slots (16 kB, in the
+    first-level cache), each in slot ``(h * mult) >> shift`` with no two in one: the first odd
+    multiplier of a fixed sequence that places them so (multiply-shift hashing, Dietzfelbinger et
+    al. 1997, tried until perfect: a few dozen tries for 124 words). Empty slots hold 0, no
+    word's hash. Returns (table, mult, shift)."""
+    from .normalize import tokenize_batch
+
+    tok, _ = tokenize_batch([" ".join(sorted(EVIDENCE_STOPWORDS))])
+    hashes = np.unique(tok.hashes)
+    bits = 11
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        for _ in range(100_000):
+            slots = (hashes * mult) >> np.uint64(64 - bits)
+            if np.unique(slots).shape[0] == hashes.shape[0]:
+                table = np.zeros(1 << bits, dtype=np.uint64)
+                table[slots] = hashes
+                return table, int(mult), 64 - bits
+            mult = (mult * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)) | np.uint64(1)
+    raise AssertionError("no multiplier places the stopwords' hashes apart")

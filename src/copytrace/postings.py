@@ -8,8 +8,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .candidates import bucket_sort_pairs
-from .fingerprint import _winnowed, batch_fingerprints
+from .candidates import EVIDENCE, bucket_sort_pairs
+from .fingerprint import _winnowed, batch_fingerprints, evidence_keys
 from .normalize import tokenize_batch
 from .types import Document, Settings
 
@@ -31,10 +31,39 @@ def _sorted_postings(
     hashes: np.ndarray, counts: np.ndarray, n: int, w: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     all_h, all_d, all_p, k = _winnowed(hashes, counts, n, w)  # in document order
+    return _sort_postings(all_h, all_d, all_p, k)
+
+
+@numba.njit(cache=True)
+def _sorted_postings_with_evidence(
+    hashes: np.ndarray,
+    counts: np.ndarray,
+    n: int,
+    w: int,
+    ev_h: np.ndarray,
+    ev_d: np.ndarray,
+    ev_p: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_sorted_postings`` with the evidence postings (in document order) sorted in among them."""
+    all_h, all_d, all_p, k = _winnowed(hashes, counts, n, w)
+    m = ev_h.shape[0]
+    h = np.empty(k + m, dtype=np.uint64)
+    d = np.empty(k + m, dtype=np.int32)
+    p = np.empty(k + m, dtype=np.int32)
+    h[:k], d[:k], p[:k] = all_h[:k], all_d[:k], all_p[:k]
+    h[k:], d[k:], p[k:] = ev_h, ev_d, ev_p
+    return _sort_postings(h, d, p, k + m)
+
+
+@numba.njit(cache=True)
+def _sort_postings(
+    all_h: np.ndarray, all_d: np.ndarray, all_p: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # one stable sort by hash: documents ascend within a hash, and within a document the
     # whole-text fingerprint comes first, then the n-gram's positions in order; a document's
-    # repeated n-gram keeps its first position. (document, position) ride along packed in one
-    # uint64, the document in the high half, the position's 32 bits in the low half
+    # repeated n-gram keeps its first position, a repeated evidence key is kept once.
+    # (document, position) ride along packed in one uint64, the document in the high half, the
+    # position's 32 bits in the low half
     packed = np.empty(k, dtype=np.uint64)
     for i in range(k):
         packed[i] = (np.uint64(all_d[i]) << np.uint64(32)) | np.uint64(np.uint32(all_p[i]))
@@ -46,8 +75,8 @@ def _sorted_postings(
     for t in range(k):
         v = sh[t]
         d = np.int32(sv[t] >> np.uint64(32))
-        if m > 0 and out_h[m - 1] == v and out_d[m - 1] == d and out_p[m - 1] >= 0:
-            continue
+        if m > 0 and out_h[m - 1] == v and out_d[m - 1] == d and out_p[m - 1] != -1:
+            continue  # (a repeated n-gram or evidence key of the document)
         out_h[m] = v
         out_d[m] = d
         out_p[m] = np.int32(np.uint32(sv[t] & np.uint64(0xFFFFFFFF)))
@@ -55,18 +84,25 @@ def _sorted_postings(
     return out_h[:m], out_d[:m], out_p[:m]
 
 
-def sorted_postings(docs: list[Document], s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sorted_postings(
+    docs: list[Document], s: Settings, evidence: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``fingerprint_postings(docs, 0, s)`` in the order ``save_postings`` stores them (by hash,
     documents ascending within a hash), made in one pass: the per-document sort of the unique
-    fingerprints and the chunk-wide sort become one bucket sort of the winnowed n-grams."""
+    fingerprints and the chunk-wide sort become one bucket sort of the winnowed n-grams. With
+    ``evidence`` (a scan's postings, unless ``s.min_evidence`` is 0), each document's
+    ``fingerprint.evidence_keys`` too, at position ``candidates.EVIDENCE - b`` (``b``: the
+    document's number of content-word pairs), for the candidate stage's evidence rule."""
     if not docs:
         return np.empty(0, np.uint64), np.empty(0, np.int32), np.empty(0, np.int32)
     tok, counts = tokenize_batch([d.text for d in docs])
-    return _sorted_postings(
-        np.ascontiguousarray(tok.hashes, dtype=np.uint64),
-        np.ascontiguousarray(counts, dtype=np.int64),
-        s.ngram,
-        max(1, s.winnow_window),
+    hashes = np.ascontiguousarray(tok.hashes, dtype=np.uint64)
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    if not evidence or s.min_evidence == 0:
+        return _sorted_postings(hashes, counts, s.ngram, max(1, s.winnow_window))
+    ev_h, ev_d, ev_n = evidence_keys(hashes, tok.ends - tok.starts, counts)
+    return _sorted_postings_with_evidence(
+        hashes, counts, s.ngram, max(1, s.winnow_window), ev_h, ev_d, (EVIDENCE - ev_n).astype(np.int32)
     )
 
 
@@ -75,7 +111,7 @@ def whole_fingerprints(h: np.ndarray, d: np.ndarray, p: np.ndarray, n_docs: int)
     -1; 0 for a text with no word), as little-endian uint64s in hex (it travels in a chunk's JSON
     record): what the parent needs to find large groups of identical texts (``cluster.mass_copies``)."""
     whole = np.zeros(n_docs, dtype="<u8")
-    at = p < 0
+    at = p == -1
     whole[d[at]] = h[at]
     return whole.tobytes().hex()
 

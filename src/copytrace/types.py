@@ -319,6 +319,10 @@ class Settings:
     min_shared: int = 2
     window: int | None = None
     max_df: int = 200
+    # evidence candidates (a rewritten copy that shares no passage): a pair sharing at least this
+    # many rare content-word pairs (``fingerprint.evidence_keys``, ``candidates.py``) is a
+    # candidate; 0 turns them off
+    min_evidence: int = 3
     max_gap: int = 20
     near_duplicate: float = 0.8
     contains: float = 0.8
@@ -344,6 +348,7 @@ class Settings:
         if self.window is not None:
             _check_int("window", self.window, 1, 256)
         _check_int("max_df", self.max_df, 2)
+        _check_int("min_evidence", self.min_evidence, 0)
         _check_int("max_gap", self.max_gap, 0)
         _check_fraction("near_duplicate", self.near_duplicate)
         _check_fraction("contains", self.contains)

@@ -232,7 +232,7 @@ def prepare_chunk(chunk_no: int, source: Chunk, workdir: str, s: Settings) -> Ch
     docs_file = os.path.join(workdir, f"_docs-{chunk_no:06d}.arrow")
     write_chunk(docs_file, docs)
     postings_file = os.path.join(workdir, f"_fp-{chunk_no:06d}.postings")
-    h, d, p = sorted_postings(docs, s)
+    h, d, p = sorted_postings(docs, s, evidence=True)  # (evidence keys for rewritten copies)
     write_postings(postings_file, h, d, p)
     where = source.path if isinstance(source, JsonlSlice) else (docs[0].path or "input" if docs else "input")
     agencies = wire_agencies(s.agencies)
@@ -587,8 +587,9 @@ def _quantiles(samples: list[np.ndarray], parts: int) -> list[int]:
 def _hits_task(
     args: tuple[list[str], list[int], int | None, int | None, int, int, str, np.ndarray],
 ) -> tuple[list[str], int, np.ndarray]:
-    """Hits of the fingerprints in hash range [lo, hi), sorted by pair key, as run files of at
-    most ``max_hits`` hits each; returns (paths, hits, a sample of the keys for the merge)."""
+    """Hits of the fingerprints (and evidence keys) in hash range [lo, hi), sorted by pair key, as
+    run files of at most ``max_hits`` hits each; returns (paths, hits, a sample of the keys for
+    the merge)."""
     from .. import candidates as cand
 
     files, offsets, lo, hi, max_df, max_hits, path, drop = args
@@ -621,11 +622,13 @@ def _hits_task(
     return paths, total, np.concatenate(samples) if samples else np.empty(0, np.uint64)
 
 
-def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _support_task(
+    args: tuple[list[str], int | None, int | None, int, int, int],
+) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs whose key lies in [lo, hi): every hit of such a pair, from every run."""
     from .. import candidates as cand
 
-    runs, lo, hi, min_shared, window = args
+    runs, lo, hi, min_shared, window, min_evidence = args
     ks, qa, qb = [], [], []
     for f in runs:
         k, a, b = read_postings(f, lo, hi)  # same three-array layout: key, position in a, position in b
@@ -633,7 +636,7 @@ def _support_task(args: tuple[list[str], int | None, int | None, int, int]) -> t
             ks.append(k)
             qa.append(a)
             qb.append(b)
-    return cand.supported_runs(ks, qa, qb, min_shared, window)
+    return cand.supported_runs(ks, qa, qb, min_shared, window, min_evidence)
 
 
 def _whole_rounds(tasks: int, workers: int) -> int:
@@ -659,7 +662,8 @@ def candidates_from_postings(
        fingerprints are window minima, so their hashes crowd the low end of the hash space):
        each range's hits, sorted by pair key, go to a run file;
     2. pair-key ranges holding equal shares of the hits: each gathers its slice of every run and
-       applies the two-hit rule (``candidates.supported_pairs``).
+       applies the two-hit rule, and the evidence rule to the hits of evidence keys (a scan's
+       postings hold them: ``prepare_chunk``) (``candidates.supported_pairs``).
 
     Postings and runs are memory-mapped and only a task's own slice is read, so what one task
     holds is bounded by ``memory_mb`` shared among the workers (this is the external-memory
@@ -707,7 +711,8 @@ def candidates_from_postings(
         )
         kcuts: list[int | None] = [None, *_quantiles(key_samples, groups), None]
         support_tasks = [
-            (runs, kcuts[i], kcuts[i + 1], s.min_shared, s.support_window) for i in range(len(kcuts) - 1)
+            (runs, kcuts[i], kcuts[i + 1], s.min_shared, s.support_window, s.min_evidence)
+            for i in range(len(kcuts) - 1)
         ]
         out = list(run(_support_task, support_tasks))
     finally:

@@ -19,7 +19,8 @@ Stages and where their data lives (``staging`` is the run's work folder for a ``
 2. candidates  two shuffles of packed rows (see "candidates: packed shuffles"): postings by bucket
                (those of the large groups' members left out), ``candidates.pair_hits`` on each
                partition (posting lists longer than ``max_df`` dropped); hits by pair key,
-               ``candidates.supported_pairs`` on each (the two-hit rule); each group member paired
+               ``candidates.supported_pairs`` on each (the two-hit rule, and the evidence rule
+               for rewritten copies: the postings hold evidence keys too); each group member paired
                with its group's first; ``--semantic`` neighbour pairs added; then the optional date
                window and same-source filters as joins. Kept as ``staging/cands`` (Parquet)
 3. align       candidate pairs in chunks of consecutive ``a`` (boundaries from the per-``a`` counts),
@@ -529,13 +530,14 @@ def saved_texts(docs_uri: str, chunk: int, ipc: bool) -> list[str]:
 
 
 def save_chunk_postings(docs_uri: str, chunk: int, texts: list[str], s: Settings) -> str:
-    """A chunk's postings (``sorted_postings`` of its texts, document numbers within the chunk)
-    as ``postings/part-NNNNNN.parquet``: one row a bucket (``postings_blobs``), written under a
-    temporary name and moved into place. Returns the texts' ``whole_fingerprints``, as the local
-    engine's ``ChunkResult.whole``: the driver finds large groups of identical texts with them."""
+    """A chunk's postings (``sorted_postings`` of its texts with their evidence keys, document
+    numbers within the chunk, as the local engine's) as ``postings/part-NNNNNN.parquet``: one row
+    a bucket (``postings_blobs``), written under a temporary name and moved into place. Returns
+    the texts' ``whole_fingerprints``, as the local engine's ``ChunkResult.whole``: the driver
+    finds large groups of identical texts with them."""
     import pyarrow.parquet as pq
 
-    h, d, p = sorted_postings([Document("", t) for t in texts], s)
+    h, d, p = sorted_postings([Document("", t) for t in texts], s, evidence=True)
     fs, root = _filesystem(postings_uri_of(docs_uri))
     tmp = f"{root}/.part-{chunk:06d}-{uuid.uuid4().hex}.tmp"
     pq.write_table(postings_blobs(chunk, h, d, p), tmp, filesystem=fs, compression="none")
@@ -989,7 +991,12 @@ def support_fn(s: Settings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.
             qbs.append(_unpack(rb.column("qb"), np.int32)[0])
         if ks:
             a, b = cand.supported_pairs(
-                np.concatenate(ks), np.concatenate(qas), np.concatenate(qbs), s.min_shared, s.support_window
+                np.concatenate(ks),
+                np.concatenate(qas),
+                np.concatenate(qbs),
+                s.min_shared,
+                s.support_window,
+                s.min_evidence,
             )
             yield pa.RecordBatch.from_arrays(
                 [pa.array(a.astype(np.int64)), pa.array(b.astype(np.int64))], names=["a", "b"]
@@ -1027,8 +1034,12 @@ def candidate_pairs(
 
 def estimated_postings(chars: int, s: Settings) -> int:
     """Postings a corpus of ``chars`` characters will give, for sizing partitions: winnowing keeps
-    about 2 / (w + 1) of the n-grams, and news text has about one word in 6 characters."""
-    return int(chars / 6 * 2 / (s.winnow_window + 1)) + 1
+    about 2 / (w + 1) of the n-grams, news text has about one word in 6 characters, and about
+    half the words make evidence keys, sampled at ``fingerprint.EVIDENCE_RATE`` or more."""
+    from ..fingerprint import EVIDENCE_RATE
+
+    evidence = chars / 6 / 2 * EVIDENCE_RATE if s.min_evidence > 0 else 0.0
+    return int(chars / 6 * 2 / (s.winnow_window + 1) + evidence) + 1
 
 
 def warm_fn(s: Settings) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
