@@ -42,7 +42,7 @@ DATA = ROOT.parent / "shared" / "data"
 WORK = ROOT / "benchmarks" / ".work" / "semantic"
 sys.path.insert(0, str(ROOT / "src"))
 
-from copytrace import semantic  # noqa: E402
+from copytrace import pipeline, semantic  # noqa: E402
 from copytrace.normalize import normal_form  # noqa: E402
 from copytrace.pipeline import compare  # noqa: E402
 from copytrace.read import decode  # noqa: E402
@@ -290,7 +290,7 @@ def cmd_cost(args: argparse.Namespace) -> None:
             got = []
             for i in range(0, len(pairs), PAIRS_PER_TASK):
                 chunk = pairs[i : i + PAIRS_PER_TASK]
-                got.extend(semantic.compare_many([(prep[a], prep[b]) for a, b in chunk], s))
+                got.extend(pipeline.compare_many([(prep[a], prep[b]) for a, b in chunk], s))
         else:
             if label == "before":  # the first version left torch's threads alone
                 semantic.Model.set_threads = lambda self, n: None  # type: ignore[method-assign]

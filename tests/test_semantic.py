@@ -213,7 +213,9 @@ def test_compare_many_matches_pair_by_pair() -> None:
     s = Settings(max_gap=5, semantic=True)
     p = _prepared(docs)
     pairs = [(p[0], p[1]), (p[1], p[0]), (p[2], p[3]), (p[2], p[4]), (p[0], p[5]), (p[5], p[5])]
-    many = semantic.compare_many(pairs, s)
+    from copytrace.pipeline import compare_many
+
+    many = compare_many(pairs, s)
     assert many == [compare_prepared(x, y, s) for x, y in pairs]
     assert [x.relation for x in many[:3]] == ["near_duplicate", "near_duplicate", "same_event"]
 
