@@ -63,14 +63,19 @@ WHOLLY_GOLD = 0.8  # a (story, wire) pair is gold `wholly` when this share of th
 
 def clough_class(pair: dict[str, Any]) -> str:
     """The Clough & Stevenson category (cut, light, heavy, non) read from a pair record whose ``a``
-    is the answer: ``non`` when the answer's level is ``non``, ``cut`` when at least 0.6 of its
-    words are verbatim, ``light`` from 0.25, else ``heavy``."""
-    side = pair["derivation"]["a"]
+    is the answer, as docs/relations.md documents it: ``non`` when the answer's level is ``non``;
+    ``cut`` when its fragments average at least 80 characters (copied in blocks); ``light`` when
+    its verbatim share is at least 0.5 or its fragments average at least 45 characters; else
+    ``heavy``."""
+    d = pair["derivation"]
+    side = d["a"]
     if side["level"] == "non":
         return "non"
-    if side["verbatim"] >= 0.6:
+    lengths = [f["a_end"] - f["a_start"] for x in d["sentences"] for f in x["fragments"]]
+    mean = sum(lengths) / len(lengths) if lengths else 0.0
+    if mean >= 80:
         return "cut"
-    if side["verbatim"] >= 0.25:
+    if side["verbatim"] >= 0.5 or mean >= 45:
         return "light"
     return "heavy"
 
