@@ -31,6 +31,7 @@ expression, C speed) and the assembly of the result.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -1412,7 +1413,7 @@ NO_SOURCE = {"verbatim": 0.0, "rewritten": 0.0, "new": 1.0, "level": "non", "sou
 
 
 def sources_from_pairs(
-    lines: list[bytes] | list[str], index_of: dict[str, int]
+    lines: Iterable[bytes] | Iterable[str], index_of: dict[str, int]
 ) -> tuple[dict[int, list[SourceSpans]], dict[str, set[str]]]:
     """Each document's sources from pairs.jsonl lines: for a pair whose direction names its source,
     the copy's derived sentence spans and fragments (its side of the derivation), under the copy's
@@ -1423,8 +1424,8 @@ def sources_from_pairs(
     parents: dict[str, set[str]] = {}
     for line in lines:
         raw = line.encode() if isinstance(line, str) else line
-        if b'"sentences": [{' not in raw:
-            continue
+        if b'"sentences": [{' not in raw or b'"direction": "unknown"' in raw[:4096]:
+            continue  # (the direction stands near the line's start, before the passages)
         rec = orjson.loads(raw)
         direc = rec["direction"]
         if direc == "unknown":

@@ -237,7 +237,7 @@ def write_documents(
         from .derive import sources_from_pairs
 
         with open(pairs_path, "rb") as fh:
-            sources, parents = sources_from_pairs(fh.readlines(), {x: k for k, x in enumerate(ids)})
+            sources, parents = sources_from_pairs(fh, {x: k for k, x in enumerate(ids)})
     reader = StoreReader(store_files, offsets)
     try:
         with open(path, "w", encoding="utf-8") as fh:
