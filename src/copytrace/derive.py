@@ -318,7 +318,9 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     abbreviation or an initial), at a blank line, at a line break after an end mark (one paragraph
     a line) and after a line shorter than ``SHORT_LINE`` (a headline, a dateline); hard-wrapped
     lines of a paragraph stay together, and a sentence holds its words whole."""
-    return tuple(map(tuple, SideInput(text, tokenize(text)).span_array.tolist()))
+    spans = SideInput(text, tokenize(text)).span_array.tolist()
+    # (a text without a sentence gets one span over all of it, for the kernel: not a sentence)
+    return tuple((a, b) for a, b in spans if a < b and not text[a:b].isspace())
 
 
 @lru_cache(maxsize=1)
@@ -425,9 +427,15 @@ def _side_tables(
     token's sentence, content mask and salience (``_token_columns``), its ``_words``, its k-gram
     hashes and a ``_table`` over them."""
     spans = _spans(cps, abbrev, short_line, cls_table, opens)
-    if spans.shape[0] == 0:
+    if spans.shape[0] == 0:  # no sentence: one span over the text, trimmed, for the kernel
         spans = np.zeros((1, 2), dtype=np.int64)
-        spans[0, 1] = cps.shape[0]
+        a, b = 0, cps.shape[0]
+        while a < b and _is(cps[a], _SPACES):
+            a += 1
+        while b > a and _is(cps[b - 1], _SPACES):
+            b -= 1
+        spans[0, 0] = a
+        spans[0, 1] = b
     sent, content, sal, plain = _token_columns(cps, starts, ends, hashes, spans, function, salient, opens)
     # a sentence holds its words whole: a word joined across a cut ("opposi-\ntion" after a short
     # line) or past the sentence's end stretches it, and the next one starts after it
