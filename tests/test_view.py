@@ -107,9 +107,9 @@ def test_sentence_rows_keep_a_order_and_place_new_sentences() -> None:
 
 def test_long_sentences_are_cut_in_the_middle_and_short_ones_kept() -> None:
     long_a = (
-        "The committee said " + "that the agreement had been reviewed carefully, " * 12 + "and signed it."
+        "The committee said " + "that the agreement had been reviewed carefully, " * 10 + "and signed it."
     )
-    long_b = "Officials said " + "that the agreement had been reviewed carefully, " * 12 + "and approved it."
+    long_b = "Officials said " + "that the agreement had been reviewed carefully, " * 10 + "and approved it."
     a = Document("a", long_a + " Short one here.")
     b = Document("b", long_b)
     sa, sb = sentence_spans(a.text), sentence_spans(b.text)
