@@ -102,6 +102,14 @@ def _is(c: int, table: np.ndarray) -> bool:
 
 
 @numba.njit(cache=True)
+def _space(c: int) -> bool:
+    """``c`` in ``_SPACES``, the ASCII ones tested first (the sentence cut asks of most characters)."""
+    if c < 0x85:
+        return c == 32 or 9 <= c <= 13
+    return _is(c, _SPACES)
+
+
+@numba.njit(cache=True)
 def _letter(c: int) -> bool:
     return (65 <= c <= 90) or (97 <= c <= 122)
 
@@ -146,9 +154,9 @@ def _initial_at(cps: np.ndarray, at: int) -> bool:
         return True
     p = at - 1
     lo = max(0, at - 40)
-    if p < lo or not _is(cps[p], _SPACES):
+    if p < lo or not _space(cps[p]):
         return False
-    while p >= lo and _is(cps[p], _SPACES):
+    while p >= lo and _space(cps[p]):
         p -= 1
     while p >= lo and (_wordchar(cps[p]) or cps[p] == 46 or cps[p] == 39 or cps[p] == 45):
         if 65 <= cps[p] <= 90:
@@ -161,9 +169,9 @@ def _initial_at(cps: np.ndarray, at: int) -> bool:
 def _initial_next(cps: np.ndarray, p: int) -> bool:
     """Do spaces at ``p`` lead to another initial (a capital and a period: "J. K. Rowling")?"""
     n = cps.shape[0]
-    if p >= n or not _is(cps[p], _SPACES):
+    if p >= n or not _space(cps[p]):
         return False
-    while p < n and _is(cps[p], _SPACES):
+    while p < n and _space(cps[p]):
         p += 1
     return p + 1 < n and 65 <= cps[p] <= 90 and cps[p + 1] == 46
 
@@ -247,9 +255,9 @@ def _spans(
             p += 1
         end = p
         q = p
-        if q >= n or not _is(cps[q], _SPACES):
+        if q >= n or not _space(cps[q]):
             continue
-        while q < n and _is(cps[q], _SPACES):
+        while q < n and _space(cps[q]):
             q += 1
         while q < n and _is(cps[q], _OPENERS):
             q += 1
@@ -269,9 +277,9 @@ def _spans(
         if not cut[p] and p < n:
             continue
         a, b = lo, p
-        while a < b and _is(cps[a], _SPACES):
+        while a < b and _space(cps[a]):
             a += 1
-        while b > a and _is(cps[b - 1], _SPACES):
+        while b > a and _space(cps[b - 1]):
             b -= 1
         has = False
         for x in range(a, b):
@@ -430,9 +438,9 @@ def _side_tables(
     if spans.shape[0] == 0:  # no sentence: one span over the text, trimmed, for the kernel
         spans = np.zeros((1, 2), dtype=np.int64)
         a, b = 0, cps.shape[0]
-        while a < b and _is(cps[a], _SPACES):
+        while a < b and _space(cps[a]):
             a += 1
-        while b > a and _is(cps[b - 1], _SPACES):
+        while b > a and _space(cps[b - 1]):
             b -= 1
         spans[0, 0] = a
         spans[0, 1] = b
@@ -447,7 +455,7 @@ def _side_tables(
             q = k0 + 1
             while q < ns and spans[q, 0] < ends[t]:
                 x = min(ends[t], spans[q, 1])
-                while x < spans[q, 1] and _is(cps[x], _SPACES):
+                while x < spans[q, 1] and _space(cps[x]):
                     x += 1
                 spans[q, 0] = x
                 q += 1
