@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from .errors import ConfigError, CopytraceError, EngineError, InputError, StoreError
+from .genealogy import Genealogy, TreeEdge, Variant, genealogy
 from .read import read_inputs
 from .scan import scan
 from .types import Document, Edit, Family, Pair, Passage, Settings
@@ -44,13 +45,17 @@ __all__ = [
     "Edit",
     "EngineError",
     "Family",
+    "Genealogy",
     "InputError",
     "Pair",
     "Passage",
     "Settings",
     "StoreError",
+    "TreeEdge",
+    "Variant",
     "__version__",
     "compare",
+    "genealogy",
     "read_inputs",
     "scan",
 ]

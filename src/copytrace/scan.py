@@ -31,6 +31,7 @@ from .checkpoint import (
 )
 from .cluster import Edges, components, families, family_id, family_numbers
 from .errors import ConfigError, InputError, OutputError
+from .genealogy import with_trees
 from .progress import make_progress
 from .read import read_inputs
 from .relate import wire_agencies
@@ -183,12 +184,14 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             fams = families(
                 labels, ids, cols["dates"], wire, edges, cols["sources"], wire_agencies(s.agencies)
             )
+            if cols.get("pairs_job") is not None:
+                # the family trees, the report and documents.jsonl read pairs.jsonl (the tree
+                # its families' pairs, the report the pairs it shows, documents.jsonl each
+                # document's derivation from its sources)
+                cols["pairs_job"].result()
+            fams = with_trees(fams, tmp / "pairs.jsonl", numbers, edges.a, edges.b, cols["dates"], lengths)
             with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
                 fh.writelines(family_line(fam) for fam in fams)
-            if cols.get("pairs_job") is not None:
-                # the report reads the pairs it shows from pairs.jsonl, documents.jsonl each
-                # document's derivation from its sources
-                cols["pairs_job"].result()
             # documents.jsonl by the pool's other idle worker, if there is one
             doc_args = (
                 tmp / "documents.jsonl",
@@ -379,12 +382,22 @@ def family_line(fam: Family) -> str:
     """The ``clusters.jsonl`` line of a family: ``dumps(fam.to_dict())`` byte for byte, written out
     directly (a fixed shape; strings escaped by the json module's own function)."""
     earliest = "null" if fam.earliest is None else _str(fam.earliest)
+    tail = ""
+    if fam.tree is not None:
+        tail += ', "tree": ' + dumps_list(fam.tree)
+    if fam.variants is not None:
+        tail += ', "variants": ' + dumps_list(fam.variants)
     return (
         f'{{"cluster": {_str(fam.id)}, "size": {len(fam.members):d}, '
         f'"members": [{", ".join([_str(m) for m in fam.members])}], '
         f'"representative": {_str(fam.representative)}, "earliest": {earliest}, '
-        f'"earliest_reason": {_str(fam.earliest_reason)}}}\n'
+        f'"earliest_reason": {_str(fam.earliest_reason)}{tail}}}\n'
     )
+
+
+def dumps_list(items: Iterable[dict[str, Any]]) -> str:
+    """A JSON list of objects as ``dumps`` writes each (the separators of a ``dumps`` line)."""
+    return "[" + ", ".join(map(dumps, items)) + "]"
 
 
 def _meta(stored: str) -> str:

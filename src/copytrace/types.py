@@ -273,9 +273,13 @@ class Family:
     representative: str
     earliest: str | None
     earliest_reason: str = "no evidence"
+    # the family's genealogy (``copytrace.genealogy``): one edge per member and the variant
+    # readings, as their ``to_dict()``; None where it was not built (the index's families)
+    tree: tuple[dict[str, Any], ...] | None = None
+    variants: tuple[dict[str, Any], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "cluster": self.id,
             "size": len(self.members),
             "members": list(self.members),
@@ -283,6 +287,11 @@ class Family:
             "earliest": self.earliest,
             "earliest_reason": self.earliest_reason,
         }
+        if self.tree is not None:
+            out["tree"] = list(self.tree)
+        if self.variants is not None:
+            out["variants"] = list(self.variants)
+        return out
 
 
 def _check_int(name: str, value: object, lo: int, hi: int | None = None) -> None:
