@@ -144,6 +144,33 @@ def _sorted_has(arr: np.ndarray, x: np.uint64) -> bool:
 
 
 @numba.njit(cache=True)
+def _set_has(slots: np.ndarray, x: np.uint64) -> bool:
+    """``x`` in a ``_hash_set`` (open addressing on the hash's low bits: one or two probes, where
+    a binary search over the function words took eight, per token)."""
+    mask = slots.shape[0] - 1
+    p = np.int64(x & np.uint64(mask))
+    while slots[p] != 0:
+        if slots[p] == x:
+            return True
+        p = (p + 1) & mask
+    return False
+
+
+def _hash_set(keys: np.ndarray) -> np.ndarray:
+    """The slots of an open-addressing set over nonzero 64-bit hashes, at most 1/8 full."""
+    size = 16
+    while size < 8 * keys.shape[0]:
+        size *= 2
+    slots = np.zeros(size, dtype=np.uint64)
+    for x in keys.tolist():
+        p = x & (size - 1)
+        while slots[p] != 0 and slots[p] != x:
+            p = (p + 1) & (size - 1)
+        slots[p] = x
+    return slots
+
+
+@numba.njit(cache=True)
 def _initial_at(cps: np.ndarray, at: int) -> bool:
     """Is the single letter at ``at`` (followed by a period) an initial ("George W. Bush", "J. K.
     Rowling"): an upper-case letter opening the text, or after spaces that follow a word holding
@@ -333,7 +360,8 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
 
 @lru_cache(maxsize=1)
 def _function_hashes() -> np.ndarray:
-    return np.unique(tokenize(" ".join(sorted(FUNCTION_WORDS))).hashes)
+    """The function words' token hashes as a ``_hash_set``."""
+    return _hash_set(np.unique(tokenize(" ".join(sorted(FUNCTION_WORDS))).hashes))
 
 
 @numba.njit(cache=True)
@@ -363,7 +391,7 @@ def _token_columns(
         while k + 1 < ns and starts[t] >= spans[k + 1, 0]:
             k += 1
         sent[t] = k
-        content[t] = ends[t] - starts[t] > 1 and not _sorted_has(function, hashes[t])
+        content[t] = ends[t] - starts[t] > 1 and not _set_has(function, hashes[t])
         c = cps[starts[t]]
         if 48 <= c <= 57:
             sal[t] = salient
@@ -432,8 +460,8 @@ def _side_tables(
     opens: np.ndarray,
 ) -> Any:
     """Everything the derivation reads of one text, in one compiled call: sentence spans, each
-    token's sentence, content mask and salience (``_token_columns``), its ``_words``, its k-gram
-    hashes and a ``_table`` over them."""
+    token's sentence, content mask and salience (``_token_columns``), its ``_words`` and its k-gram
+    hashes."""
     spans = _spans(cps, abbrev, short_line, cls_table, opens)
     if spans.shape[0] == 0:  # no sentence: one span over the text, trimmed, for the kernel
         spans = np.zeros((1, 2), dtype=np.int64)
@@ -461,23 +489,37 @@ def _side_tables(
                 q += 1
     spans, sent = _cap_sentences(spans, sent, starts, ends, MAX_SENTENCE_WORDS)
     words = _words(hashes, content, sent, sal, plain)
-    grams = _kgrams(hashes, k)
-    return spans, sent, plain, sal, words, grams, _table(grams)
+    return spans, sent, plain, sal, words, _kgrams(hashes, k)
 
 
 class SideInput:
     """What the derivation reads of one text (``_side_tables``): its tokens, sentences
     (``span_array``, rows start, end), each token's sentence, plain-word mask (content words but names) and salience, its
     distinct content words and its k-grams (``k`` words), made once per document and kept with
-    the prepared document for all its pairs."""
+    the prepared document for all its pairs. The ``_table`` over its k-grams, which only the
+    second text of a pair reads, is made the first time it is asked for; the derivation of the
+    text with an identical copy of itself (exact duplicates: a wire story syndicated whole) is
+    kept once made (``self_derived``)."""
 
-    __slots__ = ("text", "tokens", "k", "span_array", "sent", "plain", "salient", "words", "_grams")
+    __slots__ = (
+        "text",
+        "tokens",
+        "k",
+        "span_array",
+        "sent",
+        "plain",
+        "salient",
+        "words",
+        "_grams",
+        "_table",
+        "_self",
+    )
 
     def __init__(self, text: str, tokens: Tokens, k: int = 4) -> None:
         self.text = text
         self.tokens = tokens
         self.k = k
-        (self.span_array, self.sent, self.plain, self.salient, self.words, g, t) = _side_tables(
+        (self.span_array, self.sent, self.plain, self.salient, self.words, self._grams) = _side_tables(
             _codes(text),
             tokens.starts,
             tokens.ends,
@@ -490,18 +532,28 @@ class SideInput:
             tables()[0],
             _opens(),
         )
-        self._grams = (g, t)
+        self._table: Any = None
+        self._self: dict[tuple[int, bool], Derived] = {}
 
     @property
     def n_sentences(self) -> int:
         return int(self.span_array.shape[0])
 
-    def grams(self, k: int) -> tuple[np.ndarray, Any]:
-        """Its k-gram hashes and a ``_table`` over them."""
+    def _at(self, k: int) -> None:
         if k != self.k:
-            g = _kgrams(self.tokens.hashes, k)
-            self.k, self._grams = k, (g, _table(g))
+            self.k, self._grams, self._table = k, _kgrams(self.tokens.hashes, k), None
+
+    def grams(self, k: int) -> np.ndarray:
+        """Its k-gram hashes."""
+        self._at(k)
         return self._grams
+
+    def table(self, k: int) -> Any:
+        """A ``_table`` over its k-gram hashes."""
+        self._at(k)
+        if self._table is None:
+            self._table = _table(self._grams)
+        return self._table
 
 
 @numba.njit(cache=True)
@@ -517,7 +569,7 @@ def _bigram_keys(
     have = False
     for t in range(n):
         h = hashes[t]
-        if ends[t] - starts[t] <= 1 or _sorted_has(function, h):
+        if ends[t] - starts[t] <= 1 or _set_has(function, h):
             continue
         if have:
             lo, hi = (prev, h) if prev < h else (h, prev)
@@ -1325,9 +1377,18 @@ class Derived:
 def derive(a: SideInput, b: SideInput, s: Settings, swap: bool = False) -> Derived:
     """The derivation of ``a`` and ``b``; with ``swap``, given as the derivation of ``b`` and
     ``a``."""
+    if a is b:  # a text and its exact copy: made once for all the copies' pairs
+        got = a._self.get((s.min_fragment, swap))
+        if got is None:
+            got = a._self[(s.min_fragment, swap)] = _derive_pair(a, a, s, swap)
+        return got
+    return _derive_pair(a, b, s, swap)
+
+
+def _derive_pair(a: SideInput, b: SideInput, s: Settings, swap: bool) -> Derived:
     ta, tb = a.tokens, b.tokens
-    ga, _ = a.grams(s.min_fragment)
-    _, gb = b.grams(s.min_fragment)
+    ga = a.grams(s.min_fragment)
+    gb = b.table(s.min_fragment)
     links, frags, cls_a, cls_b, _ = _derive(
         ta.hashes,
         tb.hashes,

@@ -50,6 +50,7 @@ class Prepared:
     _names: tuple[AgencyNames, int] | None = None  # its batch's agency names, its place in it
     _derive: SideInput | None = None
     _bigrams: np.ndarray | None = None
+    _twins: dict[str, SideInput] | None = None  # its batch's ``SideInput`` by text, shared by copies
 
     @property
     def bigrams(self) -> np.ndarray:
@@ -61,9 +62,16 @@ class Prepared:
     @property
     def sentences(self) -> SideInput:
         """Its sentences and content words as the derivation reads them (``derive.SideInput``),
-        made once for all the document's pairs."""
+        made once for all the document's pairs, and once for all the exact copies of its text in
+        its batch (so a copy's pairs with another find one object: ``derive.derive``)."""
         if self._derive is None:
-            self._derive = SideInput(self.doc.text, self.tokens)
+            twins = self._twins
+            got = None if twins is None else twins.get(self.doc.text)
+            if got is None:
+                got = SideInput(self.doc.text, self.tokens)
+                if twins is not None:
+                    twins[self.doc.text] = got
+            self._derive = got
         return self._derive
 
     @property
@@ -181,12 +189,14 @@ def prepare_batch(docs: list[Document], s: Settings, index: bool = True) -> tupl
     tb, b = t.tolist(), bounds.tolist()
     starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
     names = AgencyNames(texts, wire_agencies(s.agencies))
+    twins: dict[str, SideInput] = {}
     out = [
         Prepared(
             d,
             Tokens(starts[t0:t1], ends[t0:t1], hashes[t0:t1], seps[t0:t1]),
             sh[lo:hi],
             _names=(names, k),
+            _twins=twins,
         )
         for k, (d, t0, t1, lo, hi) in enumerate(zip(docs, tb[:-1], tb[1:], b[:-1], b[1:], strict=True))
     ]
