@@ -60,6 +60,8 @@ LEX_PLAIN = 2  # of the shared content words, plain ones (not names: stories on 
 MIX_SHARED = 2  # shared plain words (and plain words in the tile) with a tile of min_fragment words
 MIX_DICE = 0.3
 VERBATIM_COVER = 0.9
+ALONG_COVER = 0.9  # a pair whose literal passages cover this share of both texts' words is derived
+# along its alignment (``_derive_along``: near-duplicates, most of a scan's pairs)
 SALIENT = 1.5  # weight factor of numbers and names (``_token_columns``)
 COMMON_MIN = 8  # a word in more than COMMON_SHARE of a pair's sentences, and more than COMMON_MIN,
 COMMON_SHARE = 0.3  # is left out of the pair's sentence similarities  # a link whose fragments cover this share of both sentences is verbatim
@@ -455,13 +457,11 @@ def _side_tables(
     function: np.ndarray,
     short_line: int,
     salient: float,
-    k: int,
     cls_table: np.ndarray,
     opens: np.ndarray,
 ) -> Any:
     """Everything the derivation reads of one text, in one compiled call: sentence spans, each
-    token's sentence, content mask and salience (``_token_columns``), its ``_words`` and its k-gram
-    hashes."""
+    token's sentence, content mask, salience and plain-word mask (``_token_columns``)."""
     spans = _spans(cps, abbrev, short_line, cls_table, opens)
     if spans.shape[0] == 0:  # no sentence: one span over the text, trimmed, for the kernel
         spans = np.zeros((1, 2), dtype=np.int64)
@@ -488,18 +488,18 @@ def _side_tables(
                 spans[q, 0] = x
                 q += 1
     spans, sent = _cap_sentences(spans, sent, starts, ends, MAX_SENTENCE_WORDS)
-    words = _words(hashes, content, sent, sal, plain)
-    return spans, sent, plain, sal, words, _kgrams(hashes, k)
+    return spans, sent, plain, sal, content
 
 
 class SideInput:
-    """What the derivation reads of one text (``_side_tables``): its tokens, sentences
-    (``span_array``, rows start, end), each token's sentence, plain-word mask (content words but names) and salience, its
-    distinct content words and its k-grams (``k`` words), made once per document and kept with
-    the prepared document for all its pairs. The ``_table`` over its k-grams, which only the
-    second text of a pair reads, is made the first time it is asked for; the derivation of the
-    text with an identical copy of itself (exact duplicates: a wire story syndicated whole) is
-    kept once made (``self_derived``)."""
+    """What the derivation reads of one text: its tokens, sentences (``span_array``, rows start,
+    end), each token's sentence, plain-word mask (content words but names) and salience
+    (``_side_tables``), made once per document and kept with the prepared document for all its
+    pairs; and, the first time a pair's derivation is searched for (``_derive``; not for a pair
+    derived along its literal alignment, ``_derive_along``), its distinct content words
+    (``words``), its k-grams and, for the text that is looked up in, a ``_table`` over them. The
+    derivation of the text with an identical copy of itself (exact duplicates: a wire story
+    syndicated whole) is kept once made (``derive``)."""
 
     __slots__ = (
         "text",
@@ -509,7 +509,8 @@ class SideInput:
         "sent",
         "plain",
         "salient",
-        "words",
+        "_content",
+        "_words",
         "_grams",
         "_table",
         "_self",
@@ -519,7 +520,7 @@ class SideInput:
         self.text = text
         self.tokens = tokens
         self.k = k
-        (self.span_array, self.sent, self.plain, self.salient, self.words, self._grams) = _side_tables(
+        (self.span_array, self.sent, self.plain, self.salient, self._content) = _side_tables(
             _codes(text),
             tokens.starts,
             tokens.ends,
@@ -528,19 +529,27 @@ class SideInput:
             _function_hashes(),
             SHORT_LINE,
             SALIENT,
-            k,
             tables()[0],
             _opens(),
         )
+        self._words: Any = None
+        self._grams: Any = None
         self._table: Any = None
-        self._self: dict[tuple[int, bool], Derived] = {}
+        self._self: dict[tuple[int, bool, bool], Derived] = {}
+
+    @property
+    def words(self) -> Any:
+        """Its distinct content words (``_words``)."""
+        if self._words is None:
+            self._words = _words(self.tokens.hashes, self._content, self.sent, self.salient, self.plain)
+        return self._words
 
     @property
     def n_sentences(self) -> int:
         return int(self.span_array.shape[0])
 
     def _at(self, k: int) -> None:
-        if k != self.k:
+        if k != self.k or self._grams is None:
             self.k, self._grams, self._table = k, _kgrams(self.tokens.hashes, k), None
 
     def grams(self, k: int) -> np.ndarray:
@@ -557,27 +566,58 @@ class SideInput:
 
 
 @numba.njit(cache=True)
-def _bigram_keys(
-    hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray, function: np.ndarray
-) -> np.ndarray:
-    """Keys of the pairs of neighbouring content words (function words and single characters
-    skipped between them), unordered, sorted."""
-    n = hashes.shape[0]
-    out = np.empty(max(n, 1), dtype=np.uint64)
+def _bigrams_into(
+    hashes: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    lo: int,
+    hi: int,
+    function: np.ndarray,
+    out: np.ndarray,
+) -> int:
+    """Writes into ``out`` (from 0) the keys of the pairs of neighbouring content words of tokens
+    ``[lo, hi)`` (function words and single characters skipped between them), unordered, sorted;
+    returns their count."""
     k = 0
     prev = np.uint64(0)
     have = False
-    for t in range(n):
+    for t in range(lo, hi):
         h = hashes[t]
         if ends[t] - starts[t] <= 1 or _set_has(function, h):
             continue
         if have:
-            lo, hi = (prev, h) if prev < h else (h, prev)
-            out[k] = (lo * np.uint64(0x9E3779B97F4A7C15)) ^ hi
+            a, b = (prev, h) if prev < h else (h, prev)
+            out[k] = (a * np.uint64(0x9E3779B97F4A7C15)) ^ b
             k += 1
         prev = h
         have = True
-    return np.sort(out[:k])
+    out[:k] = np.sort(out[:k])
+    return k
+
+
+@numba.njit(cache=True)
+def _bigram_keys(
+    hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray, function: np.ndarray
+) -> np.ndarray:
+    """``_bigrams_into`` of one text's tokens."""
+    out = np.empty(max(hashes.shape[0], 1), dtype=np.uint64)
+    return out[: _bigrams_into(hashes, starts, ends, 0, hashes.shape[0], function, out)].copy()
+
+
+@numba.njit(cache=True)
+def _bigram_keys_many(
+    hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray, bounds: np.ndarray, function: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_bigrams_into`` of each text of a batch (text ``d``: tokens ``[bounds[d], bounds[d + 1])``)
+    in one call: (all the keys, text ``d``'s at ``[off[d], off[d + 1])``)."""
+    nd = bounds.shape[0] - 1
+    keys = np.empty(max(hashes.shape[0], 1), dtype=np.uint64)
+    off = np.zeros(nd + 1, dtype=np.int64)
+    for d in range(nd):
+        off[d + 1] = off[d] + _bigrams_into(
+            hashes, starts, ends, bounds[d], bounds[d + 1], function, keys[off[d] :]
+        )
+    return keys[: off[nd]], off
 
 
 @numba.njit(cache=True)
@@ -604,6 +644,15 @@ def content_bigrams(tokens: Tokens) -> np.ndarray:
     """The pairs of neighbouring content words of a text (sorted keys): what a rewrite
     keeps of its source besides single words (names, "bank cards", "bedside lockers")."""
     return _bigram_keys(tokens.hashes, tokens.starts, tokens.ends, _function_hashes())
+
+
+def content_bigrams_many(
+    hashes: np.ndarray, starts: np.ndarray, ends: np.ndarray, bounds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``content_bigrams`` of each text of a batch of tokens (text ``d``'s tokens at ``[bounds[d],
+    bounds[d + 1])``) in one compiled call: (keys, offsets), text ``d``'s keys at ``[off[d],
+    off[d + 1])``."""
+    return _bigram_keys_many(hashes, starts, ends, bounds, _function_hashes())
 
 
 def may_derive(a: np.ndarray, b: np.ndarray) -> bool:
@@ -999,6 +1048,29 @@ def _derive(
                 links[lk, 0] = i
                 links[lk, 1] = j
                 links[lk, 3] = np.int64(round(dice[i, j] * 1e4))
+    links, frags, cls_a, cls_b = _finish(tiles, sa, sb, n, m, na, nb, link_id, links, len_a, len_b, k, vcover)
+    return links, frags, cls_a, cls_b, tiles
+
+
+@numba.njit(cache=True)
+def _finish(
+    tiles: np.ndarray,
+    sa: np.ndarray,
+    sb: np.ndarray,
+    n: int,
+    m: int,
+    na: int,
+    nb: int,
+    link_id: np.ndarray,
+    links: np.ndarray,
+    len_a: np.ndarray,
+    len_b: np.ndarray,
+    k: int,
+    vcover: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The fragments, each link's kind and each word's class, from the tiles (rows a0, b0,
+    length) and the links (``link_id[i, j]``: the link of sentences i and j, or -1)."""
+    nl = links.shape[0]
     # fragments: tiles cut at sentence boundaries on either side, kept inside linked pairs
     frags = np.empty((tiles.shape[0] * 4 + 8, 4), dtype=np.int64)
     nf = 0
@@ -1048,7 +1120,90 @@ def _derive(
     for j in range(m):
         if cls_b[j] == 0 and linked_b[sb[j]]:
             cls_b[j] = 1
-    return links, frags[:nf], cls_a, cls_b, tiles
+    return links, frags[:nf], cls_a, cls_b
+
+
+@numba.njit(cache=True)
+def _derive_along(
+    ha: np.ndarray,
+    hb: np.ndarray,
+    sa: np.ndarray,
+    sb: np.ndarray,
+    na: int,
+    nb: int,
+    gaps: np.ndarray,
+    k: int,
+    vcover: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The derivation of a pair whose literal alignment covers nearly all of both texts
+    (``ALONG_COVER``), read off that alignment instead of searched for: ``gaps`` rows (i0, i1, j0,
+    j1) are the stretches between the alignment's edits (``pipeline._along``), and the equal
+    words along each are the tiles. Sentences i and j link when they share ``k`` aligned words (or
+    are aligned nearly whole: a short sentence) and are the best pair of i or of j; the
+    similarity is the Dice coefficient of their aligned words. Fragments, kinds and classes as
+    ``_derive`` makes them. Returns what ``_derive`` returns."""
+    n, m = ha.shape[0], hb.shape[0]
+    tiles = np.empty((max(gaps.shape[0], 1) * 2, 3), dtype=np.int64)
+    nt = 0
+    for g in range(gaps.shape[0]):
+        i, i1, j, j1 = gaps[g, 0], min(gaps[g, 1], n), gaps[g, 2], min(gaps[g, 3], m)
+        run0 = -1
+        while True:
+            eq = i < i1 and j < j1 and ha[i] == hb[j]
+            if eq and run0 < 0:
+                run0 = i
+                rb = j
+            elif not eq and run0 >= 0:
+                if nt == tiles.shape[0]:
+                    bigger = np.empty((nt * 2, 3), dtype=np.int64)
+                    bigger[:nt] = tiles[:nt]
+                    tiles = bigger
+                tiles[nt, 0], tiles[nt, 1], tiles[nt, 2] = run0, rb, i - run0
+                nt += 1
+                run0 = -1
+            if i >= i1 or j >= j1:
+                break
+            i += 1
+            j += 1
+    tiles = tiles[:nt]
+    tile_n = np.zeros((na, nb), dtype=np.int64)
+    for r in range(nt):
+        a0, b0, ln = tiles[r, 0], tiles[r, 1], tiles[r, 2]
+        for x in range(ln):
+            tile_n[sa[a0 + x], sb[b0 + x]] += 1
+    len_a = np.zeros(na, dtype=np.int64)
+    len_b = np.zeros(nb, dtype=np.int64)
+    for i in range(n):
+        len_a[sa[i]] += 1
+    for j in range(m):
+        len_b[sb[j]] += 1
+    score = np.zeros((na, nb), dtype=np.int64)
+    best_a = np.zeros(na, dtype=np.int64)
+    best_b = np.zeros(nb, dtype=np.int64)
+    for i in range(na):
+        for j in range(nb):
+            tn = tile_n[i, j]
+            if tn >= k or (tn >= 2 and tn >= vcover * max(len_a[i], len_b[j])):
+                score[i, j] = tn
+                best_a[i] = max(best_a[i], tn)
+                best_b[j] = max(best_b[j], tn)
+    nl = 0
+    link_id = np.full((na, nb), -1, dtype=np.int64)
+    for i in range(na):
+        for j in range(nb):
+            if score[i, j] > 0 and (score[i, j] >= best_a[i] or score[i, j] >= best_b[j]):
+                link_id[i, j] = nl
+                nl += 1
+    links = np.zeros((nl, 4), dtype=np.int64)
+    for i in range(na):
+        for j in range(nb):
+            lk = link_id[i, j]
+            if lk >= 0:
+                links[lk, 0] = i
+                links[lk, 1] = j
+                links[lk, 3] = np.int64(round(2e4 * tile_n[i, j] / (len_a[i] + len_b[j])))
+    links, frags, cls_a, cls_b = _finish(tiles, sa, sb, n, m, na, nb, link_id, links, len_a, len_b, k, vcover)
+    return links, frags, cls_a, cls_b, tiles
 
 
 # ---------------------------------------------------------------- the pair's derivation
@@ -1374,19 +1529,36 @@ class Derived:
         return Derivation(sa, sb, links)
 
 
-def derive(a: SideInput, b: SideInput, s: Settings, swap: bool = False) -> Derived:
+def derive(
+    a: SideInput, b: SideInput, s: Settings, swap: bool = False, along: np.ndarray | None = None
+) -> Derived:
     """The derivation of ``a`` and ``b``; with ``swap``, given as the derivation of ``b`` and
-    ``a``."""
+    ``a``. ``along``: for a pair whose literal alignment covers nearly all of both texts, the
+    stretches between its edits (``_derive_along``)."""
     if a is b:  # a text and its exact copy: made once for all the copies' pairs
-        got = a._self.get((s.min_fragment, swap))
+        key = (s.min_fragment, swap, along is not None)
+        got = a._self.get(key)
         if got is None:
-            got = a._self[(s.min_fragment, swap)] = _derive_pair(a, a, s, swap)
+            got = a._self[key] = _derive_pair(a, a, s, swap, along)
         return got
-    return _derive_pair(a, b, s, swap)
+    return _derive_pair(a, b, s, swap, along)
 
 
-def _derive_pair(a: SideInput, b: SideInput, s: Settings, swap: bool) -> Derived:
+def _derive_pair(a: SideInput, b: SideInput, s: Settings, swap: bool, along: np.ndarray | None) -> Derived:
     ta, tb = a.tokens, b.tokens
+    if along is not None:
+        links, frags, cls_a, cls_b, _ = _derive_along(
+            ta.hashes,
+            tb.hashes,
+            a.sent,
+            b.sent,
+            a.n_sentences,
+            b.n_sentences,
+            along,
+            s.min_fragment,
+            VERBATIM_COVER,
+        )
+        return _derived(a, b, links, frags, cls_a, cls_b, swap)
     ga = a.grams(s.min_fragment)
     gb = b.table(s.min_fragment)
     links, frags, cls_a, cls_b, _ = _derive(
@@ -1405,6 +1577,19 @@ def _derive_pair(a: SideInput, b: SideInput, s: Settings, swap: bool) -> Derived
         s.min_fragment,
         _PARAMS,
     )
+    return _derived(a, b, links, frags, cls_a, cls_b, swap)
+
+
+def _derived(
+    a: SideInput,
+    b: SideInput,
+    links: np.ndarray,
+    frags: np.ndarray,
+    cls_a: np.ndarray,
+    cls_b: np.ndarray,
+    swap: bool,
+) -> Derived:
+    ta, tb = a.tokens, b.tokens
     rows, fr = _assemble(
         links, frags, ta.starts, ta.ends, tb.starts, tb.ends, a.span_array, b.span_array, swap
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import Block, Found, Index, align_batch, align_tokens, whole_block
-from .derive import Derived, SideInput, content_bigrams, derive, may_derive
+from .derive import ALONG_COVER, Derived, SideInput, content_bigrams, content_bigrams_many, derive, may_derive
 from .explain import EditRow, Side, edit_rows, flags
 from .fingerprint import fingerprints, shingles_many
 from .normalize import Tokens, find_literals_many, tokenize_batch
@@ -51,12 +51,17 @@ class Prepared:
     _derive: SideInput | None = None
     _bigrams: np.ndarray | None = None
     _twins: dict[str, SideInput] | None = None  # its batch's ``SideInput`` by text, shared by copies
+    _batch_bigrams: tuple[BatchBigrams, int] | None = None  # its batch's, its place in it
 
     @property
     def bigrams(self) -> np.ndarray:
         """Its distinct pairs of neighbouring content words (``derive.content_bigrams``), made once."""
         if self._bigrams is None:
-            self._bigrams = content_bigrams(self.tokens)
+            if self._batch_bigrams is None:
+                self._bigrams = content_bigrams(self.tokens)
+            else:
+                got, k = self._batch_bigrams
+                self._bigrams = got.of(k)
         return self._bigrams
 
     @property
@@ -147,6 +152,27 @@ class AgencyNames:
         return self._spans[k]
 
 
+class BatchBigrams:
+    """The pairs of neighbouring content words of each text of a prepared batch
+    (``derive.content_bigrams_many``), made for the whole batch in one compiled call the first
+    time one document's are asked for: a scan's align task asks for them for most of its
+    documents (every pair without a literal passage is gated on them: ``derive.may_derive``), and
+    one call for the batch costs less than the calls for half of its documents."""
+
+    __slots__ = ("_tokens", "_keys", "_off")
+
+    def __init__(self, tokens: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self._tokens: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = tokens
+        self._keys = self._off = np.empty(0, dtype=np.int64)
+
+    def of(self, k: int) -> np.ndarray:
+        """Text ``k``'s keys."""
+        if self._tokens is not None:
+            self._keys, self._off = content_bigrams_many(*self._tokens)
+            self._tokens = None
+        return self._keys[self._off[k] : self._off[k + 1]]
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """The arrays a batch of prepared documents are views into: token and separator hashes
@@ -190,6 +216,7 @@ def prepare_batch(docs: list[Document], s: Settings, index: bool = True) -> tupl
     starts, ends, hashes, seps = tok.starts, tok.ends, tok.hashes, tok.seps
     names = AgencyNames(texts, wire_agencies(s.agencies))
     twins: dict[str, SideInput] = {}
+    grams = BatchBigrams((hashes, starts, ends, t))
     out = [
         Prepared(
             d,
@@ -197,6 +224,7 @@ def prepare_batch(docs: list[Document], s: Settings, index: bool = True) -> tupl
             sh[lo:hi],
             _names=(names, k),
             _twins=twins,
+            _batch_bigrams=(grams, k),
         )
         for k, (d, t0, t1, lo, hi) in enumerate(zip(docs, tb[:-1], tb[1:], b[:-1], b[1:], strict=True))
     ]
@@ -246,17 +274,9 @@ PassageRow = tuple[int, int, int, int, int, float, tuple[int, int], tuple[int, i
 a_tokens, b_tokens) and its edits as rows (``explain.edit_rows``)."""
 
 
-def _passage_rows(
-    pa: Prepared,
-    pb: Prepared,
-    s: Settings,
-    same: bool,
-    swap: bool = False,
-    found: tuple[Found, int] | None = None,
-) -> list[PassageRow]:
-    """Passages of ``pa`` (the canonical first) and ``pb`` as rows; with ``swap``, each as
-    ``Passage.swapped`` gives it (made so directly)."""
-    blocks = _blocks(pa, pb, s, same, found)
+def _passage_rows(pa: Prepared, pb: Prepared, blocks: list[Block], swap: bool = False) -> list[PassageRow]:
+    """The passages of ``blocks`` of ``pa`` (the canonical first) and ``pb`` as rows; with
+    ``swap``, each as ``Passage.swapped`` gives it (made so directly)."""
     out: list[PassageRow] = []
     sa, sb = pa.side, pb.side
     for blk in blocks:
@@ -271,27 +291,55 @@ def _passage_rows(
     return out
 
 
-def _oriented(
-    pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None
-) -> tuple[bool, list[PassageRow]]:
-    """(the same word sequence, the passages of ``pa`` and ``pb`` as rows, ``pa`` as ``a``):
-    aligned in canonical order (by content), so a pair and its mirror align alike."""
+def _along(blocks: list[Block], n: int, m: int) -> np.ndarray | None:
+    """For a pair whose blocks cover at least ``derive.ALONG_COVER`` of the words of both texts
+    (``n`` and ``m`` words; a near-duplicate), the stretches between the edits of its alignment as
+    rows (i0, i1, j0, j1), what ``derive._derive_along`` reads its derivation off; else None."""
+    if not blocks or n == 0 or m == 0:
+        return None
+    if (
+        sum(b.a1 - b.a0 for b in blocks) < ALONG_COVER * n
+        or sum(b.b1 - b.b0 for b in blocks) < ALONG_COVER * m
+    ):
+        return None
+    rows = []
+    for blk in blocks:
+        i, j = blk.a0, blk.b0
+        for i1, i2, j1, j2 in blk.regions:
+            rows.append((i, i1, j, j1))
+            i, j = i2, j2
+        rows.append((i, blk.a1, j, blk.b1))
+    return np.array(rows, dtype=np.int64)
+
+
+Oriented = tuple[bool, list[PassageRow], "np.ndarray | None"]
+
+
+def _oriented(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None) -> Oriented:
+    """(the same word sequence, the passages of ``pa`` and ``pb`` as rows, ``pa`` as ``a``, and
+    ``_along`` of their blocks): aligned in canonical order (by content), so a pair and its
+    mirror align alike."""
     na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
-    if pb.before(pa):
-        return same, _passage_rows(pb, pa, s, same, True, found)
-    return same, _passage_rows(pa, pb, s, same, False, found)
+    first, second, swap = (pb, pa, True) if pb.before(pa) else (pa, pb, False)
+    blocks = _blocks(first, second, s, same, found)
+    along = _along(blocks, len(first.tokens.hashes), len(second.tokens.hashes))
+    return same, _passage_rows(first, second, blocks, swap), along
 
 
-def derived(pa: Prepared, pb: Prepared, s: Settings, literal: bool = True) -> Derived | None:
+def derived(
+    pa: Prepared, pb: Prepared, s: Settings, literal: bool = True, along: np.ndarray | None = None
+) -> Derived | None:
     """The sentence derivation of ``pa`` (as ``a``) and ``pb`` (``derive.derive``), computed in
     canonical order (by content) and mirrored when needed, so a pair and its mirror agree; None
-    for a pair without a ``literal`` passage that ``derive.may_derive`` rules out."""
+    for a pair without a ``literal`` passage that ``derive.may_derive`` rules out. ``along``: the
+    pair's ``_along``, when it has one (a near-duplicate: its derivation is read off its
+    alignment)."""
     if not literal and not may_derive(pa.bigrams, pb.bigrams):
         return None
     if pb.before(pa):
-        return derive(pb.sentences, pa.sentences, s, swap=True)
-    return derive(pa.sentences, pb.sentences, s)
+        return derive(pb.sentences, pa.sentences, s, swap=True, along=along)
+    return derive(pa.sentences, pb.sentences, s, along=along)
 
 
 def _nothing(pa: Prepared, pb: Prepared) -> Derived:
@@ -301,7 +349,7 @@ def _nothing(pa: Prepared, pb: Prepared) -> Derived:
 
 def derivation(pa: Prepared, pb: Prepared, s: Settings) -> Derivation:
     """``derived`` as a record."""
-    return derived(pa, pb, s).record()  # type: ignore[union-attr]  # (literal: never None)
+    return derived(pa, pb, s, along=_oriented(pa, pb, s, None)[2]).record()  # type: ignore[union-attr]
 
 
 def _summary(
@@ -352,7 +400,7 @@ def _model_links(pa: Prepared, pb: Prepared, passages: tuple[Passage, ...]) -> l
 def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None = None) -> Pair:
     """The full pair record for two prepared documents (``pa`` is ``a`` in the output; ``found``:
     what ``Batch.align`` found for a batch and the pair's place in it, if it was asked)."""
-    same, rows = _oriented(pa, pb, s, found)
+    same, rows, along = _oriented(pa, pb, s, found)
     passages = tuple(
         new_passage(a0, a1, b0, b1, words, sim, tuple([new_edit(*e, None) for e in edits]), at, bt)
         for a0, a1, b0, b1, words, sim, at, bt, edits in rows
@@ -362,7 +410,7 @@ def compare_prepared(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found
         from .semantic import see_through
 
         passages, same_event = see_through(pa, pb, passages, s)
-    der = derived(pa, pb, s, bool(passages) or same or s.semantic) or _nothing(pa, pb)
+    der = derived(pa, pb, s, bool(passages) or same or s.semantic, along) or _nothing(pa, pb)
     if s.semantic:  # sentences the model matched where lexical evidence left both open
         der = der.with_links(pa.sentences, pb.sentences, _model_links(pa, pb, passages))
     if not passages and not der.significant:
@@ -403,8 +451,8 @@ def encode_prepared(
         if pair.relation == "unrelated":
             return None
         return dumps_pair(pair), pair.relation, sum(p.words for p in pair.passages)
-    same, rows = _oriented(pa, pb, s, found)
-    der = derived(pa, pb, s, bool(rows) or same)
+    same, rows, along = _oriented(pa, pb, s, found)
+    der = derived(pa, pb, s, bool(rows) or same, along)
     if der is None or (not rows and not der.significant):
         return None
     rel, direc, reason, cont_a, cont_b, similarity, matched = _summary(
