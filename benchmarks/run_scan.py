@@ -266,18 +266,25 @@ def log_tail(path: Path, lines: int = 15) -> str:
 
 
 def warm_up(corpus: Path, runs: Path, args: argparse.Namespace) -> None:
-    """Run copytrace once, untimed, on the corpus's first lines: numba compiles its functions
-    into a cache on the first run after a checkout or an edit (20-30 s), which would otherwise
-    fall on the first timed round."""
+    """Run copytrace and the peers once each, untimed, on the corpus's first lines: numba
+    compiles their functions (copytrace's kernels, peers.py's shingle hashing) into a cache on
+    the first run after a checkout or an edit (copytrace 20-30 s), which would otherwise fall on
+    the first timed round."""
     warm = runs / "_warm"
     shutil.rmtree(warm, ignore_errors=True)
     warm.mkdir(parents=True)
     with open(corpus / "corpus.jsonl", "rb") as src, open(warm / "corpus.jsonl", "wb") as dst:
         dst.writelines(itertools.islice(src, 2000))
-    cmd = tool_command("copytrace", warm, warm / "out", args.workers, args.copytrace_cmd)
-    if program_exists(cmd):
-        print("copytrace: warm-up on 2,000 documents (not timed)", file=sys.stderr)
-        subprocess.run(cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    for tool in args.tools:
+        out = warm / f"out_{tool}"
+        if tool in PEER_TOOLS:
+            out.mkdir()
+        cmd = tool_command(tool, warm, out, args.workers, args.copytrace_cmd)
+        if program_exists(cmd):
+            print(f"{tool}: warm-up on 2,000 documents (not timed)", file=sys.stderr)
+            subprocess.run(
+                cmd, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+            )
     shutil.rmtree(warm, ignore_errors=True)
 
 
@@ -574,8 +581,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # rounds of every tool in turn: a tool's runs meet the same changes of the host's load as the
     # others', and each tool is reported by its median run
-    if "copytrace" in args.tools:
-        warm_up(corpus, runs, args)
+    warm_up(corpus, runs, args)
     rounds = [[run_tool(tool, corpus, runs, args) for tool in args.tools] for _ in range(args.repeat)]
     tool_results = [median_run([r[k] for r in rounds]) for k in range(len(args.tools))]
     results = {
