@@ -68,6 +68,13 @@ def add_settings(p: argparse.ArgumentParser) -> None:
         "case included (repeatable): --agency 'Agencia Nova' --agency ANN",
     )
     g.add_argument(
+        "--version-key",
+        default="url",
+        metavar="FIELD",
+        help="documents sharing this field (url, or a metadata field) are versions of one article: "
+        "timelines.jsonl orders them by date with the diff between consecutive versions (url)",
+    )
+    g.add_argument(
         "--semantic",
         action="store_true",
         help="align rewritten sentences and find same_event pairs with a small embedding model "
@@ -96,6 +103,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         exclude_same_source=args.exclude_same_source,
         semantic=getattr(args, "semantic", False),
         agencies=tuple(args.agency),
+        version_key=getattr(args, "version_key", "url"),
     )
 
 

@@ -1,7 +1,8 @@
 """``scan``: find every pair of documents sharing a passage in a corpus and write the outputs.
 
 Outputs in ``out_dir`` (each written under a temporary name and renamed when complete):
-``pairs.jsonl``, ``documents.jsonl``, ``clusters.jsonl``, ``texts.parquet`` (texts of paired
+``pairs.jsonl``, ``documents.jsonl``, ``clusters.jsonl`` (with each family's ``tree`` and
+``variants``), ``timelines.jsonl`` (versions of one article), ``texts.parquet`` (texts of paired
 documents read from tables, for ``copytrace report``), ``report.html`` and, on request, ``stats.json``.
 """
 
@@ -36,6 +37,7 @@ from .progress import make_progress
 from .read import read_inputs
 from .relate import wire_agencies
 from .store import StoreReader
+from .timeline import TIMELINES_FILE, write_timelines
 from .types import Document, Family, Settings
 from .write import dumps, write_rejects
 
@@ -205,6 +207,11 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             docs_job = pool.submit(write_documents, *doc_args) if pool is not None else None
             if docs_job is None:
                 write_documents(*doc_args)
+            # timelines.jsonl (versions of one article) by a worker too, or here
+            tl_args = (tmp / TIMELINES_FILE, cols["store"], cols.get("store_offsets"), s)
+            timelines_job = pool.submit(write_timelines, *tl_args) if pool is not None else None
+            if timelines_job is None:
+                write_timelines(*tl_args)
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
                 write_report_from_store(
@@ -214,6 +221,8 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
                 store.close()
             if docs_job is not None:
                 docs_job.result()
+            if timelines_job is not None:
+                timelines_job.result()
         except BaseException:
             stop.set()
             raise

@@ -349,6 +349,9 @@ class Settings:
     # wire agencies direction reads besides the built-in ones (``relate.AGENCY_LIST``), each
     # matched literally, case included ("Agencia Nova")
     agencies: tuple[str, ...] = ()
+    # documents sharing this field (``url``, or a metadata field) are versions of one article
+    # (``copytrace.timeline``, ``timelines.jsonl``)
+    version_key: str = "url"
 
     def __post_init__(self) -> None:
         _check_int("ngram", self.ngram, 1, 32)
@@ -372,6 +375,8 @@ class Settings:
         _check_fraction("same_event", self.same_event)
         _check_int("min_fragment", self.min_fragment, 2, 64)
         _check_names("agencies", self.agencies)
+        if not (isinstance(self.version_key, str) and self.version_key.isidentifier()):
+            raise ConfigError("version_key", "a field name (letters, digits and _)", self.version_key)
         object.__setattr__(self, "agencies", tuple(self.agencies))  # (a list, as JSON gives it back)
 
     @property
