@@ -20,7 +20,10 @@ Two scans (the same corpus with and without dates) are scored:
 * undirected edge accuracy without any dates: a true link is found when either end names the
   other as parent or as a candidate;
 * first member per variant: of the number, name, spelling and rewording edits made, the share
-  whose reading (``replaces`` -> ``reading``) is named with the right ``first`` member;
+  whose reading (``replaces`` -> ``reading``) is named with the right ``first`` member
+  (``variant_first_accuracy``); the share named at all (``variants_named``: a variant lies on an
+  edge whose direction the genealogy decided, and the aligner saw the edit), and of those the
+  share named with the right first member (``variant_first_accuracy_of_named``);
 * timelines: the share of versioned urls whose ``timelines.jsonl`` line lists the versions in date
   order with one diff between each consecutive two, each diff holding the edit made there.
 """
@@ -191,6 +194,7 @@ def make(out: Path, n_trees: int, seed: int, equal: float = 0.1, missing: float 
         paras = paragraphs(story["text"])
         url = f"https://example.com/story/{v}"
         versions = []
+        edits: list[tuple[str, str] | None] = []
         for k in range(rng.randint(3, 4)):
             got = None
             if k:
@@ -203,7 +207,8 @@ def make(out: Path, n_trees: int, seed: int, equal: float = 0.1, missing: float 
                     "url": url,
                 }
             )
-        urls[url] = [{"id": x["id"], "edit": got} for x in versions]
+            edits.append(got)
+        urls[url] = [{"id": x["id"], "edit": e} for x, e in zip(versions, edits, strict=True)]
         docs.extend(versions)
     rng.shuffle(docs)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,6 +270,22 @@ def score(gold: dict[str, Any], dated: Path, undated: Path) -> dict[str, Any]:
 
     first_right = sum(named(g, False) for g in gold["variants"])
     kind_right = sum(named(g, True) for g in gold["variants"])
+    # of the made variants the genealogy names at all (a variant holding both readings, any
+    # first member), the share named with the right first member
+    tree_of = {doc: t["tree"] for doc, t in truth.items()}
+    by_tree: dict[Any, list[dict[str, Any]]] = {}
+    for v in variants:
+        by_tree.setdefault(tree_of.get(v["first"]), []).append(v)
+    seen = right_seen = 0
+    for g in gold["variants"]:
+        hits = [
+            v
+            for v in by_tree.get(tree_of[g["first"]], [])
+            if g["replaces"] in v["replaces"] and g["reading"] in v["reading"]
+        ]
+        if hits:
+            seen += 1
+            right_seen += any(v["first"] == g["first"] for v in hits)
     # undirected links without dates
     und = _edges(undated)
     links = [(doc, t["parent"]) for doc, t in truth.items() if t["parent"] is not None]
@@ -296,10 +317,12 @@ def score(gold: dict[str, Any], dated: Path, undated: Path) -> dict[str, Any]:
         for d, v in zip(rec.get("diffs", []), versions[1:], strict=False):
             ok = ok and d["from"] == versions[versions.index(v) - 1]["id"] and d["to"] == v["id"]
             want = v["edit"]
-            if want and want[0]:
-                ok = ok and any(e["a"] == want[0] and e["b"] == want[1] for e in d["edits"])
-            else:
-                ok = ok and bool(d["edits"])
+            if want is None:  # no place for the edit: the version is the one before
+                ok = ok and not d["edits"]
+            elif want[0]:
+                ok = ok and any(want[0] in e["a"] and want[1] in e["b"] for e in d["edits"])
+            else:  # a paragraph added
+                ok = ok and any(e["kind"] == "insert" for e in d["edits"])
         exact += ok
     return {
         "members": n,
@@ -311,6 +334,8 @@ def score(gold: dict[str, Any], dated: Path, undated: Path) -> dict[str, Any]:
         "mean_candidates_open_undated": round(sum(und_cands) / max(len(und_cands), 1), 2),
         "variants": len(gold["variants"]),
         "variant_first_accuracy": round(first_right / max(len(gold["variants"]), 1), 4),
+        "variants_named": round(seen / max(len(gold["variants"]), 1), 4),
+        "variant_first_accuracy_of_named": round(right_seen / max(seen, 1), 4),
         "variant_first_and_kind_accuracy": round(kind_right / max(len(gold["variants"]), 1), 4),
         "timelines": len(gold["urls"]),
         "timelines_exact": round(exact / max(len(gold["urls"]), 1), 4),

@@ -21,7 +21,7 @@ from copytrace.scan import scan
 from copytrace.types import Document, Settings
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
-OUTPUTS = ("pairs.jsonl", "documents.jsonl", "clusters.jsonl")
+OUTPUTS = ("pairs.jsonl", "documents.jsonl", "clusters.jsonl", "timelines.jsonl")
 
 pytestmark = [
     pytest.mark.spark,
@@ -101,6 +101,16 @@ def test_engine_parity_byte_identical(spark, corpus, tmp_path):
     ghouta = [p for p in pairs if p["a"].startswith("ghouta") and p["b"].startswith("ghouta")]
     assert len(ghouta) == 1 and ghouta[0]["relation"] == "partial"
     assert len(pairs) > 500
+    # the genealogy's fields (built from pairs.jsonl after either engine): one edge per member
+    fams = [json.loads(x) for x in (local / "clusters.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(sorted(e["child"] for e in f["tree"]) == sorted(f["members"]) for f in fams)
+    edges = [e for f in fams for e in f["tree"]]
+    # (the synthetic corpus is undated: most members are open, with their candidates)
+    assert all(e["parent"] is not None or e["parent_candidates"] or "original" in e["reason"] for e in edges)
+    assert (
+        any(e["parent"] is not None for e in edges) and sum(bool(e["parent_candidates"]) for e in edges) > 100
+    )
+    assert any(f["variants"] for f in fams)
 
 
 def test_engine_parity_with_filters(spark, corpus, tmp_path):

@@ -54,6 +54,9 @@ from .types import Document, Family, Pair, Settings
 GAP_CHARS = 24
 # edit kinds that are readings (a variant is one of these substitutions)
 READING_KINDS = ("number", "name", "spelling", "rewording")
+# a stretch outside the passages counts as a passage cut or added only with at least this many
+# new words (by the pair's derivation) for it
+GAP_WORDS = 8
 # words outside the passages that weigh one event more (a paragraph cut or added costs one event
 # for the stretch and about one more for its length)
 WORDS_PER_EVENT = 80
@@ -193,11 +196,26 @@ def _gaps(spans: list[tuple[int, int]], length: int | None) -> int:
 
 
 def _uncovered(row: dict[str, Any], side: str) -> int:
+    """Words of one side from nowhere in the other: outside the passages and, where the pair's
+    derivation found them in sentences of the other side all the same (a stretch the literal
+    alignment left out), not new there either."""
     der = row.get("derivation")
     if not der:
         return 0
     words = int(der[side].get("words", 0))
-    return round(words * (1.0 - float(row["containment_" + side])))
+    outside = 1.0 - float(row["containment_" + side])
+    new = float(der[side].get("new", outside))
+    return round(words * min(outside, new))
+
+
+def _gap_events(row: dict[str, Any], side: str, spans: list[tuple[int, int]], length: int | None) -> int:
+    """Passages cut or added on one side: its stretches outside the passages, but no more than
+    one for every ``GAP_WORDS`` words of it that the derivation finds new (a stretch whose
+    sentences the other side holds all the same is no cut)."""
+    gaps = _gaps(spans, length)
+    if gaps and row.get("derivation"):
+        gaps = min(gaps, -(-_uncovered(row, side) // GAP_WORDS))
+    return gaps
 
 
 def _measure(row: dict[str, Any], len_a: int | None, len_b: int | None) -> tuple[float, int]:
@@ -217,7 +235,7 @@ def _measure(row: dict[str, Any], len_a: int | None, len_b: int | None) -> tuple
             events += _EVENT.get(e["kind"], 1.0)
             if e["kind"] not in _EVENT:
                 words += max(_words(e["a"]), _words(e["b"]), 1)
-    events += _gaps(span_a, len_a) + _gaps(span_b, len_b)
+    events += _gap_events(row, "a", span_a, len_a) + _gap_events(row, "b", span_b, len_b)
     outside = _uncovered(row, "a") + _uncovered(row, "b")
     # a long stretch cut or added weighs more than a short one: two texts sharing one paragraph
     # are no copies of each other, however few the stretches around it
@@ -266,8 +284,8 @@ def changes(row: dict[str, Any], parent_is_a: bool, len_a: int | None, len_b: in
     len_src, len_dst = (len_a, len_b) if parent_is_a else (len_b, len_a)
     out["words_added"] = added + _uncovered(row, dst)
     out["words_removed"] = removed + _uncovered(row, src)
-    out["passages_added"] = _gaps(span_dst, len_dst)
-    out["passages_cut"] = _gaps(span_src, len_src)
+    out["passages_added"] = _gap_events(row, dst, span_dst, len_dst)
+    out["passages_cut"] = _gap_events(row, src, span_src, len_src)
     return out
 
 
@@ -699,11 +717,15 @@ def _orient(
             adj[parent[v]].append(v)
     out: list[tuple[str, Any, str] | None] = [None] * m
 
+    incoming: list[list[tuple[int, tuple[float, int]]]] = [[] for _ in range(m)]
+    for (q, c2), c in sorted(cost.items()):
+        incoming[c2].append((q, c))
+
     def close(v: int) -> str:
         """Why the parent of ``v`` is the one closest in events."""
         p = parent[v]
         ev = cost.get((p, v), (0.0, 0))[0]
-        others = sorted(c[0] for (q, c2), c in cost.items() if c2 == v and q != p)
+        others = sorted(c[0] for q, c in incoming[v] if q != p)
         tail = f", next {others[0]:.1f}" if others else ""
         return f"closest text: {ev:.1f} differences{tail}"
 
@@ -756,8 +778,8 @@ def _orient(
         down = _descendants(children, v)
         rivals = [
             q
-            for (q, c2), c in cost.items()
-            if c2 == v and q != p and q not in down and abs(c[0] - ev) < TIE and not _dated_out(ndate, q, v)
+            for q, c in incoming[v]
+            if q != p and q not in down and abs(c[0] - ev) < TIE and not _dated_out(ndate, q, v)
         ]
         if rivals:
             cands = sorted([p, *rivals])
@@ -999,7 +1021,9 @@ def _slim(row: dict[str, Any]) -> dict[str, Any]:
     holds its families' pairs at once)."""
     der = row.get("derivation")
     if der:
-        row["derivation"] = {"a": {"words": der["a"]["words"]}, "b": {"words": der["b"]["words"]}}
+        row["derivation"] = {
+            side: {"words": der[side]["words"], "new": der[side]["new"]} for side in ("a", "b")
+        }
     return row
 
 
@@ -1011,15 +1035,21 @@ def with_trees(
     edge_b: np.ndarray,
     dates: list[str | None],
     lengths: np.ndarray | None,
+    store: tuple[list[str], Any] | None = None,
 ) -> list[Family]:
     """The scan's families with their ``tree`` and ``variants``, from the lines of ``pairs_path``
     (``pairs.jsonl``, whose k-th line is the pair ``edge_a[k]``, ``edge_b[k]``) that join two
     members of one family (``numbers``: each document's family number, or -1): only those lines
-    are parsed. Runs in the scan's parent on both engines, after pairs.jsonl is complete, so the
+    are parsed. ``lengths``: the texts' lengths, or None to count them from ``store`` (the run's
+    store files and offsets). Runs in the scan's parent on both engines, after pairs.jsonl is complete, so the
     trees are the same whatever engine aligned the pairs."""
     import orjson
 
     numbers = np.asarray(numbers, dtype=np.int64)
+    if lengths is None and store is not None:
+        # (an engine that kept no lengths, Spark's: counted from the store, so that the trees
+        # are the same as the local engine's)
+        lengths = _text_lengths(store[0], store[1])
     fa = numbers[edge_a] if edge_a.shape[0] else np.zeros(0, np.int64)
     fb = numbers[edge_b] if edge_b.shape[0] else np.zeros(0, np.int64)
     inside = (fa >= 0) & (fa == fb)
@@ -1052,3 +1082,120 @@ def with_trees(
             )
         )
     return out
+
+
+def _text_lengths(files: list[str], offsets: Any) -> np.ndarray:
+    """Every stored text's length in characters, batch by batch."""
+    import pyarrow.compute as pc
+
+    from .store import StoreReader
+
+    reader = StoreReader(files, offsets)
+    try:
+        parts = []
+        for b in range(reader.num_batches):
+            parts.append(pc.utf8_length(reader.batch(b).column("text")).to_numpy(zero_copy_only=False))
+            reader.release()
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+    finally:
+        reader.close()
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+MAX_DRAWN_COPIES = 4
+
+
+def layout(tree: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Where to draw a family's tree (the ``tree`` of clusters.jsonl): ``nodes`` as ``[id, x, y,
+    copies]`` (x in leaf slots, y in generations; ``copies``: how many identical copies the node
+    stands for beyond itself, when more than ``MAX_DRAWN_COPIES`` hang from one member) and
+    ``links`` as ``[child, parent, decided]`` (an open member is linked to each candidate, not
+    decided). One layout serves report.html (drawn by its script) and the web page (SVG written
+    by the server): a tidy tree, leaves left to right in depth-first order, each parent centred
+    over its children (Reingold & Tilford 1981, simplified to leaf slots)."""
+    ids = [e["child"] for e in tree]
+    known = set(ids)
+    up: dict[str, str | None] = {}
+    links: list[list[Any]] = []
+    for e in tree:
+        if e["parent"] is not None:
+            up[e["child"]] = e["parent"]
+            links.append([e["child"], e["parent"], True])
+        else:
+            up[e["child"]] = None
+            for c in e.get("parent_candidates", []):
+                links.append([e["child"], c, False])
+    # an open member is drawn under its first candidate unless that would make a cycle
+    for e in tree:
+        if e["parent"] is None and e.get("parent_candidates"):
+            c = next(
+                (c for c in e["parent_candidates"] if c in known and not _above(up, e["child"], c)), None
+            )
+            if c is not None:
+                up[e["child"]] = c
+    kids: dict[str | None, list[str]] = {}
+    for x in ids:
+        kids.setdefault(up[x], []).append(x)
+    # many identical leaf copies under one member: drawn as one node
+    copies: dict[str, int] = {}
+    reason = {e["child"]: e["reason"] for e in tree}
+    for p, cs in list(kids.items()):
+        leaf_copies = [c for c in cs if not kids.get(c) and reason[c].startswith("identical text")]
+        if p is not None and len(leaf_copies) > MAX_DRAWN_COPIES:
+            keep = leaf_copies[0]
+            kids[p] = [c for c in cs if c not in leaf_copies[1:]]
+            copies[keep] = len(leaf_copies) - 1
+            hidden = set(leaf_copies[1:])
+            links = [lk for lk in links if lk[0] not in hidden]
+    pos: dict[str, tuple[float, int]] = {}
+    slot = 0
+    for root in kids.get(None, []):
+        stack: list[tuple[str, int, bool]] = [(root, 0, False)]
+        while stack:
+            x, depth, done = stack.pop()
+            cs = kids.get(x, [])
+            if done:
+                pos[x] = ((pos[cs[0]][0] + pos[cs[-1]][0]) / 2, depth)
+                continue
+            if not cs:
+                pos[x] = (float(slot), depth)
+                slot += 1
+                continue
+            stack.append((x, depth, True))
+            stack.extend((c, depth + 1, False) for c in reversed(cs))
+    nodes = [[x, pos[x][0], pos[x][1], copies.get(x, 0)] for x in ids if x in pos]
+    return {"nodes": nodes, "links": [lk for lk in links if lk[0] in pos and lk[1] in pos]}
+
+
+def _above(up: dict[str, str | None], x: str, c: str) -> bool:
+    """Is ``x`` an ancestor of ``c`` (or ``c`` itself) in ``up``?"""
+    seen = set()
+    y: str | None = c
+    while y is not None and y not in seen:
+        if y == x:
+            return True
+        seen.add(y)
+        y = up.get(y)
+    return False
+
+
+def changes_text(ch: dict[str, Any] | None) -> str:
+    """A tree edge's change summary in a line ("780 → 68; Centre → Center; +12 / −3 words")."""
+    if not ch:
+        return ""
+    parts: list[str] = []
+    for key in ("numbers", "names", "spelling"):
+        parts.extend(f"{c['from']} \u2192 {c['to']}" for c in ch.get(key, []))
+    if ch.get("reworded"):
+        parts.append(f"{ch['reworded']} reworded")
+    if ch.get("moved"):
+        parts.append(f"{ch['moved']} moved")
+    if ch.get("words_added") or ch.get("words_removed"):
+        parts.append(f"+{ch.get('words_added', 0)} / \u2212{ch.get('words_removed', 0)} words")
+    if ch.get("passages_added"):
+        parts.append(f"{ch['passages_added']} passage(s) added")
+    if ch.get("passages_cut"):
+        parts.append(f"{ch['passages_cut']} passage(s) cut")
+    return "; ".join(parts) if parts else "no change"

@@ -48,6 +48,7 @@ import pyarrow as pa
 from .cluster import STRONG, Edges, components, families
 from .derive import NO_SOURCE, SourceSpans, document_derivation
 from .errors import StoreError
+from .genealogy import Genealogy
 from .normalize import tokenize
 from .pipeline import Prepared, compare_prepared, doc_fingerprints, prepare_many
 from .pipeline import derivation as pair_derivation
@@ -669,6 +670,38 @@ class Index:
         fams = families(labels, [r[1] for r in rows], [r[2] for r in rows], wire, edges)
         self._families = (gen, fams)
         return list(fams)
+
+    def family_genealogy(self, fam: Family) -> tuple[Genealogy, list[dict[str, Any]]]:
+        """The tree of a stored family (``genealogy.family_tree``) from the pairs stored between
+        its members, and the timelines of its members sharing a ``url`` (or the index settings'
+        ``version_key``), compared here (``timeline.timeline``)."""
+        from .genealogy import Member, family_tree
+        from .timeline import timeline, version_key
+
+        ids = list(fam.members)
+        cur = self._reader()
+        rows = cur.execute(
+            "SELECT pair FROM pairs WHERE a_id IN (SELECT unnest(?::VARCHAR[])) "
+            "AND b_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY a, b",
+            [ids, ids],
+        ).fetchall()
+        docs = {
+            r[0]: r
+            for r in cur.execute(
+                "SELECT id, date, length(text) FROM documents WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                [ids],
+            ).fetchall()
+        }
+        members = [Member(x, docs[x][1], int(docs[x][2])) for x in ids if x in docs]
+        tree = family_tree(members, (json.loads(r[0]) for r in rows))
+        groups: dict[str, list[Document]] = {}
+        for x in ids:
+            doc = self.get(x)
+            key = version_key(doc, self.settings.version_key) if doc is not None else None
+            if doc is not None and key is not None:
+                groups.setdefault(key, []).append(doc)
+        lines = [timeline(g, self.settings) for g in groups.values() if len(g) > 1]
+        return tree, lines
 
     def family_of(self, doc_id: str) -> Family | None:
         for fam in self.families():

@@ -35,8 +35,10 @@ import numpy as np
 import orjson
 
 from .errors import InputError
+from .genealogy import changes_text, layout
 from .read import TABLE_SUFFIXES, decode
 from .relate import moved_passages
+from .timeline import read_timelines
 from .types import Passage
 from .view import Span, derivation_of, sentence_rows
 
@@ -339,6 +341,8 @@ def build_report(
         }
         for i in sorted(need)
     }
+    for f in fams:
+        compact_genealogy(f)
     data = {
         "title": title,
         "counts": {"documents": n_docs, "pairs": n_pairs, "families": n_fams},
@@ -346,8 +350,57 @@ def build_report(
         "families": fams,
         "pairs": pairs,
         "docs": doc_rows,
+        "timelines": compact_timelines(read_timelines(out_dir)),
     }
-    return _PAGE.replace("@@TITLE@@", html.escape(title)).replace("@@DATA@@", embed_json(data))
+    page = _PAGE.replace("@@GENEALOGY_CSS@@", _GENEALOGY_CSS).replace("@@GENEALOGY_JS@@", _GENEALOGY_JS)
+    return page.replace("@@TITLE@@", html.escape(title)).replace("@@DATA@@", embed_json(data))
+
+
+MAX_TIMELINES = 500
+MAX_DIFF_EDITS = 200
+
+
+def compact_genealogy(fam: dict[str, Any]) -> None:
+    """A family record's ``tree`` and ``variants`` as the page draws them, in place: the tree's
+    layout (``genealogy.layout``), each member's edge as ``[parent, candidates, reason, changes in
+    a line]`` and each variant as ``[kind, replaces, reading, first, heirs]``."""
+    tree = fam.pop("tree", None)
+    variants = fam.pop("variants", None)
+    if tree is None:
+        return
+    fam["layout"] = layout(tree)
+    fam["edges"] = {
+        e["child"]: [e["parent"], e["parent_candidates"], e["reason"], changes_text(e["changes"])]
+        for e in tree
+    }
+    fam["variants"] = [
+        [v["kind"], v["replaces"], v["reading"], v["first"], len(v["inherited"])] for v in variants or []
+    ]
+
+
+def compact_timelines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first ``MAX_TIMELINES`` timelines, each diff's edits as ``[kind, a, b]`` (at most
+    ``MAX_DIFF_EDITS`` of them) with its changes in a line."""
+    out = []
+    for t in lines[:MAX_TIMELINES]:
+        out.append(
+            {
+                "key": t["key"],
+                "versions": t["versions"],
+                "diffs": [
+                    {
+                        "from": d["from"],
+                        "to": d["to"],
+                        "relation": d["relation"],
+                        "changes": changes_text(d["changes"]),
+                        "edits": [[e["kind"], e["a"], e["b"]] for e in d["edits"][:MAX_DIFF_EDITS]],
+                        "more": max(0, len(d["edits"]) - MAX_DIFF_EDITS),
+                    }
+                    for d in t["diffs"]
+                ],
+            }
+        )
+    return out
 
 
 def embed_json(obj: Any) -> str:
@@ -476,6 +529,7 @@ tr.srow{cursor:default}
 tr.k-v td.sk{color:#17803d}tr.k-p td.sk{color:#9a6b00}tr.k-r td.sk{color:#0a6c80}
 tr.k-n td{color:var(--mute)}tr.k-n td.sk{font-style:italic}
 .frag{background:#c8f7c5;text-decoration:underline;text-decoration-color:#17803d}
+@@GENEALOGY_CSS@@
 </style></head>
 <body>
 <header><h1 id="title"></h1><span class="counts" id="counts"></span>
@@ -485,6 +539,8 @@ tr.k-n td{color:var(--mute)}tr.k-n td.sk{font-style:italic}
 <h2>Families</h2><div class="filter" id="fam-note"></div>
 <table id="families"><thead><tr><th data-k="cluster">family</th><th data-k="size" class="num">size</th>
 <th data-k="representative">representative</th><th data-k="earliest">earliest</th></tr></thead><tbody></tbody></table>
+<h2>Timelines</h2><div class="filter" id="tl-note"></div>
+<table id="timelines"><thead><tr><th>article</th><th class="num">versions</th><th>first</th><th>last</th></tr></thead><tbody></tbody></table>
 <h2>Pairs</h2><div class="filter" id="pair-note"></div>
 <table id="pairs"><thead><tr><th data-k="a">a</th><th data-k="b">b</th><th data-k="relation">relation</th>
 <th data-k="words" class="num">words</th><th data-k="cmax" class="num">contain.</th><th data-k="derived" class="num" title="share of each side's words made from the other (verbatim + rewritten); colour: level">derived</th>
@@ -531,7 +587,7 @@ function renderFamilies(){
     tr.appendChild(el("td",null,f.cluster));tr.appendChild(el("td","num",f.size));
     tr.appendChild(el("td",null,f.representative));
     var td=el("td",null,f.earliest===null?"unknown":f.earliest);td.title=f.earliest_reason||"";tr.appendChild(td);
-    tr.addEventListener("click",function(){famFilter=(famFilter===f.cluster)?null:f.cluster;renderFamilies();renderPairs();});
+    tr.addEventListener("click",function(){famFilter=(famFilter===f.cluster)?null:f.cluster;renderFamilies();renderPairs();if(famFilter)showFamily(f);});
     famBody.appendChild(tr);});
   document.getElementById("fam-note").textContent=(D.shown.families<D.counts.families?"largest "+D.shown.families+" of "+D.counts.families+" families. ":"")+"Click a family to filter the pairs; click a header to sort.";
 }
@@ -645,11 +701,103 @@ function sentenceTable(p){
     tr.appendChild(k);tr.appendChild(cell("sb",tb2,r[2],r[3],fr,2));tb.appendChild(tr);});
   t.appendChild(tb);wrap.appendChild(t);return wrap;
 }
+@@GENEALOGY_JS@@
 sortable(document.getElementById("families"),D.families,renderFamilies);
 sortable(document.getElementById("pairs"),D.pairs,renderPairs);
-renderFamilies();renderPairs();
+renderFamilies();renderPairs();renderTimelines();
 if(D.pairs.length===0)document.getElementById("detail").appendChild(el("p","note","No pairs share a passage."));
 })();
 </script>
 </body></html>
+"""
+
+
+# the family view (tree, variants, timelines) and the timelines list: drawn from the embedded
+# data with DOM calls only (SVG elements by createElementNS, text by textContent)
+_GENEALOGY_CSS = r"""
+svg.tree{display:block;max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px;margin:6px 0 10px;background:#fcfcfd}
+svg.tree .link{stroke:#7a7a85;stroke-width:1.5;fill:none}svg.tree .link.open{stroke-dasharray:4 3;stroke:#b0b0b8}
+svg.tree .node circle{fill:#fff;stroke:#1d6fd8;stroke-width:2;cursor:pointer}svg.tree .node.root circle{fill:#1d6fd8}
+svg.tree .node.open circle{stroke:#9a6b00;stroke-dasharray:3 2}svg.tree .node:hover circle{stroke-width:3}
+svg.tree text{font:11px system-ui,sans-serif;fill:#1d1d1f}svg.tree text.chg{fill:#b00020;font-size:10px}
+table.variants td:first-child,table.tl td:first-child{white-space:nowrap}
+.tl-line{display:flex;align-items:center;gap:0;margin:8px 0;flex-wrap:wrap}
+.tl-v{border:2px solid #1d6fd8;border-radius:10px;padding:1px 8px;font-size:12px;background:#fff}
+.tl-d{flex:0 0 28px;height:2px;background:#7a7a85}
+"""
+
+_GENEALOGY_JS = r"""
+var SVGNS="http://www.w3.org/2000/svg";
+function sv(tag,attrs,text){var e=document.createElementNS(SVGNS,tag);for(var k in attrs)e.setAttribute(k,attrs[k]);if(text!==undefined)e.textContent=String(text);return e;}
+function pairOf(x,y){for(var i=0;i<BYIDX.length;i++){var p=BYIDX[i];if((p.a===x&&p.b===y)||(p.a===y&&p.b===x))return p;}return null;}
+function openEdge(child,parent,box){
+  // a tree node opens its side-by-side view with its parent (or its first candidate)
+  var p=pairOf(child,parent);
+  if(p){showPair(p.idx);return;}
+  box.appendChild(el("p","note","The pair "+child+" \u21c4 "+parent+" is not among the pairs this report holds; pairs.jsonl has it."));
+}
+function drawTree(f){
+  var L=f.layout,X=90,Y=64,pos={},maxx=0,maxy=0;
+  L.nodes.forEach(function(n){pos[n[0]]=n;maxx=Math.max(maxx,n[1]);maxy=Math.max(maxy,n[2]);});
+  var w=(maxx+1)*X+40,h=(maxy+1)*Y+30;
+  var svg=sv("svg",{"class":"tree","viewBox":"0 0 "+w+" "+h,"width":w,"height":h,"role":"img"});
+  svg.appendChild(sv("title",{},"family tree of "+f.cluster));
+  function cx(n){return 20+X/2+n[1]*X;}function cy(n){return 22+n[2]*Y;}
+  L.links.forEach(function(lk){var c=pos[lk[0]],p=pos[lk[1]];if(!c||!p)return;
+    var path=sv("path",{"class":"link"+(lk[2]?"":" open"),"d":"M"+cx(p)+","+(cy(p)+7)+" C"+cx(p)+","+(cy(p)+Y/2)+" "+cx(c)+","+(cy(c)-Y/2)+" "+cx(c)+","+(cy(c)-7)});
+    path.appendChild(sv("title",{},lk[0]+(lk[2]?" made from ":" may be made from ")+lk[1]));svg.appendChild(path);
+    var e=f.edges[lk[0]];if(lk[2]&&e&&e[3]&&e[3]!=="no change"){var t=e[3];if(t.length>28)t=t.slice(0,27)+"\u2026";
+      svg.appendChild(sv("text",{"class":"chg","x":(cx(c)+cx(p))/2+4,"y":(cy(c)+cy(p))/2,"text-anchor":"start"},t));}});
+  L.nodes.forEach(function(n){var e=f.edges[n[0]]||[null,[],"",""];
+    var open=e[0]===null&&e[1].length>0,root=e[0]===null&&!open;
+    var g=sv("g",{"class":"node"+(root?" root":"")+(open?" open":""),"data-id":n[0],"tabindex":"0"});
+    g.appendChild(sv("circle",{"cx":cx(n),"cy":cy(n),"r":7}));
+    var label=n[0]+(n[3]?" (+"+n[3]+" copies)":"");if(label.length>16)label=label.slice(0,15)+"\u2026";
+    g.appendChild(sv("text",{"x":cx(n),"y":cy(n)+19,"text-anchor":"middle"},label));
+    g.appendChild(sv("title",{},n[0]+(e[0]?" \u2190 "+e[0]:(open?" \u2190 one of "+e[1].join(", "):" (original)"))+"\n"+e[2]+(e[3]?"\n"+e[3]:"")));
+    g.addEventListener("click",function(){var par=e[0]||(e[1].length?e[1][0]:null);
+      if(par)openEdge(n[0],par,document.getElementById("family-view")||document.getElementById("detail"));});
+    svg.appendChild(g);});
+  return svg;
+}
+function timelineBox(t){
+  var box=el("div","timeline");box.dataset.key=t.key;
+  box.appendChild(el("h3","deriv","Versions of "+t.key));
+  var line=el("div","tl-line");
+  t.versions.forEach(function(v,i){if(i)line.appendChild(el("span","tl-d"));var s=el("span","tl-v",v.id+(v.date?" \u00b7 "+v.date:""));line.appendChild(s);});
+  box.appendChild(line);
+  var tbl=el("table","tl"),tb=el("tbody");
+  t.diffs.forEach(function(d){var tr=el("tr");tr.appendChild(el("td",null,d.from+" \u2192 "+d.to));
+    var td=el("td");td.appendChild(el("div","note",d.relation+(d.changes?"; "+d.changes:"")));
+    d.edits.forEach(function(e){var line=el("div");line.appendChild(el("span","e-"+e[0],e[0]));
+      var a=e[1].length>160?e[1].slice(0,159)+"\u2026":e[1],b=e[2].length>160?e[2].slice(0,159)+"\u2026":e[2];
+      line.appendChild(document.createTextNode(" \u201c"+a+"\u201d \u2192 \u201c"+b+"\u201d"));td.appendChild(line);});
+    if(d.more)td.appendChild(el("div","note","and "+d.more+" more edits (timelines.jsonl)"));
+    tr.appendChild(td);tr.addEventListener("click",function(){var p=pairOf(d.from,d.to);if(p)showPair(p.idx);});tb.appendChild(tr);});
+  tbl.appendChild(tb);box.appendChild(tbl);return box;
+}
+function showFamily(f){
+  var det=document.getElementById("detail");det.textContent="";
+  var box=el("div","family");box.id="family-view";box.dataset.cluster=f.cluster;
+  box.appendChild(el("h3","deriv","Family "+f.cluster+": how its "+f.size+" members descend"));
+  if(!f.layout){box.appendChild(el("p","note","No tree for this family (clusters.jsonl without trees)."));det.appendChild(box);return;}
+  box.appendChild(el("p","note","Click a member to see it side by side with its parent. Dashed: undecided (the member's parent_candidates)."));
+  box.appendChild(drawTree(f));
+  if(f.variants.length){var t=el("table","variants"),hd=el("thead"),hr=el("tr");
+    ["reading","replaces","kind","first in","carried on by"].forEach(function(x){hr.appendChild(el("th",null,x));});hd.appendChild(hr);t.appendChild(hd);
+    var tb=el("tbody");f.variants.forEach(function(v){var tr=el("tr");
+      [v[2],v[1],v[0],v[3],v[4]+" member(s)"].forEach(function(x,k){var td=el("td",k===2?null:null,x);if(k===2){td.textContent="";td.appendChild(el("span","e-"+v[0],v[0]));}tr.appendChild(td);});
+      tb.appendChild(tr);});t.appendChild(tb);box.appendChild(el("h3","deriv","Variant readings"));box.appendChild(t);}
+  var members={};Object.keys(f.edges).forEach(function(x){members[x]=1;});
+  (D.timelines||[]).forEach(function(t){if(t.versions.some(function(v){return members[v.id];}))box.appendChild(timelineBox(t));});
+  det.appendChild(box);
+}
+function renderTimelines(){
+  var body=document.querySelector("#timelines tbody");body.textContent="";var T=D.timelines||[];
+  T.forEach(function(t){var tr=el("tr");tr.appendChild(el("td",null,t.key));tr.appendChild(el("td","num",t.versions.length));
+    tr.appendChild(el("td",null,t.versions[0].id));tr.appendChild(el("td",null,t.versions[t.versions.length-1].id));
+    tr.addEventListener("click",function(){var det=document.getElementById("detail");det.textContent="";det.appendChild(timelineBox(t));});
+    body.appendChild(tr);});
+  document.getElementById("tl-note").textContent=T.length?"Documents sharing a url (or --version-key), in date order; click one for its diffs.":"No two documents share a url (or --version-key).";
+}
 """

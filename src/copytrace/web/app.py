@@ -168,7 +168,8 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
     def family_page(fid: str) -> HTMLResponse:
         for fam in ix.families():
             if fam.id == fid:
-                return html_page(fam.id, H.family_page(fam))
+                tree, lines = ix.family_genealogy(fam)
+                return html_page(fam.id, H.family_page(fam, tree, lines))
         return html_page("not found", H.error_page(f"no family {fid!r}"), 404)
 
     # ---------------------------------------------------------------- JSON API

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ..genealogy import Genealogy, changes_text, layout
 from ..types import Document, Family, Pair, Passage
 from ..view import LEVELS, Fragment, Span, derivation_of, derivation_rows
 
@@ -355,13 +356,116 @@ def families_list(fams: list[Family], offset: int, limit: int) -> str:
     return "".join(body)
 
 
-def family_page(fam: Family) -> str:
+def family_page(
+    fam: Family, tree: Genealogy | None = None, timelines: list[dict[str, Any]] | None = None
+) -> str:
     members = "".join(f'<li><a href="{doc_url(m)}">{esc(m)}</a></li>' for m in fam.members)
-    return (
+    parts = [
         f"<h1>Family {esc(fam.id)}</h1><div class=facts><span>representative "
         f'<a href="{doc_url(fam.representative)}">{esc(fam.representative)}</a></span>'
         f"<span>earliest <b>{esc(fam.earliest or 'unknown')}</b> ({esc(fam.earliest_reason)})</span></div>"
-        f"<h2>{len(fam.members)} members</h2><ul>{members}</ul>"
+    ]
+    if tree is not None:
+        parts.append(genealogy_section(tree))
+    for t in timelines or []:
+        parts.append(timeline_section(t))
+    parts.append(f"<h2>{len(fam.members)} members</h2><ul>{members}</ul>")
+    return "".join(parts)
+
+
+def genealogy_section(g: Genealogy) -> str:
+    """The family tree as inline SVG (``genealogy.layout``): each member links to its side-by-side
+    view with its parent (or its first candidate, dashed when undecided); then the edges' reasons
+    and changes and the variant readings."""
+    tree = [e.to_dict() for e in g.tree]
+    lay = layout(tree)
+    edges = {e["child"]: e for e in tree}
+    xs, ys = 110, 70
+    width = int((max([n[1] for n in lay["nodes"]], default=0) + 1) * xs + 40)
+    height = int((max([n[2] for n in lay["nodes"]], default=0) + 1) * ys + 30)
+    pos = {n[0]: (20 + xs / 2 + n[1] * xs, 22 + n[2] * ys) for n in lay["nodes"]}
+    svg = [
+        f'<svg class=tree xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role=img><title>family tree</title>'
+    ]
+    for child, parent, decided in lay["links"]:
+        (cx, cy), (px, py) = pos[child], pos[parent]
+        svg.append(
+            f'<path class="link{"" if decided else " open"}" d="M{px:.0f},{py + 7:.0f} C{px:.0f},{py + ys / 2:.0f} '
+            f'{cx:.0f},{cy - ys / 2:.0f} {cx:.0f},{cy - 7:.0f}"><title>{esc(child)} '
+            f"{'made from' if decided else 'may be made from'} {esc(parent)}</title></path>"
+        )
+    for node, _x, _y, copies in lay["nodes"]:
+        e = edges[node]
+        x, y = pos[node]
+        parent = e["parent"] or (e["parent_candidates"][0] if e["parent_candidates"] else None)
+        state = (
+            "open" if e["parent"] is None and e["parent_candidates"] else ("root" if parent is None else "")
+        )
+        label = node + (f" (+{copies} copies)" if copies else "")
+        if len(label) > 18:
+            label = label[:17] + "…"
+        shape = (
+            f'<circle cx="{x:.0f}" cy="{y:.0f}" r="7"/><text x="{x:.0f}" y="{y + 19:.0f}" '
+            f'text-anchor="middle">{esc(label)}</text><title>{esc(node)}: {esc(e["reason"])}</title>'
+        )
+        if parent is not None:
+            shape = f'<a href="{url("/pair", a=node, b=parent)}">{shape}</a>'
+        svg.append(f'<g class="node {state}" data-id="{esc(node)}">{shape}</g>')
+    svg.append("</svg>")
+    rows = []
+    for e in tree:
+        made = (
+            esc(e["parent"])
+            if e["parent"]
+            else ("one of " + esc(", ".join(e["parent_candidates"])) if e["parent_candidates"] else "—")
+        )
+        rows.append(
+            f"<tr><td>{esc(e['child'])}</td><td>{made}</td><td>{esc(changes_text(e['changes']))}</td>"
+            f"<td class=muted>{esc(e['reason'])}</td></tr>"
+        )
+    variants = "".join(
+        f'<tr><td><mark class="edit k-{esc(v.kind)}">{esc(v.reading)}</mark></td><td>{esc(v.replaces)}</td>'
+        f"<td>{esc(v.kind)}</td><td>{esc(v.first)}</td><td>{esc(', '.join(v.inherited))}</td></tr>"
+        for v in g.variants
+    )
+    out = [
+        "<h2>How the members descend</h2><p class=muted>Click a member to see it side by side with the "
+        "member it was made from; dashed: undecided (its candidates).</p>",
+        "".join(svg),
+        "<table class=list><tr><th>member</th><th>made from</th><th>changes</th><th>why</th></tr>",
+        "".join(rows),
+        "</table>",
+    ]
+    if variants:
+        out.append(
+            "<h2>Variant readings</h2><table class=list><tr><th>reading</th><th>replaces</th><th>kind</th>"
+            f"<th>first in</th><th>carried on by</th></tr>{variants}</table>"
+        )
+    return "".join(out)
+
+
+def timeline_section(t: dict[str, Any]) -> str:
+    """The versions of one article in date order, each diff's edits by kind."""
+    versions = " → ".join(
+        f'<a href="{doc_url(v["id"])}">{esc(v["id"])}</a>'
+        + (f" <span class=muted>{esc(v['date'])}</span>" if v["date"] else "")
+        for v in t["versions"]
+    )
+    rows = []
+    for d in t["diffs"]:
+        edits = "".join(
+            f'<div><mark class="edit k-{esc(e["kind"])}">{esc(e["kind"])}</mark> '
+            f"“{esc(e['a'][:200])}” → “{esc(e['b'][:200])}”</div>"
+            for e in d["edits"][:200]
+        )
+        rows.append(
+            f'<tr><td><a href="{url("/pair", a=d["from"], b=d["to"])}">{esc(d["from"])} → {esc(d["to"])}</a></td>'
+            f"<td>{esc(d['relation'])}; {esc(changes_text(d['changes']))}{edits}</td></tr>"
+        )
+    return (
+        f"<h2>Versions of {esc(t['key'])}</h2><p class=timeline>{versions}</p>"
+        f"<table class=list><tr><th>diff</th><th>edits</th></tr>{''.join(rows)}</table>"
     )
 
 
