@@ -55,3 +55,24 @@ def test_version_key_names_a_metadata_field(ghouta_texts):
     assert timelines(docs) == []  # no url shared
     (line,) = timelines(docs, Settings(version_key="story"))
     assert line["key"] == "7" and [v["id"] for v in line["versions"]] == ["v1", "v2", "v3"]
+
+
+def test_stretches_between_passages_are_diffed_word_by_word():
+    """A line the alignment left out (shorter than a passage) is set against the line at the
+    same place in the other version: the changed name reads ``name``, an added paragraph ``insert``."""
+    from copytrace.timeline import gap_edits
+
+    body = "The committee met on Monday and agreed the terms of the new debt package, officials said."
+    old = "By John Smith in Caracas\n\n" + body
+    new = "By John Jones in Caracas\n\n" + body + "\n\nA second meeting is set for March."
+    shift = len(new) - len(old) - len("\n\nA second meeting is set for March.")
+    passage = {"a_start": old.index("The"), "a_end": len(old), "b_start": new.index("The"),
+               "b_end": new.index("The") + len(body), "words": 16, "similarity": 1.0, "edits": []}  # fmt: skip
+    edits = gap_edits(old, new, [passage])
+    assert [(e["kind"], e["a"], e["b"]) for e in edits] == [
+        ("name", "Smith", "Jones"),
+        ("insert", "", "A second meeting is set for March"),
+    ]
+    name = edits[0]
+    assert old[name["a_start"] : name["a_end"]] == "Smith" and new[name["b_start"] : name["b_end"]] == "Jones"
+    assert shift == 0

@@ -75,9 +75,10 @@ TIE = 0.5
 # a member made from one of at most this many identical copies names them all as candidates
 # (no text tells which one it was); past it the first copy stands for them
 MAX_COPY_CANDIDATES = 8
-# the Edmonds search costs O(nodes x arcs) in the worst case; past this many distinct texts in
-# one family the tree is a minimum spanning tree over the pairs, oriented by the same evidence
-MAX_EXACT_NODES = 400
+# in a family of more than this many distinct texts, each keeps only its ``MAX_INCOMING`` closest
+# possible parents for the search (``_cheapest_incoming``)
+SPARSE_NODES = 48
+MAX_INCOMING = 12
 _BIG = 1 << 40
 
 
@@ -295,101 +296,73 @@ def changes(row: dict[str, Any], parent_is_a: bool, len_a: int | None, len_b: in
 def _arborescence(n: int, arcs: list[tuple[int, int, int]]) -> list[int]:
     """The parent of each node 0..n-1 in a minimum-cost spanning arborescence rooted at node
     ``n`` (a virtual root with an arc to every node must be among ``arcs``): Chu-Liu/Edmonds,
-    contraction by contraction (iterative, so a deep family does not exhaust the stack). Ties go to
-    the lower parent index, so the result is deterministic."""
-    levels: list[tuple[list[tuple[int, int, int, int]], list[int], list[int], list[bool]]] = []
-    cur: list[tuple[int, int, int, int]] = [(u, v, w, k) for k, (u, v, w) in enumerate(arcs)]
+    contraction by contraction, each level's arcs as numpy arrays (a dense undated family of a
+    few hundred texts contracts a cycle or two a level, for a hundred levels). Ties go to the
+    lower parent index, so the result is deterministic."""
+    a = np.array(arcs, dtype=np.int64).reshape(-1, 3)
+    u, v, w = a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy()
     size, root = n + 1, n
+    # per level: (the level's arc targets, each node's chosen arc, in-cycle flags, each kept arc's
+    # index in the level below)
+    levels: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     while True:
-        best: list[int] = [-1] * size  # index into cur of each node's cheapest incoming arc
-        for k, (u, v, w, _) in enumerate(cur):
-            if u == v or v == root:
-                continue
-            b = best[v]
-            if b < 0 or (w, u) < (cur[b][2], cur[b][0]):
-                best[v] = k
+        ok = np.flatnonzero((u != v) & (v != root))
+        order = ok[np.lexsort((u[ok], w[ok], v[ok]))]
+        first = (
+            np.concatenate(([True], v[order][1:] != v[order][:-1])) if order.shape[0] else order.astype(bool)
+        )
+        best = np.full(size, -1, dtype=np.int64)
+        best[v[order[first]]] = order[first]
+        pred = np.where(best >= 0, u[np.maximum(best, 0)], -1).tolist()
         comp = [-1] * size
         visit = [-1] * size
         cycles = 0
-        in_cycle = [False] * size
-        for s in range(size):
-            x = s
-            while x != root and visit[x] < 0 and comp[x] < 0:
-                visit[x] = s
-                x = cur[best[x]][0]
-            if x != root and visit[x] == s and comp[x] < 0:
+        for start in range(size):
+            x = start
+            while x != root and x >= 0 and visit[x] < 0 and comp[x] < 0:
+                visit[x] = start
+                x = pred[x]
+            if x >= 0 and x != root and visit[x] == start and comp[x] < 0:
                 y = x
                 while True:
                     comp[y] = cycles
-                    in_cycle[y] = True
-                    y = cur[best[y]][0]
+                    y = pred[y]
                     if y == x:
                         break
                 cycles += 1
+        in_cycle = np.array([c >= 0 for c in comp], dtype=np.bool_)
         if cycles == 0:
-            chosen = {v: best[v] for v in range(size) if v != root}
+            chosen = best
             break
         k2 = cycles
-        for v in range(size):
-            if comp[v] < 0:
-                comp[v] = k2
+        for x in range(size):
+            if comp[x] < 0:
+                comp[x] = k2
                 k2 += 1
-        nxt: list[tuple[int, int, int, int]] = []
-        for k, (u, v, w, _) in enumerate(cur):
-            cu, cv = comp[u], comp[v]
-            if cu == cv:
-                continue
-            nxt.append((cu, cv, w - cur[best[v]][2] if in_cycle[v] else w, k))
-        levels.append((cur, best, comp, in_cycle))
-        cur, size, root = nxt, k2, comp[root]
+        comp_a = np.array(comp, dtype=np.int64)
+        cu, cv = comp_a[u], comp_a[v]
+        keep = np.flatnonzero(cu != cv)
+        into = v[keep]
+        wk = w[keep] - np.where(in_cycle[into], w[np.maximum(best[into], 0)], 0)
+        levels.append((v, best, in_cycle, keep))
+        u, v, w = cu[keep], cv[keep], wk
+        size, root = k2, int(comp_a[root])
     # unwind: the arc chosen into each node of a level, down to the original arcs
+    chosen_arcs = {int(x): int(k) for x, k in enumerate(chosen.tolist()) if k >= 0}
     while levels:
-        prev, best, comp, in_cycle = levels.pop()
+        v_prev, best, in_cycle, keep = levels.pop()
         got: dict[int, int] = {}
-        for k in chosen.values():
-            orig = cur[k][3]
-            got[prev[orig][1]] = orig
-        for v in range(len(best)):
-            if v not in got and in_cycle[v]:
-                got[v] = best[v]
-        chosen, cur = got, prev
+        for k in chosen_arcs.values():
+            orig = int(keep[k])
+            got[int(v_prev[orig])] = orig
+        for x in np.flatnonzero(in_cycle).tolist():
+            if x not in got:
+                got[x] = int(best[x])
+        chosen_arcs = got
     parent = [n] * n
-    for v, k in chosen.items():
-        if v < n:
-            parent[v] = arcs[cur[k][3]][0]
-    return parent
-
-
-def _spanning_tree(n: int, arcs: list[tuple[int, int, int]]) -> list[int]:
-    """For a family past ``MAX_EXACT_NODES``: a minimum spanning tree over the arcs (Kruskal, ties
-    by index), rooted at node 0 and at the first node of every other component."""
-    up = list(range(n))
-
-    def find(x: int) -> int:
-        while up[x] != x:
-            up[x] = up[up[x]]
-            x = up[x]
-        return x
-
-    adj: list[list[int]] = [[] for _ in range(n)]
-    for u, v, _w in sorted((a for a in arcs if a[0] < n and a[1] < n), key=lambda a: (a[2], a[0], a[1])):
-        ru, rv = find(u), find(v)
-        if ru != rv:
-            up[max(ru, rv)] = min(ru, rv)
-            adj[u].append(v)
-            adj[v].append(u)
-    parent = [-1] * n
-    for r in range(n):
-        if parent[r] != -1:
-            continue
-        parent[r] = n
-        stack = [r]
-        while stack:
-            x = stack.pop()
-            for y in adj[x]:
-                if parent[y] == -1:
-                    parent[y] = x
-                    stack.append(y)
+    for x, k in chosen_arcs.items():
+        if x < n:
+            parent[x] = arcs[k][0]
     return parent
 
 
@@ -518,6 +491,8 @@ def family_tree(members: Sequence[Member], pairs: Iterable[dict[str, Any]]) -> G
             w = (round(lk.events * 8) + penalty) * 8192 + min(lk.fine, 8191)
             arcs.append((p, c, w))
             cost[(p, c)] = (lk.events, lk.fine)
+    if m > SPARSE_NODES:
+        arcs = _cheapest_incoming(arcs, MAX_INCOMING)
     arcs.extend((m, v, _BIG) for v in range(m))
     parent = _search(m, arcs, ndate)
     decided = _orient(m, parent, ndate, soft, cost, [members[h].id for h in heads])
@@ -640,14 +615,27 @@ def _copy_candidates(k: int, copies: list[int], dates: list[When | None]) -> tup
     return cands, first
 
 
+def _cheapest_incoming(arcs: list[tuple[int, int, int]], k: int) -> list[tuple[int, int, int]]:
+    """Each node's ``k`` cheapest incoming arcs (ties: lower parent). A copy's parent is among
+    the texts closest to it, and the arcs an optimal arborescence takes are each node's cheapest
+    but for the few that close a cycle: the search over a dense family of a few hundred texts
+    (tens of thousands of pairs) then handles a few thousand arcs."""
+    a = np.array(arcs, dtype=np.int64).reshape(-1, 3)
+    order = np.lexsort((a[:, 0], a[:, 2], a[:, 1]))
+    v = a[order, 1]
+    starts = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1])))
+    rank = np.arange(v.shape[0]) - np.repeat(starts, np.diff(np.append(starts, v.shape[0])))
+    kept = np.sort(order[rank < k])
+    return [arcs[i] for i in kept.tolist()]
+
+
 def _search(m: int, arcs: list[tuple[int, int, int]], ndate: list[When | None]) -> list[int]:
     """The tree with the fewest events in which no dated node sits below a later one. Arcs are
     drawn only where the dates allow them, but an undated node between two dated ones could still
     carry a later date above an earlier one: the costliest arc into an undated node on such a path
     is then withdrawn and the search run again (at most once per arc)."""
-    exact = m <= MAX_EXACT_NODES
     for _ in range(len(arcs)):
-        parent = _arborescence(m, arcs) if exact else _spanning_tree(m, arcs)
+        parent = _arborescence(m, arcs)
         bad = _later_above(m, parent, ndate)
         if bad is None:
             return parent

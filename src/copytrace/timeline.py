@@ -6,7 +6,9 @@ Each diff is the pair ``compare`` gives for the older version (``a``) and the ne
 edits inside its shared passages (numbers, names, spelling, rewording, words inserted or
 deleted, quotes, punctuation, moved sentences), and every stretch outside them holding a word as
 one ``delete`` (text only the older version has: a paragraph cut) or ``insert`` (only the newer
-one: a paragraph added), with its offsets. A time of day orders one day's versions (a version
+one: a paragraph added), with its offsets; two such stretches at the same place on both sides
+(between the same passages) are compared word by word, so a name changed in a short line the
+alignment left out still reads ``name``. A time of day orders one day's versions (a version
 dated by its day only comes first); versions with no date come after the dated ones; ties keep
 the input order.
 
@@ -16,6 +18,7 @@ key's first document in the input.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -26,7 +29,10 @@ from .genealogy import changes, parse_when
 from .types import Document, Pair, Settings
 
 _WORD = re.compile(r"\w")
+_TOKEN = re.compile(r"\w+(?:[-'\u2019.,]\w+)*")
 TIMELINES_FILE = "timelines.jsonl"
+# a stretch between passages of more words than this (on either side) is not diffed word by word
+GAP_DIFF_WORDS = 400
 
 
 def version_key(doc: Document, field: str) -> str | None:
@@ -51,17 +57,90 @@ def _order(docs: Sequence[Document], positions: Sequence[int]) -> list[int]:
     return [k for _, _, k in sorted(keyed)]
 
 
-def _outside(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The stretches of ``text`` outside ``spans`` that hold a word, trimmed of spaces."""
+def _words(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The word spans of ``text[lo:hi]``."""
+    return [(m.start(), m.end()) for m in _TOKEN.finditer(text, lo, hi)]
+
+
+def _trim(text: str, lo: int, hi: int) -> tuple[int, int]:
+    while lo < hi and not text[lo].isalnum():
+        lo += 1
+    while hi > lo and not text[hi - 1].isalnum():
+        hi -= 1
+    return lo, hi
+
+
+def _edit(kind: str, old: str, new: str, a: tuple[int, int], b: tuple[int, int]) -> dict[str, Any]:
+    return {"kind": kind, "a": old[a[0] : a[1]], "b": new[b[0] : b[1]], "a_start": a[0], "a_end": a[1],
+            "b_start": b[0], "b_end": b[1]}  # fmt: skip
+
+
+def gap_edits(old: str, new: str, passages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The edits between the passages: each stretch before, between and after them on one side is
+    set against the stretch at the same place on the other (passages in the same order on both
+    sides), the words of the two compared (``difflib``, Ratcliff & Obershelp) and each difference
+    classified as the explain stage does (``explain.classify``): a name changed in a short opening
+    line the alignment left out reads ``name``, a paragraph added reads ``insert``. Stretches of
+    more than ``GAP_DIFF_WORDS`` words a side are one ``delete`` and one ``insert``."""
+    from .explain import classify  # (compiled kernels: loaded where versions are compared)
+    from .normalize import normal_form
+
+    order = sorted(passages, key=lambda p: (p["a_start"], p["b_start"]))
+    in_order = all(x["b_start"] >= y["b_end"] for x, y in zip(order[1:], order, strict=False))
+    if not in_order:  # passages moved: the stretches cannot be paired by place
+        cut = [
+            _edit("delete", old, new, s, (0, 0))
+            for s in _holes(old, [(p["a_start"], p["a_end"]) for p in order])
+        ]
+        added = [
+            _edit("insert", old, new, (0, 0), s)
+            for s in _holes(new, [(p["b_start"], p["b_end"]) for p in order])
+        ]
+        return cut + added
+    cuts_a = [0] + [x for p in order for x in (p["a_start"], p["a_end"])] + [len(old)]
+    cuts_b = [0] + [x for p in order for x in (p["b_start"], p["b_end"])] + [len(new)]
+    out: list[dict[str, Any]] = []
+    for k in range(0, len(cuts_a), 2):
+        a0, a1 = _trim(old, cuts_a[k], max(cuts_a[k], cuts_a[k + 1]))
+        b0, b1 = _trim(new, cuts_b[k], max(cuts_b[k], cuts_b[k + 1]))
+        wa, wb = _words(old, a0, a1), _words(new, b0, b1)
+        if not wa and not wb:
+            continue
+        if not wa or not wb or max(len(wa), len(wb)) > GAP_DIFF_WORDS:
+            if wa:
+                out.append(_edit("delete", old, new, (a0, a1), (b0, b0)))
+            if wb:
+                out.append(_edit("insert", old, new, (a1, a1), (b0, b1)))
+            continue
+        na = [normal_form(old[x:y]) for x, y in wa]
+        nb = [normal_form(new[x:y]) for x, y in wb]
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, na, nb, autojunk=False).get_opcodes():
+            if tag == "equal":
+                continue
+            sa = (
+                (wa[i1][0], wa[i2 - 1][1])
+                if i2 > i1
+                else ((wa[i1][0],) * 2 if i1 < len(wa) else (wa[-1][1],) * 2)
+            )
+            sb = (
+                (wb[j1][0], wb[j2 - 1][1])
+                if j2 > j1
+                else ((wb[j1][0],) * 2 if j1 < len(wb) else (wb[-1][1],) * 2)
+            )
+            kind = classify(
+                na[i1:i2], nb[j1:j2], [old[x:y] for x, y in wa[i1:i2]], [new[x:y] for x, y in wb[j1:j2]]
+            )
+            out.append(_edit(kind, old, new, sa, sb))
+    return out
+
+
+def _holes(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The stretches of ``text`` outside ``spans`` that hold a word, trimmed."""
     out = []
     end = 0
     for lo, hi in [*sorted(spans), (len(text), len(text))]:
         if lo > end:
-            a, b = end, lo
-            while a < b and not text[a].isalnum():
-                a += 1
-            while b > a and not text[b - 1].isalnum():
-                b -= 1
+            a, b = _trim(text, end, lo)
             if b > a and _WORD.search(text, a, b):
                 out.append((a, b))
         end = max(end, hi)
@@ -74,14 +153,7 @@ def diff_record(old: Document, new: Document, pair: Pair) -> dict[str, Any]:
     edits: list[dict[str, Any]] = []
     for p in row["passages"]:
         edits.extend(p["edits"])
-    for lo, hi in _outside(old.text, [(p["a_start"], p["a_end"]) for p in row["passages"]]):
-        at = _new_side_anchor(row["passages"], lo, len(new.text))
-        edits.append({"kind": "delete", "a": old.text[lo:hi], "b": "", "a_start": lo, "a_end": hi,
-                      "b_start": at, "b_end": at})  # fmt: skip
-    for lo, hi in _outside(new.text, [(p["b_start"], p["b_end"]) for p in row["passages"]]):
-        at = _old_side_anchor(row["passages"], lo, len(old.text))
-        edits.append({"kind": "insert", "a": "", "b": new.text[lo:hi], "a_start": at, "a_end": at,
-                      "b_start": lo, "b_end": hi})  # fmt: skip
+    edits.extend(gap_edits(old.text, new.text, row["passages"]))
     edits.sort(key=lambda e: (e["b_start"], e["a_start"], e["kind"]))
     return {
         "from": old.id,
@@ -90,24 +162,6 @@ def diff_record(old: Document, new: Document, pair: Pair) -> dict[str, Any]:
         "changes": changes(row, True, len(old.text), len(new.text)),
         "edits": edits,
     }
-
-
-def _new_side_anchor(passages: list[dict[str, Any]], a_pos: int, n: int) -> int:
-    """Where text of the old version at ``a_pos`` would stand in the new one: after the passage
-    ending before it (0 if none)."""
-    at = 0
-    for p in passages:
-        if p["a_end"] <= a_pos:
-            at = max(at, p["b_end"])
-    return min(at, n)
-
-
-def _old_side_anchor(passages: list[dict[str, Any]], b_pos: int, n: int) -> int:
-    at = 0
-    for p in passages:
-        if p["b_end"] <= b_pos:
-            at = max(at, p["a_end"])
-    return min(at, n)
 
 
 def timeline(
