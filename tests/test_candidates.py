@@ -82,6 +82,25 @@ def test_a_rewritten_copy_is_a_candidate(tmp_path: Path) -> None:
     assert _candidates(docs, Settings(workers=1, min_evidence=0), tmp_path) == set()
 
 
+def test_the_scan_finds_the_rewrite_unless_min_evidence_is_off(tmp_path: Path) -> None:
+    """``--min-evidence`` reaches the scan: the rewrite pairs with its wire story at the default
+    and not with ``--min-evidence 0`` (it shares no fingerprint with it)."""
+    import json
+
+    from copytrace.cli import main
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": d.id, "text": d.text}) + "\n" for d in _news()))
+    for flag, want in (("3", True), ("0", False)):
+        out = tmp_path / f"out{flag}"
+        assert (
+            main(["scan", str(src), "--out", str(out), "--quiet", "--workers", "1", "--min-evidence", flag])
+            == 0
+        )
+        pairs = {frozenset((p["a"], p["b"])) for p in map(json.loads, (out / "pairs.jsonl").open())}
+        assert (frozenset(("wire", "rewrite")) in pairs) is want
+
+
 def test_unrelated_stories_sharing_common_words_are_not_candidates(tmp_path: Path) -> None:
     """Stories of one news day share "said on Tuesday", "percent", "children", "government"...
     (and the rewrite its numbers and names with its source only)."""

@@ -47,6 +47,13 @@ def add_settings(p: argparse.ArgumentParser) -> None:
         "--max-df", type=int, default=200, help="a fingerprint in more documents is boilerplate (200)"
     )
     g.add_argument(
+        "--min-evidence",
+        type=int,
+        default=3,
+        help="rare pairs of neighbouring content words a pair without shared fingerprints must share "
+        "to be compared, so rewritten copies are found (3; 0 turns this off)",
+    )
+    g.add_argument(
         "--max-gap", type=int, default=20, help="largest edit bridged inside a passage, in words (20)"
     )
     g.add_argument(
@@ -93,6 +100,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         min_fragment=args.min_fragment,
         min_shared=args.min_shared,
         max_df=args.max_df,
+        min_evidence=args.min_evidence,
         max_gap=args.max_gap,
         near_duplicate=args.near_duplicate,
         contains=args.contains,
