@@ -1024,7 +1024,17 @@ def _derive(
             if ok:
                 dice[i, j] = d
                 score[i, j] = d + 1e-6 * tn + 1e-9 * sw
-    # keep a passing pair when it is the best of its a sentence or of its b sentence
+    link_id, links = _best_links(score, dice)
+    links, frags, cls_a, cls_b = _finish(tiles, sa, sb, n, m, na, nb, link_id, links, len_a, len_b, k, vcover)
+    return links, frags, cls_a, cls_b, tiles
+
+
+@numba.njit(cache=True)
+def _best_links(score: np.ndarray, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The links among the sentence pairs that pass (``score`` > 0): a pair is kept when it is the
+    best of its a sentence or of its b sentence. Returns (``link_id[i, j]``: the link of sentences
+    i and j or -1, links: rows (i, j, kind (0 for now), ``sim`` * 1e4)), in (i, j) order."""
+    na, nb = score.shape
     best_a = np.zeros(na, dtype=np.float64)
     best_b = np.zeros(nb, dtype=np.float64)
     for i in range(na):
@@ -1047,9 +1057,8 @@ def _derive(
             if lk >= 0:
                 links[lk, 0] = i
                 links[lk, 1] = j
-                links[lk, 3] = np.int64(round(dice[i, j] * 1e4))
-    links, frags, cls_a, cls_b = _finish(tiles, sa, sb, n, m, na, nb, link_id, links, len_a, len_b, k, vcover)
-    return links, frags, cls_a, cls_b, tiles
+                links[lk, 3] = np.int64(round(sim[i, j] * 1e4))
+    return link_id, links
 
 
 @numba.njit(cache=True)
@@ -1177,31 +1186,15 @@ def _derive_along(
         len_a[sa[i]] += 1
     for j in range(m):
         len_b[sb[j]] += 1
-    score = np.zeros((na, nb), dtype=np.int64)
-    best_a = np.zeros(na, dtype=np.int64)
-    best_b = np.zeros(nb, dtype=np.int64)
+    score = np.zeros((na, nb), dtype=np.float64)
+    sim = np.zeros((na, nb), dtype=np.float64)
     for i in range(na):
         for j in range(nb):
             tn = tile_n[i, j]
             if tn >= k or (tn >= 2 and tn >= vcover * max(len_a[i], len_b[j])):
                 score[i, j] = tn
-                best_a[i] = max(best_a[i], tn)
-                best_b[j] = max(best_b[j], tn)
-    nl = 0
-    link_id = np.full((na, nb), -1, dtype=np.int64)
-    for i in range(na):
-        for j in range(nb):
-            if score[i, j] > 0 and (score[i, j] >= best_a[i] or score[i, j] >= best_b[j]):
-                link_id[i, j] = nl
-                nl += 1
-    links = np.zeros((nl, 4), dtype=np.int64)
-    for i in range(na):
-        for j in range(nb):
-            lk = link_id[i, j]
-            if lk >= 0:
-                links[lk, 0] = i
-                links[lk, 1] = j
-                links[lk, 3] = np.int64(round(2e4 * tile_n[i, j] / (len_a[i] + len_b[j])))
+                sim[i, j] = 2.0 * tn / (len_a[i] + len_b[j])
+    link_id, links = _best_links(score, sim)
     links, frags, cls_a, cls_b = _finish(tiles, sa, sb, n, m, na, nb, link_id, links, len_a, len_b, k, vcover)
     return links, frags, cls_a, cls_b, tiles
 
