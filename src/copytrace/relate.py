@@ -303,7 +303,7 @@ def _spelled_out(text: str, paren: int, name: str, agencies: Agencies) -> bool:
         return False
     want = "".join(c for c in name.casefold() if c.isalnum())
     tail = text[max(0, paren - 24 * len(want)) : paren]
-    if any(tail.rstrip().endswith(x) for x in agencies.spelled):
+    if tail.rstrip().endswith(agencies.spelled):  # (one call: str.endswith takes the tuple)
         return False
     # the run of words right before the bracket (no sentence mark between them), their initials:
     # of the last words, or of the last words past short ones in lower case ("of", "e")
