@@ -292,15 +292,14 @@ def _passage_rows(pa: Prepared, pb: Prepared, blocks: list[Block], swap: bool = 
 
 
 def _along(blocks: list[Block], n: int, m: int) -> np.ndarray | None:
-    """For a pair whose blocks cover at least ``derive.ALONG_COVER`` of the words of both texts
-    (``n`` and ``m`` words; a near-duplicate), the stretches between the edits of its alignment as
+    """For a pair whose alignment matches at least ``derive.ALONG_COVER`` of the words of both
+    texts (``n`` and ``m`` words; a near-duplicate), the stretches between the edits of its alignment as
     rows (i0, i1, j0, j1), what ``derive._derive_along`` reads its derivation off; else None."""
     if not blocks or n == 0 or m == 0:
         return None
-    if (
-        sum(b.a1 - b.a0 for b in blocks) < ALONG_COVER * n
-        or sum(b.b1 - b.b0 for b in blocks) < ALONG_COVER * m
-    ):
+    # (the words the alignment matches: the edits inside a passage do not count, so a pair with
+    # a sentence rewritten inside a passage is searched, and that sentence found)
+    if sum(b.matched for b in blocks) < ALONG_COVER * max(n, m):
         return None
     rows = []
     for blk in blocks:
