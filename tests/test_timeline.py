@@ -76,3 +76,23 @@ def test_stretches_between_passages_are_diffed_word_by_word():
     name = edits[0]
     assert old[name["a_start"] : name["a_end"]] == "Smith" and new[name["b_start"] : name["b_end"]] == "Jones"
     assert shift == 0
+
+
+def test_scan_version_key_flag_reads_a_metadata_field(ghouta_texts, tmp_path):
+    """``copytrace scan --version-key story`` on a JSONL table: the versions share the extra field
+    ``story`` (carried as metadata), not a url."""
+    from copytrace.cli import main
+
+    table = tmp_path / "in.jsonl"
+    with open(table, "w", encoding="utf-8") as fh:
+        for d in _versions(ghouta_texts[0]):
+            rec = {"id": d.id, "text": d.text, "story": "ghouta" if d.id != "other" else "wheat"}
+            if d.date:
+                rec["date"] = d.date
+            fh.write(json.dumps(rec) + "\n")
+    out = tmp_path / "out"
+    assert main(["scan", str(table), "--out", str(out), "--quiet", "--version-key", "story"]) in (0, None)
+    (line,) = read_timelines(out)
+    assert (line["key"], line["field"]) == ("ghouta", "story")
+    assert [v["id"] for v in line["versions"]] == ["v1", "v2", "v3"]
+    assert len(line["diffs"]) == 2

@@ -737,17 +737,18 @@ function openEdge(child,parent,box){
   box.appendChild(el("p","note","The pair "+child+" \u21c4 "+parent+" is not among the pairs this report holds; pairs.jsonl has it."));
 }
 function drawTree(f){
-  var L=f.layout,X=90,Y=64,pos={},maxx=0,maxy=0;
+  var L=f.layout,X=112,Y=76,pos={},maxx=0,maxy=0;
   L.nodes.forEach(function(n){pos[n[0]]=n;maxx=Math.max(maxx,n[1]);maxy=Math.max(maxy,n[2]);});
-  var w=(maxx+1)*X+40,h=(maxy+1)*Y+30;
+  var w=(maxx+1)*X+40,h=(maxy+1)*Y+36;
   var svg=sv("svg",{"class":"tree","viewBox":"0 0 "+w+" "+h,"width":w,"height":h,"role":"img"});
   svg.appendChild(sv("title",{},"family tree of "+f.cluster));
   function cx(n){return 20+X/2+n[1]*X;}function cy(n){return 22+n[2]*Y;}
   L.links.forEach(function(lk){var c=pos[lk[0]],p=pos[lk[1]];if(!c||!p)return;
     var path=sv("path",{"class":"link"+(lk[2]?"":" open"),"d":"M"+cx(p)+","+(cy(p)+7)+" C"+cx(p)+","+(cy(p)+Y/2)+" "+cx(c)+","+(cy(c)-Y/2)+" "+cx(c)+","+(cy(c)-7)});
     path.appendChild(sv("title",{},lk[0]+(lk[2]?" made from ":" may be made from ")+lk[1]));svg.appendChild(path);
-    var e=f.edges[lk[0]];if(lk[2]&&e&&e[3]&&e[3]!=="no change"){var t=e[3];if(t.length>28)t=t.slice(0,27)+"\u2026";
-      svg.appendChild(sv("text",{"class":"chg","x":(cx(c)+cx(p))/2+4,"y":(cy(c)+cy(p))/2,"text-anchor":"start"},t));}});
+    // what changed on the edge, under the child's name
+    var e=f.edges[lk[0]];if(lk[2]&&e&&e[3]&&e[3]!=="no change"){var t=e[3];if(t.length>18)t=t.slice(0,17)+"\u2026";
+      var ct=sv("text",{"class":"chg","x":cx(c),"y":cy(c)+31,"text-anchor":"middle"},t);ct.appendChild(sv("title",{},e[3]));svg.appendChild(ct);}});
   L.nodes.forEach(function(n){var e=f.edges[n[0]]||[null,[],"",""];
     var open=e[0]===null&&e[1].length>0,root=e[0]===null&&!open;
     var g=sv("g",{"class":"node"+(root?" root":"")+(open?" open":""),"data-id":n[0],"tabindex":"0"});

@@ -380,9 +380,9 @@ def genealogy_section(g: Genealogy) -> str:
     tree = [e.to_dict() for e in g.tree]
     lay = layout(tree)
     edges = {e["child"]: e for e in tree}
-    xs, ys = 110, 70
+    xs, ys = 112, 76
     width = int((max([n[1] for n in lay["nodes"]], default=0) + 1) * xs + 40)
-    height = int((max([n[2] for n in lay["nodes"]], default=0) + 1) * ys + 30)
+    height = int((max([n[2] for n in lay["nodes"]], default=0) + 1) * ys + 36)
     pos = {n[0]: (20 + xs / 2 + n[1] * xs, 22 + n[2] * ys) for n in lay["nodes"]}
     svg = [
         f'<svg class=tree xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -405,10 +405,17 @@ def genealogy_section(g: Genealogy) -> str:
         label = node + (f" (+{copies} copies)" if copies else "")
         if len(label) > 18:
             label = label[:17] + "…"
+        change = changes_text(e["changes"]) if e["parent"] is not None else ""
+        short = change if len(change) <= 18 else change[:17] + "\u2026"
         shape = (
             f'<circle cx="{x:.0f}" cy="{y:.0f}" r="7"/><text x="{x:.0f}" y="{y + 19:.0f}" '
             f'text-anchor="middle">{esc(label)}</text><title>{esc(node)}: {esc(e["reason"])}</title>'
         )
+        if change and change != "no change":
+            shape += (
+                f'<text class=chg x="{x:.0f}" y="{y + 31:.0f}" text-anchor="middle">{esc(short)}'
+                f"<title>{esc(change)}</title></text>"
+            )
         if parent is not None:
             shape = f'<a href="{url("/pair", a=node, b=parent)}">{shape}</a>'
         svg.append(f'<g class="node {state}" data-id="{esc(node)}">{shape}</g>')
