@@ -299,6 +299,8 @@ def _arborescence(n: int, arcs: list[tuple[int, int, int]]) -> list[int]:
     contraction by contraction, each level's arcs as numpy arrays (a dense undated family of a
     few hundred texts contracts a cycle or two a level, for a hundred levels). Ties go to the
     lower parent index, so the result is deterministic."""
+    if n <= 2:  # (most families: no arrays for them)
+        return _arborescence_small(n, arcs)
     a = np.array(arcs, dtype=np.int64).reshape(-1, 3)
     u, v, w = a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy()
     size, root = n + 1, n
@@ -613,6 +615,20 @@ def _copy_candidates(k: int, copies: list[int], dates: list[When | None]) -> tup
         if dc is not None and dk is not None and dc < dk:
             first = False
     return cands, first
+
+
+def _arborescence_small(n: int, arcs: list[tuple[int, int, int]]) -> list[int]:
+    """``_arborescence`` of one or two nodes: with an arc each way, the cheaper one (ties: from
+    the lower node) and the other node a root; else each node's cheapest incoming arc."""
+    best: dict[int, tuple[int, int]] = {}
+    for u, v, w in arcs:
+        if u != v and v < n and (v not in best or (w, u) < best[v]):
+            best[v] = (w, u)
+    parent = [best[v][1] if v in best else n for v in range(n)]
+    if n == 2 and parent[0] == 1 and parent[1] == 0:
+        keep = 1 if (best[1][0], 0) < (best[0][0], 1) else 0  # the node whose arc stays
+        parent[1 - keep] = n
+    return parent
 
 
 def _cheapest_incoming(arcs: list[tuple[int, int, int]], k: int) -> list[tuple[int, int, int]]:
@@ -1015,6 +1031,28 @@ def _slim(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+_DERIVATION = b', "derivation": '
+_SENTENCES = b', "sentences": '
+
+
+def _read_row(line: bytes, loads: Any) -> dict[str, Any]:
+    """A pairs.jsonl line as the genealogy reads it, without decoding the derivation's sentences
+    (most of a line's bytes): the line is cut where its derivation and its sentences begin. (Keys
+    stand in a fixed order, and a key's quotes cannot occur unescaped inside a JSON string, so
+    the last such key in the line is the structural one.)"""
+    at = line.rfind(_DERIVATION)
+    if at < 0:
+        return _slim(loads(line))
+    row = loads(line[:at] + b"}")
+    end = line.find(_SENTENCES, at)
+    if end >= 0:
+        der = loads(line[at + len(_DERIVATION) : end] + b"}")
+        row["derivation"] = {
+            side: {"words": der[side]["words"], "new": der[side]["new"]} for side in ("a", "b")
+        }
+    return row
+
+
 def with_trees(
     fams: list[Family],
     pairs_path: Path,
@@ -1048,7 +1086,7 @@ def with_trees(
         with open(pairs_path, "rb") as fh:
             for k, line in enumerate(fh):
                 if want[k]:
-                    rows[fam_of[k]].append(_slim(orjson.loads(line)))
+                    rows[fam_of[k]].append(_read_row(line, orjson.loads))
     member_rows = np.flatnonzero(numbers >= 0)
     pos: dict[int, list[int]] = {}
     for k, f in zip(member_rows.tolist(), numbers[member_rows].tolist(), strict=True):

@@ -341,8 +341,9 @@ def build_report(
         }
         for i in sorted(need)
     }
+    reasons: dict[str, int] = {}
     for f in fams:
-        compact_genealogy(f)
+        compact_genealogy(f, reasons)
     data = {
         "title": title,
         "counts": {"documents": n_docs, "pairs": n_pairs, "families": n_fams},
@@ -351,6 +352,7 @@ def build_report(
         "pairs": pairs,
         "docs": doc_rows,
         "timelines": compact_timelines(read_timelines(out_dir)),
+        "reasons": list(reasons),
     }
     page = _PAGE.replace("@@GENEALOGY_CSS@@", _GENEALOGY_CSS).replace("@@GENEALOGY_JS@@", _GENEALOGY_JS)
     return page.replace("@@TITLE@@", html.escape(title)).replace("@@DATA@@", embed_json(data))
@@ -360,17 +362,27 @@ MAX_TIMELINES = 500
 MAX_DIFF_EDITS = 200
 
 
-def compact_genealogy(fam: dict[str, Any]) -> None:
+def compact_genealogy(fam: dict[str, Any], reasons: dict[str, int]) -> None:
     """A family record's ``tree`` and ``variants`` as the page draws them, in place: the tree's
-    layout (``genealogy.layout``), each member's edge as ``[parent, candidates, reason, changes in
-    a line]`` and each variant as ``[kind, replaces, reading, first, heirs]``."""
+    layout (``genealogy.layout``; links as indices into its nodes), each member's edge as
+    ``[parent, candidates, reason, changes in a line]`` (the reason as its index in ``reasons``,
+    shared by all families: a few hundred distinct reasons at 100k documents) and each variant as
+    ``[kind, replaces, reading, first, heirs]``."""
     tree = fam.pop("tree", None)
     variants = fam.pop("variants", None)
     if tree is None:
         return
-    fam["layout"] = layout(tree)
+    lay = layout(tree)
+    at = {n[0]: k for k, n in enumerate(lay["nodes"])}
+    lay["links"] = [[at[c], at[p], int(d)] for c, p, d in lay["links"]]
+    fam["layout"] = lay
     fam["edges"] = {
-        e["child"]: [e["parent"], e["parent_candidates"], e["reason"], changes_text(e["changes"])]
+        e["child"]: [
+            e["parent"],
+            e["parent_candidates"],
+            reasons.setdefault(e["reason"], len(reasons)),
+            changes_text(e["changes"]),
+        ]
         for e in tree
     }
     fam["variants"] = [
@@ -743,19 +755,19 @@ function drawTree(f){
   var svg=sv("svg",{"class":"tree","viewBox":"0 0 "+w+" "+h,"width":w,"height":h,"role":"img"});
   svg.appendChild(sv("title",{},"family tree of "+f.cluster));
   function cx(n){return 20+X/2+n[1]*X;}function cy(n){return 22+n[2]*Y;}
-  L.links.forEach(function(lk){var c=pos[lk[0]],p=pos[lk[1]];if(!c||!p)return;
+  L.links.forEach(function(ln){var lk=[L.nodes[ln[0]][0],L.nodes[ln[1]][0],ln[2]===1];var c=pos[lk[0]],p=pos[lk[1]];if(!c||!p)return;
     var path=sv("path",{"class":"link"+(lk[2]?"":" open"),"d":"M"+cx(p)+","+(cy(p)+7)+" C"+cx(p)+","+(cy(p)+Y/2)+" "+cx(c)+","+(cy(c)-Y/2)+" "+cx(c)+","+(cy(c)-7)});
     path.appendChild(sv("title",{},lk[0]+(lk[2]?" made from ":" may be made from ")+lk[1]));svg.appendChild(path);
     // what changed on the edge, under the child's name
     var e=f.edges[lk[0]];if(lk[2]&&e&&e[3]&&e[3]!=="no change"){var t=e[3];if(t.length>18)t=t.slice(0,17)+"\u2026";
       var ct=sv("text",{"class":"chg","x":cx(c),"y":cy(c)+31,"text-anchor":"middle"},t);ct.appendChild(sv("title",{},e[3]));svg.appendChild(ct);}});
-  L.nodes.forEach(function(n){var e=f.edges[n[0]]||[null,[],"",""];
+  L.nodes.forEach(function(n){var e=f.edges[n[0]]||[null,[],-1,""];var why=D.reasons[e[2]]||"";
     var open=e[0]===null&&e[1].length>0,root=e[0]===null&&!open;
     var g=sv("g",{"class":"node"+(root?" root":"")+(open?" open":""),"data-id":n[0],"tabindex":"0"});
     g.appendChild(sv("circle",{"cx":cx(n),"cy":cy(n),"r":7}));
     var label=n[0]+(n[3]?" (+"+n[3]+" copies)":"");if(label.length>16)label=label.slice(0,15)+"\u2026";
     g.appendChild(sv("text",{"x":cx(n),"y":cy(n)+19,"text-anchor":"middle"},label));
-    g.appendChild(sv("title",{},n[0]+(e[0]?" \u2190 "+e[0]:(open?" \u2190 one of "+e[1].join(", "):" (original)"))+"\n"+e[2]+(e[3]?"\n"+e[3]:"")));
+    g.appendChild(sv("title",{},n[0]+(e[0]?" \u2190 "+e[0]:(open?" \u2190 one of "+e[1].join(", "):" (original)"))+"\n"+why+(e[3]?"\n"+e[3]:"")));
     g.addEventListener("click",function(){var par=e[0]||(e[1].length?e[1][0]:null);
       if(par)openEdge(n[0],par,document.getElementById("family-view")||document.getElementById("detail"));});
     svg.appendChild(g);});

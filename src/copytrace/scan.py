@@ -191,18 +191,6 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
                 # its families' pairs, the report the pairs it shows, documents.jsonl each
                 # document's derivation from its sources)
                 cols["pairs_job"].result()
-            fams = with_trees(
-                fams,
-                tmp / "pairs.jsonl",
-                numbers,
-                edges.a,
-                edges.b,
-                cols["dates"],
-                lengths,
-                (cols["store"], cols.get("store_offsets")),
-            )
-            with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
-                fh.writelines(family_line(fam) for fam in fams)
             # documents.jsonl by the pool's other idle worker, if there is one
             doc_args = (
                 tmp / "documents.jsonl",
@@ -216,14 +204,26 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             docs_job = pool.submit(write_documents, *doc_args) if pool is not None else None
             if docs_job is None:
                 write_documents(*doc_args)
-            # timelines.jsonl (versions of one article) by a worker too, or here; the report
-            # draws them, so it waits for it
+            # timelines.jsonl (versions of one article) by a worker too, or here
             tl_args = (tmp / TIMELINES_FILE, cols["store"], cols.get("store_offsets"), s)
             timelines_job = pool.submit(write_timelines, *tl_args) if pool is not None else None
             if timelines_job is None:
                 write_timelines(*tl_args)
-            else:
-                timelines_job.result()
+            # the family trees here meanwhile (neither reads them)
+            fams = with_trees(
+                fams,
+                tmp / "pairs.jsonl",
+                numbers,
+                edges.a,
+                edges.b,
+                cols["dates"],
+                lengths,
+                (cols["store"], cols.get("store_offsets")),
+            )
+            with open(tmp / "clusters.jsonl", "w", encoding="utf-8") as fh:
+                fh.writelines(family_line(fam) for fam in fams)
+            if timelines_job is not None:
+                timelines_job.result()  # the report draws the timelines
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
                 write_report_from_store(
