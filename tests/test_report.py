@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 from pathlib import Path
@@ -350,3 +351,103 @@ def test_top_pairs_count_passage_words_only(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
     rows, total = top_pairs(path, 1)
     assert total == 2 and [r["b"] for r in rows] == ["z"]
+
+
+def _overview_corpus() -> list[Document]:
+    """Three outlets reprinting two wire paragraphs on dated days (sources and dates for every
+    chart), and two undated documents of no source, one the other's copy."""
+    from test_passages import OTHER, PARAGRAPH, filler
+
+    rng = random.Random(11)
+    docs = [Document("wire-1", PARAGRAPH + " " + filler(rng, 2), date="2018-03-07", source="Reuters")]
+    docs.append(Document("wire-2", OTHER + " " + filler(rng, 2), date="2018-04-02", source="Reuters"))
+    for k, outlet in enumerate(("Daily Star", "Evening Post", "Courier")):
+        docs.append(
+            Document(
+                f"{outlet[:5]}-1",
+                filler(rng, 3) + " " + PARAGRAPH,
+                date=f"2018-03-{8 + k:02d}",
+                source=outlet,
+            )
+        )
+        docs.append(
+            Document(f"{outlet[:5]}-2", filler(rng, 2) + " " + OTHER, date="2018-04-03", source=outlet)
+        )
+    shared = filler(rng, 3)
+    docs += [Document("x", shared), Document("y", shared + " Reporting by the desk.")]
+    return docs
+
+
+@pytest.mark.browser
+def test_report_overview_charts_render_and_filter_in_chromium(tmp_path):
+    """The first screen: five charts drawn as inline SVG from every pair; a click on a bar, a
+    cell or a cluster filters the tables, a second click clears it; nothing is fetched."""
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "out"
+    scan(_overview_corpus(), str(out))
+    pairs = [json.loads(x) for x in (out / "pairs.jsonl").read_text(encoding="utf-8").splitlines()]
+    page_text = (out / "report.html").read_text(encoding="utf-8")
+    data = _report_data(page_text)
+    assert len(data["clusters"]) == 3  # the two wire paragraphs and the undated pair's passage
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((out / "report.html").as_uri())
+            charts = page.locator("#overview figure svg")
+            assert charts.count() == 5
+            for k in range(5):  # each drawn, with some size on the screen
+                box = charts.nth(k).bounding_box()
+                assert box is not None and box["width"] > 100 and box["height"] > 40
+            rel = page.locator("#overview .ov-relations .ov-hit")
+            assert rel.count() == len({x["relation"] for x in pairs})
+            # reuse over time: pairs by the later date, a bar a day (the undated pair in none)
+            dates = {d.id: d.date for d in _overview_corpus()}
+            later = {
+                max(d for d in (dates[x["a"]], dates[x["b"]]) if d)
+                for x in pairs
+                if dates[x["a"]] or dates[x["b"]]
+            }
+            assert page.locator("#overview .ov-time .ov-hit").count() == len(later) >= 4
+            # who copies whom: Reuters copied by each outlet
+            flows = page.locator("#overview .ov-flows .ov-hit")
+            assert flows.count() >= 3
+            total = page.locator("#pairs tbody tr").count()
+            assert total == len(pairs)
+            # a relation bar filters the pairs (and a second click clears it)
+            partial = sum(x["relation"] == "partial" for x in pairs)
+            assert 0 < partial < total
+            page.locator("#overview .ov-relations .ov-hit[data-v='\"partial\"']").click()
+            assert page.locator("#pairs tbody tr").count() == partial
+            assert "relation partial" in page.locator("#ov-note").inner_text()
+            page.locator("#overview .ov-relations .ov-hit[data-v='\"partial\"']").click()
+            assert page.locator("#pairs tbody tr").count() == total
+            # a cell of the matrix: the pairs of Reuters copied by the Courier
+            courier = [
+                x
+                for x in pairs
+                if x["direction"] != "unknown" and {x["a"][:5], x["b"][:5]} == {"wire-", "Couri"}
+            ]
+            page.locator(
+                "#overview .ov-flows .ov-hit", has=page.locator("title", has_text="Reuters copied by Courier")
+            ).click()
+            assert page.locator("#pairs tbody tr").count() == len(courier) >= 1
+            # the largest reprint cluster (the wire paragraph in four documents), from the chart
+            page.locator("#overview .ov-clusters .ov-hit").first.click()
+            shown = page.locator("#pairs tbody tr")
+            assert shown.count() == 6  # every pair of the four documents
+            assert page.locator("#reprints tbody tr.active").count() == 1
+            assert page.locator("#reprints tbody tr.active td").nth(1).inner_text() == "4"
+            # the clusters table filters the same way
+            page.locator("#reprints tbody tr.active").click()
+            assert shown.count() == total
+            assert all(u.startswith("file://") for u in requests)
+            page.screenshot(path=str(tmp_path / "overview.png"))
+        finally:
+            browser.close()

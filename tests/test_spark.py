@@ -21,7 +21,7 @@ from copytrace.scan import scan
 from copytrace.types import Document, Settings
 
 MAKE_CORPUS = ROOT.parent / "shared" / "bench" / "make_corpus.py"
-OUTPUTS = ("pairs.jsonl", "documents.jsonl", "clusters.jsonl", "timelines.jsonl")
+OUTPUTS = ("pairs.jsonl", "documents.jsonl", "clusters.jsonl", "timelines.jsonl", "passages.jsonl")
 
 pytestmark = [
     pytest.mark.spark,
@@ -111,6 +111,8 @@ def test_engine_parity_byte_identical(spark, corpus, tmp_path):
         any(e["parent"] is not None for e in edges) and sum(bool(e["parent_candidates"]) for e in edges) > 100
     )
     assert any(f["variants"] for f in fams)
+    reprints = [json.loads(x) for x in (local / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(reprints) > 100 and max(r["size"]["documents"] for r in reprints) >= 3
 
 
 def test_engine_parity_with_filters(spark, corpus, tmp_path):

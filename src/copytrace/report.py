@@ -36,6 +36,9 @@ import orjson
 
 from .errors import InputError
 from .genealogy import changes_text, layout
+from .overview import STYLE as OVERVIEW_STYLE
+from .overview import containment_bin, day_numbers, flow_of, time_key
+from .overview import svg as overview_svg
 from .read import TABLE_SUFFIXES, decode
 from .relate import moved_passages
 from .timeline import read_timelines
@@ -277,6 +280,7 @@ def build_report(
     pair_words: np.ndarray | None = None,
     line_sizes: np.ndarray | None = None,
     n_families: int | None = None,
+    reprints: dict[str, Any] | None = None,
 ) -> str:
     """The HTML of the report for the outputs in ``out_dir`` (pairs, documents, clusters JSONL).
 
@@ -284,7 +288,10 @@ def build_report(
     ``documents`` (the number of documents and a lookup of documents.jsonl records by id) and
     ``pair_words`` (the shared words of each pair, in file order, and ``line_sizes``, each pair
     line's bytes, if known), and those files are not read (pairs.jsonl only where a shown pair lies).
-    ``n_families``: how many families there are, when ``families`` holds only the largest."""
+    ``n_families``: how many families there are, when ``families`` holds only the largest.
+    ``reprints``: what ``passages.write_passages`` returned (the largest reprint clusters and the
+    overview's numbers); without it they are read from passages.jsonl, pairs.jsonl and
+    documents.jsonl (``reprints_from_output``)."""
     ranked = (
         None
         if pair_words is None
@@ -344,18 +351,36 @@ def build_report(
     reasons: dict[str, int] = {}
     for f in fams:
         compact_genealogy(f, reasons)
+    if reprints is None:
+        reprints = reprints_from_output(out_dir)
+    facts = reprints["overview"]
+    _overview_keys(pairs, doc_rows, facts)
+    clusters = [_cluster_row(c) for c in reprints["clusters"]]
     data = {
         "title": title,
         "counts": {"documents": n_docs, "pairs": n_pairs, "families": n_fams},
-        "shown": {"pairs": len(pairs), "families": len(fams)},
+        "shown": {"pairs": len(pairs), "families": len(fams), "clusters": len(clusters)},
         "families": fams,
         "pairs": pairs,
         "docs": doc_rows,
         "timelines": compact_timelines(read_timelines(out_dir)),
         "reasons": list(reasons),
+        "clusters": clusters,
     }
     page = _PAGE.replace("@@GENEALOGY_CSS@@", _GENEALOGY_CSS).replace("@@GENEALOGY_JS@@", _GENEALOGY_JS)
-    return page.replace("@@TITLE@@", html.escape(title)).replace("@@DATA@@", embed_json(data))
+    page = page.replace("@@OVERVIEW_STYLE@@", OVERVIEW_STYLE)
+    # the template is cut at its places before they are filled: text put in one (a snippet in the
+    # overview, a title) is never read as another place
+    head, rest = page.split("@@OVERVIEW@@", 1)
+    middle, tail = rest.split("@@DATA@@", 1)
+    t = html.escape(title)
+    return (
+        head.replace("@@TITLE@@", t)
+        + overview_svg(facts)
+        + middle.replace("@@TITLE@@", t)
+        + embed_json(data)
+        + tail.replace("@@TITLE@@", t)
+    )
 
 
 MAX_TIMELINES = 500
@@ -413,6 +438,58 @@ def compact_timelines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+MAX_CLUSTER_MEMBERS = 500  # documents of a cluster the report's filter knows (the largest first)
+
+
+def _cluster_row(rec: dict[str, Any]) -> dict[str, Any]:
+    """A reprint cluster as the report lists it: its documents' ids (for the filter) instead of
+    every member span."""
+    docs = list(dict.fromkeys(str(m["id"]) for m in rec["members"]))
+    earliest = rec.get("earliest")
+    return {
+        "cluster": rec["cluster"],
+        "documents": rec["size"]["documents"],
+        "passages": rec["size"]["passages"],
+        "snippet": rec["snippet"],
+        "earliest": None if earliest is None else earliest["id"],
+        "earliest_reason": rec.get("earliest_reason", ""),
+        "members": docs[:MAX_CLUSTER_MEMBERS],
+    }
+
+
+def _overview_keys(
+    pairs: list[dict[str, Any]], docs: dict[str, dict[str, Any]], facts: dict[str, Any]
+) -> None:
+    """Each shown pair's place in the overview's charts, as the page's filter reads them:
+    ``cbin`` (containment tenth), ``when`` (time bin of the later date) and ``flow`` ([source
+    copied, source copying])."""
+    unit = (facts.get("when") or {}).get("unit", "month")
+    for p in pairs:
+        da, db = docs.get(str(p["a"]), {}), docs.get(str(p["b"]), {})
+        p["cbin"] = containment_bin(float(p["containment_a"]), float(p["containment_b"]))
+        days = day_numbers([da.get("date"), db.get("date")])
+        p["when"] = time_key(int(days.max()), unit)
+        p["flow"] = flow_of(str(p.get("direction")), da.get("source"), db.get("source"))
+
+
+def reprints_from_output(out_dir: Path) -> dict[str, Any]:
+    """The largest reprint clusters (passages.jsonl) and the overview's numbers (every line of
+    pairs.jsonl, dates and sources from documents.jsonl) of a scan's output folder: what
+    ``passages.write_passages`` returned to the scan."""
+    from .passages import PASSAGES_FILE, pair_facts, read_pair_table, read_top
+
+    ids: list[str] = []
+    dates: list[str | None] = []
+    sources: list[str | None] = []
+    for d in _read_jsonl(out_dir / "documents.jsonl"):
+        ids.append(str(d["id"]))
+        dates.append(d.get("date"))
+        sources.append(d.get("source"))
+    records = read_top(out_dir / PASSAGES_FILE)
+    table = read_pair_table(out_dir / "pairs.jsonl", {x: k for k, x in enumerate(ids)})
+    return {"clusters": records, "overview": pair_facts(table, dates, sources, records)}
 
 
 def embed_json(obj: Any) -> str:
@@ -542,17 +619,28 @@ tr.k-v td.sk{color:#17803d}tr.k-p td.sk{color:#9a6b00}tr.k-r td.sk{color:#0a6c80
 tr.k-n td{color:var(--mute)}tr.k-n td.sk{font-style:italic}
 .frag{background:#c8f7c5;text-decoration:underline;text-decoration-color:#17803d}
 @@GENEALOGY_CSS@@
+#ovwrap{border-bottom:1px solid var(--line);padding:0 18px}
+#ovwrap summary{cursor:pointer;font-weight:600;padding:6px 0}
+td.snip{font:12px/1.35 Georgia,serif;color:#333}
+@@OVERVIEW_STYLE@@
 </style></head>
 <body>
 <header><h1 id="title"></h1><span class="counts" id="counts"></span>
 <span class="legend" id="legend"></span></header>
+<section id="ovwrap"><details open><summary>Overview: click a bar or a cell to filter the tables</summary>
+@@OVERVIEW@@
+</details></section>
 <main>
 <section id="lists">
+<div class="filter" id="ov-note"></div>
 <h2>Families</h2><div class="filter" id="fam-note"></div>
 <table id="families"><thead><tr><th data-k="cluster">family</th><th data-k="size" class="num">size</th>
 <th data-k="representative">representative</th><th data-k="earliest">earliest</th></tr></thead><tbody></tbody></table>
 <h2>Timelines</h2><div class="filter" id="tl-note"></div>
 <table id="timelines"><thead><tr><th>article</th><th class="num">versions</th><th>first</th><th>last</th></tr></thead><tbody></tbody></table>
+<h2>Reprint clusters</h2><div class="filter" id="rc-note"></div>
+<table id="reprints"><thead><tr><th data-k="cluster">cluster</th><th data-k="documents" class="num">docs</th>
+<th data-k="passages" class="num">spans</th><th data-k="snippet">passage</th><th data-k="earliest">earliest</th></tr></thead><tbody></tbody></table>
 <h2>Pairs</h2><div class="filter" id="pair-note"></div>
 <table id="pairs"><thead><tr><th data-k="a">a</th><th data-k="b">b</th><th data-k="relation">relation</th>
 <th data-k="words" class="num">words</th><th data-k="cmax" class="num">contain.</th><th data-k="derived" class="num" title="share of each side's words made from the other (verbatim + rewritten); colour: level">derived</th>
@@ -581,6 +669,28 @@ var KIND_NAMES={v:"verbatim",r:"rewritten",p:"partly verbatim",n:"new"};
 function shares(x){return "verbatim "+pct(x.verbatim)+", rewritten "+pct(x.rewritten)+", new "+pct(x.new);}
 function level(s,x){var e=el("span","lvl lvl-"+x.level,s+" "+pct(1-x.new));e.title=s+": "+x.level+" derived ("+shares(x)+")";return e;}
 var famFilter=null;
+var ovFilter=null;  // {f: what the chart element filters, v: its value} (report.overview_svg's data-f, data-v)
+var CL={};D.clusters.forEach(function(c){var m={};c.members.forEach(function(i){m[i]=1;});CL[c.cluster]=m;});
+function ovMatch(p){if(ovFilter===null)return true;var f=ovFilter.f,v=ovFilter.v;
+  if(f==="relation")return p.relation===v;
+  if(f==="cont")return p.cbin===v;
+  if(f==="when")return p.when===v;
+  if(f==="flow")return !!p.flow&&p.flow[0]===v[0]&&p.flow[1]===v[1];
+  if(f==="cluster"){var m=CL[v];return !!m&&!!m[p.a]&&!!m[p.b];}
+  return true;}
+function ovDescribe(){if(ovFilter===null)return "";var f=ovFilter.f,v=ovFilter.v;
+  return {relation:"relation ",cont:"containment tenth ",when:"later date in ",flow:"copied from \u2192 by ",cluster:"reprint cluster "}[f]+(f==="flow"?v[0]+" \u2192 "+v[1]:f==="cont"?(v/10).toFixed(1)+"\u2013"+((v+1)/10).toFixed(1):v);}
+function setOverview(f,v){
+  var same=ovFilter!==null&&ovFilter.f===f&&JSON.stringify(ovFilter.v)===JSON.stringify(v);
+  ovFilter=same?null:{f:f,v:v};
+  document.querySelectorAll("#overview .ov-hit").forEach(function(g){
+    g.classList.toggle("ov-on",ovFilter!==null&&g.getAttribute("data-f")===ovFilter.f&&g.getAttribute("data-v")===JSON.stringify(ovFilter.v));});
+  var note=document.getElementById("ov-note");note.textContent="";
+  if(ovFilter!==null){note.appendChild(document.createTextNode("Filtered by "+ovDescribe()+" (in the pairs shown). "));
+    var b=el("button",null,"clear");b.addEventListener("click",function(){setOverview(f,v);});note.appendChild(b);}
+  renderFamilies();renderReprints();renderPairs();
+}
+function anyPair(test){for(var i=0;i<D.pairs.length;i++){var p=D.pairs[i];if(ovMatch(p)&&test(p))return true;}return false;}
 function sortable(table,rows,render){
   var state={k:null,dir:1};
   table.querySelectorAll("th").forEach(function(th){th.addEventListener("click",function(){
@@ -594,7 +704,9 @@ function sortable(table,rows,render){
 var famBody=document.querySelector("#families tbody");
 function renderFamilies(){
   famBody.textContent="";
-  D.families.forEach(function(f){var tr=el("tr");tr.dataset.cluster=f.cluster;
+  D.families.forEach(function(f){
+    if(ovFilter!==null&&!anyPair(function(p){var da=D.docs[p.a];return !!da&&da.cluster===f.cluster;}))return;
+    var tr=el("tr");tr.dataset.cluster=f.cluster;
     if(famFilter===f.cluster)tr.className="active";
     tr.appendChild(el("td",null,f.cluster));tr.appendChild(el("td","num",f.size));
     tr.appendChild(el("td",null,f.representative));
@@ -603,13 +715,27 @@ function renderFamilies(){
     famBody.appendChild(tr);});
   document.getElementById("fam-note").textContent=(D.shown.families<D.counts.families?"largest "+D.shown.families+" of "+D.counts.families+" families. ":"")+"Click a family to filter the pairs; click a header to sort.";
 }
+var rcBody=document.querySelector("#reprints tbody");
+function renderReprints(){
+  rcBody.textContent="";var n=0;
+  D.clusters.forEach(function(c){
+    if(ovFilter!==null&&ovFilter.f!=="cluster"&&!anyPair(function(p){var m=CL[c.cluster];return !!m[p.a]&&!!m[p.b];}))return;
+    n++;var tr=el("tr");tr.dataset.cluster=c.cluster;
+    if(ovFilter!==null&&ovFilter.f==="cluster"&&ovFilter.v===c.cluster)tr.className="active";
+    tr.appendChild(el("td",null,c.cluster));tr.appendChild(el("td","num",c.documents));tr.appendChild(el("td","num",c.passages));
+    tr.appendChild(el("td","snip",c.snippet));
+    var td=el("td",null,c.earliest===null?"unknown":c.earliest);td.title=c.earliest_reason||"";tr.appendChild(td);
+    tr.addEventListener("click",function(){setOverview("cluster",c.cluster);});
+    rcBody.appendChild(tr);});
+  document.getElementById("rc-note").textContent=(D.shown.clusters?"the "+D.shown.clusters+" clusters of passages reprinted in the most documents (passages.jsonl has all). ":"No passage is reprinted. ")+"Click one to list the pairs inside it.";
+}
 var pairBody=document.querySelector("#pairs tbody");
 var current=null;
 function inFamily(p){if(famFilter===null)return true;var da=D.docs[p.a],db=D.docs[p.b];
   return (da&&da.cluster===famFilter)||(db&&db.cluster===famFilter);}
 function renderPairs(){
   pairBody.textContent="";var n=0;
-  D.pairs.forEach(function(p){if(!inFamily(p))return;n++;
+  D.pairs.forEach(function(p){if(!inFamily(p)||!ovMatch(p))return;n++;
     var tr=el("tr");tr.dataset.idx=p.idx;if(current===p.idx)tr.className="active";
     tr.appendChild(el("td",null,p.a));tr.appendChild(el("td",null,p.b));
     var td=el("td");td.appendChild(el("span","rel rel-"+p.relation,p.relation));tr.appendChild(td);
@@ -620,7 +746,7 @@ function renderPairs(){
     tr.appendChild(el("td","num"+(p.nflags?" flag":""),p.nflags||""));
     tr.addEventListener("click",function(){showPair(p.idx);});
     pairBody.appendChild(tr);});
-  var note=(D.shown.pairs<D.counts.pairs?"the "+D.shown.pairs+" pairs sharing the most words, of "+D.counts.pairs+". ":"")+n+" shown"+(famFilter?" in family "+famFilter+" ":"")+".";
+  var note=(D.shown.pairs<D.counts.pairs?"the "+D.shown.pairs+" pairs sharing the most words, of "+D.counts.pairs+". ":"")+n+" shown"+(famFilter?" in family "+famFilter+" ":"")+(ovFilter?" with "+ovDescribe():"")+".";
   var pn=document.getElementById("pair-note");pn.textContent=note;
   if(famFilter){var b=el("button",null,"show all");b.addEventListener("click",function(){famFilter=null;renderFamilies();renderPairs();});pn.appendChild(document.createTextNode(" "));pn.appendChild(b);}
 }
@@ -715,8 +841,11 @@ function sentenceTable(p){
 }
 @@GENEALOGY_JS@@
 sortable(document.getElementById("families"),D.families,renderFamilies);
+sortable(document.getElementById("reprints"),D.clusters,renderReprints);
 sortable(document.getElementById("pairs"),D.pairs,renderPairs);
-renderFamilies();renderPairs();renderTimelines();
+document.querySelectorAll("#overview .ov-hit").forEach(function(g){g.addEventListener("click",function(ev){
+  ev.preventDefault();setOverview(g.getAttribute("data-f"),JSON.parse(g.getAttribute("data-v")));});});
+renderFamilies();renderReprints();renderPairs();renderTimelines();
 if(D.pairs.length===0)document.getElementById("detail").appendChild(el("p","note","No pairs share a passage."));
 })();
 </script>

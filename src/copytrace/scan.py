@@ -2,7 +2,8 @@
 
 Outputs in ``out_dir`` (each written under a temporary name and renamed when complete):
 ``pairs.jsonl``, ``documents.jsonl``, ``clusters.jsonl`` (with each family's ``tree`` and
-``variants``), ``timelines.jsonl`` (versions of one article), ``texts.parquet`` (texts of paired
+``variants``), ``timelines.jsonl`` (versions of one article), ``passages.jsonl`` (reprint
+clusters, ``copytrace.passages``), ``texts.parquet`` (texts of paired
 documents read from tables, for ``copytrace report``), ``report.html`` and, on request, ``stats.json``.
 """
 
@@ -191,6 +192,8 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
                 # its families' pairs, the report the pairs it shows, documents.jsonl each
                 # document's derivation from its sources)
                 cols["pairs_job"].result()
+            # passages.jsonl (reprint clusters) and the overview's numbers, by an idle worker
+            reprints = _reprints_job(tmp, cols, s, ids, pool)
             # documents.jsonl by the pool's other idle worker, if there is one
             doc_args = (
                 tmp / "documents.jsonl",
@@ -227,7 +230,15 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             store = StoreReader(cols["store"], cols.get("store_offsets"))
             try:
                 write_report_from_store(
-                    tmp, store, ids, paired, numbers, fams, edges.words, cols.get("line_sizes")
+                    tmp,
+                    store,
+                    ids,
+                    paired,
+                    numbers,
+                    fams,
+                    edges.words,
+                    cols.get("line_sizes"),
+                    reprints() if callable(reprints) else reprints.result(),
                 )
             finally:
                 store.close()
@@ -237,6 +248,26 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             stop.set()
             raise
         texts.result()
+
+
+def _reprints_job(tmp: Path, cols: dict[str, Any], s: Settings, ids: list[str], pool: Any) -> Any:
+    """``passages.write_passages`` on a worker of ``pool`` (a future), or a callable that runs it
+    here when there is no pool."""
+    from .passages import PASSAGES_FILE, write_passages
+
+    args = (
+        tmp / PASSAGES_FILE,
+        tmp / "pairs.jsonl",
+        ids,
+        cols["dates"],
+        cols["sources"],
+        cols["wires"],
+        tuple(s.agencies),
+        cols["store"],
+        cols.get("store_offsets"),
+    )
+    job = pool.submit(write_passages, *args) if pool is not None else None
+    return job if job is not None else (lambda: write_passages(*args))
 
 
 def write_documents(
@@ -437,6 +468,7 @@ def write_report_from_store(
     fams: list[Family],
     pair_words: Any,
     line_sizes: Any = None,
+    reprints: dict[str, Any] | None = None,
 ) -> None:
     """``report.html``: texts and document rows read from the run's store (only the documents the
     shown pairs need, each read where it lies), families and the shared words of each pair from
@@ -481,6 +513,7 @@ def write_report_from_store(
         documents=(len(ids), documents),
         pair_words=pair_words,
         line_sizes=line_sizes,
+        reprints=reprints,
     )
 
 
