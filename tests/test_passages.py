@@ -160,9 +160,36 @@ def test_a_short_piece_inside_two_passages_links_neither():
         {(1, 80, 100), (2, 80, 100)},
         {(2, 0, 100), (3, 0, 100)},
     ]
-    # a piece as long as the rest of the passage (half of it) links
-    rows = [(0, 1, 0, 100, 0, 100), (2, 3, 0, 100, 0, 100), (1, 2, 50, 100, 50, 100)]
+    # a piece that is most of both passages (4/5) is the passage: it links
+    rows = [(0, 1, 0, 100, 0, 100), (2, 3, 0, 100, 0, 100), (1, 2, 20, 100, 20, 100)]
     assert len(passage_clusters(*_arrays(rows))) == 1
+    # half of them does not, however many documents share it
+    rows = [(0, 1, 0, 100, 0, 100), (2, 3, 0, 100, 0, 100)]
+    rows += [(a, b, 50, 100, 50, 100) for a in (0, 1) for b in (2, 3)]
+    cl = passage_clusters(*_arrays(rows))
+    assert _as_sets(cl)[0] == {(0, 0, 100), (1, 0, 100)} and len(cl) == 3
+    assert {(d, s, e) for d, s, e in _as_sets(cl)[1]} == {(d, 50, 100) for d in range(4)}
+
+
+def test_a_piece_inside_one_passage_joins_it_and_a_piece_inside_two_joins_neither():
+    # a copy that kept only the second half of passage P (doc 3) is aligned with the three full
+    # copies: its spans there are pieces of P's spans, so its cluster joins P's
+    rows = [(0, 1, 0, 200, 0, 200), (0, 2, 0, 200, 0, 200), (1, 2, 0, 200, 0, 200)]
+    rows += [(k, 3, 100, 200, 0, 100) for k in range(3)]
+    assert _as_sets(passage_clusters(*_arrays(rows))) == [
+        {(0, 0, 200), (1, 0, 200), (2, 0, 200), (3, 0, 100)}
+    ]
+    # without that step the piece is a cluster of its own (the step is what joins it)
+    assert len(passage_clusters(*_arrays(rows), attach=False)) == 2
+    # a sentence S at the end of P (docs 0-2) and of Q (docs 4-6), shared across: S lies inside
+    # P's spans in three documents and Q's in three; it joins neither, and P and Q stay apart
+    rows = [(0, 1, 0, 200, 0, 200), (0, 2, 0, 200, 0, 200), (4, 5, 0, 200, 0, 200), (4, 6, 0, 200, 0, 200)]
+    rows += [(a, b, 150, 200, 150, 200) for a in (0, 1, 2) for b in (4, 5, 6)]
+    sets = _as_sets(passage_clusters(*_arrays(rows)))
+    assert len(sets) == 3
+    p = next(x for x in sets if (0, 0, 200) in x)
+    q = next(x for x in sets if (4, 0, 200) in x)
+    assert p != q and {d for d, _, _ in p} == {0, 1, 2} and {d for d, _, _ in q} == {4, 5, 6}
 
 
 def test_overlapping_spans_of_one_passage_are_one_node_and_no_chain_drifts():
@@ -171,9 +198,9 @@ def test_overlapping_spans_of_one_passage_are_one_node_and_no_chain_drifts():
     cl = passage_clusters(*_arrays(rows))
     assert _as_sets(cl) == [{(0, 10, 205), (1, 5, 190), (2, 0, 195)}]
     assert cl.documents().tolist() == [3] and cl.degree.tolist() == [2, 2, 2]
-    # spans sliding along one document: [0,100), [40,140), [80,180) each overlap the next by 60%,
-    # but no core covers half of all three: two nodes, so two clusters
-    rows = [(0, 1, 0, 100, 0, 100), (0, 2, 40, 140, 0, 100), (0, 3, 80, 180, 0, 100)]
+    # spans sliding along one document: [0,100), [15,115), [30,130) each overlap the next by 85%,
+    # but no core covers 4/5 of all three: two nodes, so two clusters
+    rows = [(0, 1, 0, 100, 0, 100), (0, 2, 15, 115, 0, 100), (0, 3, 30, 130, 0, 100)]
     assert len(passage_clusters(*_arrays(rows))) == 2
 
 
@@ -240,3 +267,48 @@ def test_pair_table_reads_what_the_json_says(tmp_path):
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 2"):
         read_pair_table(bad, index)
+
+
+def test_index_query_shows_each_span_its_cluster_and_how_many_documents_carry_it(tmp_path, capsys):
+    """`copytrace query` (and the index behind the web page): the query's reprinted span, its
+    cluster as a scan of the stored documents numbers it, and the stored documents carrying it."""
+    from copytrace.cli import main
+    from copytrace.index import Index
+
+    rng = random.Random(4)
+    stored = [
+        Document(f"d{k}", filler(rng, 3) + "\n\n" + PARAGRAPH + "\n\n" + filler(rng, 2), source=f"paper {k}")
+        for k in range(3)
+    ]
+    stored.append(Document("e0", filler(rng, 2) + " " + OTHER + " " + filler(rng, 2)))
+    stored.append(Document("e1", OTHER + " " + filler(rng, 3)))
+    index = tmp_path / "ix.duckdb"
+    with Index(index) as ix:
+        ix.add(stored)
+    scan(stored, str(tmp_path / "out"))
+    by_scan = {c["cluster"]: c for c in _read(tmp_path / "out" / "passages.jsonl")}
+    with Index(index, read_only=True) as ix:
+        # the index makes the clusters a scan makes
+        assert ix.top_reprints(10) == sorted(
+            by_scan.values(), key=lambda c: (-c["size"]["documents"], -c["size"]["passages"], c["cluster"])
+        )
+        assert ix.reprint("p000000") == by_scan["p000000"] and ix.reprint("p9") is None
+    query = tmp_path / "q.txt"
+    query.write_text(
+        filler(rng, 2) + " " + PARAGRAPH + " " + filler(rng, 1) + "\n\n" + OTHER, encoding="utf-8"
+    )
+    assert main(["query", str(query), "--index", str(index), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    text = query.read_text(encoding="utf-8")
+    spans = out["spans"]
+    assert [(s["cluster"], s["documents"]) for s in spans] == [("p000000", 3), ("p000001", 2)]
+    assert text[spans[0]["start"] : spans[0]["end"]] == PARAGRAPH[:-1]
+    assert text[spans[1]["start"] : spans[1]["end"]].startswith(OTHER[:40])
+    # a stored document: its own span, carried by the two others
+    assert main(["query", "--id", "d1", "--index", str(index), "--json"]) == 0
+    assert [(s["cluster"], s["documents"]) for s in json.loads(capsys.readouterr().out)["spans"]] == [
+        ("p000000", 2)
+    ]
+    assert main(["query", str(query), "--index", str(index)]) == 0
+    shown = capsys.readouterr().out
+    assert "reprint cluster p000000, carried by 3 stored document(s)" in " ".join(shown.split())

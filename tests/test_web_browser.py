@@ -150,3 +150,48 @@ def test_pair_view_shows_the_sentences_side_by_side(pair_server: str, tmp_path: 
         finally:
             browser.close()
     assert (tmp_path / "pair.png").stat().st_size > 10_000
+
+
+def test_overview_charts_link_to_the_pairs_they_count_and_a_query_shows_its_reprinted_spans(
+    tmp_path: Path,
+) -> None:
+    """The home page draws the overview (inline SVG, nothing fetched but the page and its style
+    sheet); a bar leads to the pairs it counts, a cluster to its members; a pasted text lists
+    its reprinted spans with their cluster and how many stored documents carry them."""
+    from playwright.sync_api import sync_playwright
+    from test_passages import PARAGRAPH
+    from test_report import _overview_corpus
+
+    docs = _overview_corpus()
+    with _serve(tmp_path / "ix.duckdb", docs) as base, sync_playwright() as p:
+        ix = Index(tmp_path / "ix.duckdb", read_only=True)
+        partial = ix.relation_counts()["partial"]
+        ix.close()
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            requests: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(base + "/")
+            charts = page.locator("#overview figure svg")
+            assert charts.count() == 5
+            assert all((charts.nth(k).bounding_box() or {}).get("width", 0) > 100 for k in range(5))
+            assert page.locator("#overview .ov-flows .ov-hit").count() >= 3
+            assert all(u.startswith(base) for u in requests)
+            page.locator("#overview .ov-relations a", has=page.locator("[data-v='\"partial\"']")).click()
+            page.wait_for_selector("#pairs-title")
+            assert page.locator("table.list tr").count() == 1 + partial
+            page.go_back()
+            page.locator("#overview .ov-clusters a").first.click()
+            page.wait_for_selector("h1")
+            assert "Reprint cluster p000000" in page.inner_text("h1")
+            assert page.locator("table.list tr").count() == 1 + 4
+            page.goto(base + "/")
+            page.fill("#text", "A new outlet reprints it today. " + PARAGRAPH)  # the wire paragraph
+            page.click("#search")
+            page.wait_for_selector("#span-table")
+            row = page.locator("#span-table tr.span-row").first
+            assert row.locator(".span-cluster").inner_text() == "p000000"
+            assert row.locator(".span-docs").inner_text() == "4"
+        finally:
+            browser.close()

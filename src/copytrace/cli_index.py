@@ -61,6 +61,22 @@ def derivation_line(doc_id: str, own: dict[str, Any]) -> str:
     return f"[b]{escape(doc_id)}[/]: [b]{escape(str(own['level']))}[/] derived ({shares}) from {sources}"
 
 
+def span_lines(text: str, spans: list[dict[str, Any]]) -> list[str]:
+    """One line of rich markup for each span of a query: where it is, its reprint cluster and how
+    many stored documents carry it, and its first words."""
+    from rich.markup import escape
+
+    from .passages import snippet
+
+    out = []
+    for sp in spans:
+        where = f"[{sp['start']}:{sp['end']}]"
+        cluster = f"reprint cluster [b]{sp['cluster']}[/]" if sp["cluster"] else "in no reprint cluster"
+        words = escape(snippet(text[sp["start"] : sp["end"]], 70))
+        out.append(f"span {where} {cluster}, carried by [b]{sp['documents']}[/] stored document(s): {words}")
+    return out
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from .index import Index
 
@@ -78,10 +94,13 @@ def cmd_query(args: argparse.Namespace) -> int:
         else:
             query_doc = _query_document(args)
             found = [(m.doc, m.pair) for m in ix.query(query_doc, limit=args.limit)]
+        # each span of the query: its reprint cluster and how many stored documents carry it
+        spans = ix.reprint_spans(found, exclude=args.id)
     if args.json:
         out: dict[str, Any] = {"query": query_doc.to_dict()}
         if own is not None:
             out["derivation"] = own
+        out["spans"] = spans
         out["matches"] = [{"document": d.to_dict(), "pair": p.to_dict()} for d, p in found]
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
@@ -94,6 +113,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         console.print(derivation_line(query_doc.id, own))
     if not found:
         console.print(f"no stored document shares a passage with [b]{query_doc.id}[/]")
+    for line in span_lines(query_doc.text, spans):
+        console.print(line)
     for doc, pair in found:
         render_pair(pair, query_doc, doc, console)
     return 0

@@ -229,6 +229,8 @@ class Index:
         self._local = threading.local()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._families: tuple[int, list[Family]] | None = None
+        self._reprints: tuple[int, Reprints] | None = None
+        self._overview: tuple[int, dict[str, Any]] | None = None
         self._posting_cache: tuple[int, float, np.ndarray, np.ndarray] | None = None
         self._cache_lock = threading.Lock()
         self.settings = self._open(settings)
@@ -709,6 +711,204 @@ class Index:
                 return fam
         return None
 
+    # ------------------------------------------------------------ reprint clusters and the overview
+
+    def reprints(self) -> Reprints:
+        """The reprint clusters of the stored pairs (as a scan's passages.jsonl makes them from its
+        pairs), cached per generation."""
+        gen = self.generation
+        cached = self._reprints
+        if cached is not None and cached[0] == gen:
+            return cached[1]
+        from .passages import clusters_documents, member_index, pair_table, passage_clusters
+
+        cur = self._reader()
+        rows = cur.execute("SELECT a, b, words, pair FROM pairs ORDER BY a, b").fetchall()
+        a = np.array([r[0] for r in rows], dtype=np.int64)
+        b = np.array([r[1] for r in rows], dtype=np.int64)
+        seqs = np.unique(np.concatenate((a, b)))
+        meta = cur.execute(
+            "SELECT seq, id, date, source FROM documents WHERE seq IN (SELECT unnest(?::BIGINT[])) ORDER BY seq",
+            [seqs.tolist()],
+        ).fetchall()
+        data = "".join(r[3] + "\n" for r in rows).encode("utf-8", "surrogatepass")
+        table = pair_table([data] if data else [], {}, str(self.path))
+        pa, pb = np.searchsorted(seqs, a), np.searchsorted(seqs, b)
+        table = dataclasses.replace(table, a=pa, b=pb)
+        clusters = passage_clusters(
+            pa[table.line], pb[table.line], table.a_start, table.a_end, table.b_start, table.b_end
+        )
+        rep = Reprints(
+            seqs,
+            [r[1] for r in meta],
+            [r[2] for r in meta],
+            [r[3] for r in meta],
+            clusters,
+            member_index(clusters),
+            clusters_documents(clusters),
+            table,
+            np.array([r[2] for r in rows], dtype=np.int64),
+        )
+        self._reprints = (gen, rep)
+        return rep
+
+    def reprint_records(self, numbers: list[int]) -> list[dict[str, Any]]:
+        """The passages.jsonl records of the reprint clusters numbered ``numbers``, in that order."""
+        from .passages import cluster_records, subset
+
+        r = self.reprints()
+        numbers = [k for k in numbers if 0 <= k < len(r.clusters)]
+        if not numbers:
+            return []
+        sub = subset(r.clusters, np.array(numbers, dtype=np.int64))
+        cur = self._reader()
+        members = np.unique(sub.doc)
+        heads = dict(
+            cur.execute(
+                "SELECT seq, left(text, 400) FROM documents WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+                [r.seqs[members].tolist()],
+            ).fetchall()
+        )
+        agencies = wire_agencies(self.settings.agencies)
+        wire = [False] * len(r.ids)
+        for k in members.tolist():
+            wire[k] = is_wire_original(heads.get(int(r.seqs[k]), ""), agencies)
+
+        def texts(want: list[int]) -> dict[int, str]:
+            got = dict(
+                cur.execute(
+                    "SELECT seq, text FROM documents WHERE seq IN (SELECT unnest(?::BIGINT[]))",
+                    [r.seqs[want].tolist()],
+                ).fetchall()
+            )
+            return {k: got.get(int(r.seqs[k]), "") for k in want}
+
+        lines = cluster_records(sub, r.ids, r.dates, r.sources, wire, texts, agencies, numbers=numbers)
+        return [json.loads(x) for x in lines]
+
+    def reprint(self, cluster: str) -> dict[str, Any] | None:
+        """One reprint cluster's record by its id (``p000012``), or None."""
+        if len(cluster) < 2 or cluster[0] != "p" or not cluster[1:].isdigit():
+            return None
+        got = self.reprint_records([int(cluster[1:])])
+        return got[0] if got else None
+
+    def top_reprints(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """The reprint clusters with the most documents (ties: more passages, then id)."""
+        from .passages import top_order
+
+        order = top_order(self.reprints().clusters, offset + limit)[offset:]
+        return self.reprint_records(order.tolist())
+
+    def overview(self) -> dict[str, Any]:
+        """The overview's numbers of every stored pair (``overview.facts``), cached per generation."""
+        gen = self.generation
+        cached = self._overview
+        if cached is not None and cached[0] == gen:
+            return cached[1]
+        from .passages import pair_facts
+
+        r = self.reprints()
+        got = pair_facts(r.table, r.dates, r.sources, self.top_reprints(10))
+        self._overview = (gen, got)
+        return got
+
+    def pairs_where(
+        self,
+        *,
+        relation: str | None = None,
+        cont: int | None = None,
+        when: str | None = None,
+        flow: tuple[str, str] | None = None,
+        cluster: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[Pair]:
+        """Stored pairs as a bar or cell of the overview selects them (most shared words first):
+        ``cont``, a tenth of the larger containment; ``when``, the time bin of the later date;
+        ``flow``, (source copied, source copying); ``cluster``, both documents in that reprint
+        cluster."""
+        from .overview import BINS, later_day, time_key, time_unit
+
+        r = self.reprints()
+        t = r.table
+        keep = np.ones(t.a.shape[0], dtype=np.bool_)
+        if relation is not None:
+            code = t.relations.index(relation) if relation in t.relations else -1
+            keep &= t.relation == code
+        if cont is not None:
+            cbin = np.minimum(
+                (np.maximum(t.containment_a, t.containment_b) * BINS).astype(np.int64), BINS - 1
+            )
+            keep &= cbin == cont
+        if when is not None:
+            from .overview import day_numbers
+
+            days = day_numbers(r.dates)
+            later = later_day(days, t.a, t.b)
+            unit = time_unit(days)
+            keys = np.array([time_key(int(x), unit) or "" for x in later.tolist()], dtype=object)
+            keep &= keys == when
+        if flow is not None:
+            src = np.array([x or "" for x in r.sources], dtype=object)
+            sa, sb = src[t.a], src[t.b]
+            d = np.array([t.directions[c] for c in t.direction.tolist()], dtype=object)
+            fwd = (d == "a_to_b") & (sa == flow[0]) & (sb == flow[1])
+            back = (d == "b_to_a") & (sb == flow[0]) & (sa == flow[1])
+            keep &= (fwd | back) & (np.array([x is not None for x in r.sources])[t.a])
+        if cluster is not None:
+            k = int(cluster[1:]) if cluster[1:].isdigit() else -1
+            docs = r.doc_sets[k] if 0 <= k < len(r.doc_sets) else set()
+            inside = np.zeros(len(r.ids), dtype=np.bool_)
+            inside[list(docs)] = True
+            keep &= inside[t.a] & inside[t.b]
+        rows = np.flatnonzero(keep)
+        rows = rows[np.lexsort((t.b[rows], t.a[rows], -r.words[rows]))][offset : offset + limit]
+        if rows.shape[0] == 0:
+            return []
+        a_seq, b_seq = r.seqs[t.a[rows]].tolist(), r.seqs[t.b[rows]].tolist()
+        got = (
+            self._reader()
+            .execute(
+                "SELECT p.a, p.b, p.pair FROM pairs p JOIN (SELECT unnest(?::BIGINT[]) AS a, "
+                "unnest(?::BIGINT[]) AS b) k ON p.a = k.a AND p.b = k.b",
+                [a_seq, b_seq],
+            )
+            .fetchall()
+        )
+        at = {(int(x[0]), int(x[1])): x for x in got}
+        return self._loaded([at[key] for key in zip(a_seq, b_seq, strict=True) if key in at])
+
+    def reprint_spans(
+        self, matches: list[tuple[Document, Pair]], exclude: str | None = None
+    ) -> list[dict[str, Any]]:
+        """For each span of a query (``a`` in every pair of ``matches``), the reprint cluster it
+        belongs to and how many stored documents carry it (``passages.spans_of``); ``exclude``: the
+        query's own id when it is stored (not counted)."""
+        from .passages import cluster_id, spans_of
+
+        r = self.reprints()
+        pos = {x: k for k, x in enumerate(r.ids)}
+        other: dict[str, int] = {}
+        rows = []
+        for doc, pair in matches:
+            d = pos.get(doc.id)
+            if d is None:
+                d = other.setdefault(doc.id, -1 - len(other))
+            for p in pair.passages:
+                rows.append((p.a_start, p.a_end, d, p.b_start, p.b_end))
+        if not rows:
+            return []
+        cols = [np.array(c, dtype=np.int64) for c in zip(*rows, strict=True)]
+        spans = spans_of(cols[0], cols[1], cols[2], cols[3], cols[4], r.clusters, r.found, r.doc_sets)
+        skip = pos.get(exclude) if exclude is not None else None
+        for sp in spans:
+            c = sp["cluster"]
+            if skip is not None and c is not None and skip in r.doc_sets[c]:
+                sp["documents"] -= 1
+            sp["cluster"] = None if c is None else cluster_id(c)
+        return spans
+
     def query_text(
         self, text: str, *, limit: int = QUERY_LIMIT, doc_id: str = "query", exclude: str | None = None
     ) -> list[Match]:
@@ -994,3 +1194,20 @@ def _swap_flag(d: dict[str, Any]) -> dict[str, Any]:
         if x in d and y in d:
             out[x], out[y] = d[y], d[x]
     return out
+
+
+@dataclass
+class Reprints:
+    """The reprint clusters of an index's stored pairs (``passages.passage_clusters``), its
+    documents numbered by position in ``seqs`` (the stored documents in some pair, by seq), and
+    what the overview reads of every pair (``table``, with ``a`` and ``b`` as positions)."""
+
+    seqs: np.ndarray
+    ids: list[str]
+    dates: list[str | None]
+    sources: list[str | None]
+    clusters: Any  # passages.Clusters
+    found: tuple[np.ndarray, np.ndarray]
+    doc_sets: list[set[int]]
+    table: Any  # passages.PairTable
+    words: np.ndarray  # shared words of each pair (the order of ``table``)

@@ -13,19 +13,22 @@ texts"). Here the aligned passages of every pair become one graph:
   document and stretch of text.
 
 The rule that keeps clusters from chaining (one shared boilerplate sentence must not glue two
-different passages into one cluster) is in the node. Spans of one document are one node only
-when all of them hold a common stretch of text (the node's *core*) that covers at least ``CORE``
-(one half) of each of them. Spans are taken in order of start (longer first on a tie); each joins
-the open node of its document whose core it overlaps most, if the overlap is at least ``CORE`` of
-the span and of the longest span in the node (so the shrunken core still covers ``CORE`` of every
-member), or starts a node of its own. A sentence S that a passage P+S and another passage Q+S
-share therefore links nothing: the span of S alone (from a pair sharing only S) overlaps a span
-of P+S by |S|, which is less than half of it unless S is at least as long as P. S becomes a
-cluster of its own (every document carrying it), and P's and Q's clusters stay apart; a passage
-only joins another through text that is most of both. (passim merges overlapping spans of a
-document by their relative overlap too; here the overlap is measured against a common core, not
-span by span, so that no chain of overlapping spans can drift from one passage to another inside
-a document.)
+different passages into one cluster) has two steps (docs/passages.md).
+
+1. Spans of one document are one node only when all of them hold a common stretch of text (the
+   node's *core*) that covers at least ``CORE`` (4/5) of each of them. Spans are taken in order of
+   start (longer first on a tie); each joins the open node of its document whose core it overlaps
+   most, if the overlap is at least ``CORE`` of the span and of the longest span in the node (so
+   the shrunken core still covers ``CORE`` of every member), or starts a node of its own. Nodes
+   linked by passages make the first clusters. (passim merges overlapping spans of a document by
+   their relative overlap too; here the overlap is measured against a common core, not span by
+   span, so that no chain of overlapping spans can drift from one passage to another.)
+2. A copy that kept only part of a passage makes a cluster whose nodes lie inside the passage's
+   longer nodes; such a cluster joins the one cluster that holds it in more than half of its
+   documents, and in at least twice as many as any other (``_attach``). A sentence S that passages
+   P+S and Q+S share is a cluster of its own after step 1 (its span overlaps a span of P+S by less
+   than 4/5 of it), and it lies inside P in some documents and inside Q in others: it joins
+   neither, and P's and Q's clusters stay apart.
 
 A member's extent is the union of its node's spans; two nodes of one document in the same
 cluster whose extents overlap are one member. The representative member is the one with the
@@ -43,7 +46,8 @@ parent never loads numba), Spark's driver runs the same function: both write the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +59,7 @@ from .cluster import _union_find, earliest_member
 from .errors import InputError
 from .relate import WIRE, Agencies, is_agency_source
 
-CORE = 0.5
+CORE = 0.8
 SNIPPET = 200
 BLOCK = 1 << 24  # pairs.jsonl is read in blocks of 16 MB (cut at line ends)
 PASSAGES_FILE = "passages.jsonl"
@@ -309,56 +313,55 @@ def read_pair_table(path: Path, index: dict[str, int]) -> PairTable:
     """The ``PairTable`` of a ``pairs.jsonl`` (``index``: input index by document id), read in
     blocks of ``BLOCK`` bytes cut at line ends. A line that is not a pair as copytrace writes it
     is an ``InputError`` naming the file and line."""
+
+    def blocks() -> Iterator[bytes]:
+        with open(path, "rb") as fh:
+            rest = b""
+            while True:
+                chunk = fh.read(BLOCK)
+                data = rest + chunk if rest else chunk
+                if not chunk:
+                    if data:
+                        yield data
+                    return
+                cut = data.rfind(b"\n") + 1
+                block, rest = data[:cut], data[cut:]
+                if block:
+                    yield block
+
+    return pair_table(blocks(), index, str(path))
+
+
+def pair_table(blocks: Iterable[bytes], index: dict[str, int], where: str) -> PairTable:
+    """The ``PairTable`` of pair lines given as blocks of whole lines (``where``: the file, or
+    what holds the lines, for an error)."""
     codes: dict[bytes, int] = {}
     dcodes: dict[bytes, int] = {}
     parts: list[tuple[np.ndarray, ...]] = []
     first_line = 0
-    keys = _KEYS
-    with open(path, "rb") as fh:
-        rest = b""
-        while True:
-            chunk = fh.read(BLOCK)
-            data = rest + chunk
-            if not data:
-                break
-            cut = data.rfind(b"\n") + 1 if chunk else len(data)
-            if cut == 0:
-                rest = data
-                continue
-            block, rest = data[:cut], data[cut:]
-            buf = np.frombuffer(block, dtype=np.uint8)
-            lines, cont, rows, bad = _scan_lines(buf, keys)
-            if bad >= 0:
-                raise InputError(
-                    str(path), "not a pair line as copytrace writes it", f"line {first_line + bad + 1}"
-                )
-            spans = lines.tolist()
-            a = np.fromiter(
-                (index.get(_decode_id(block[x[0] : x[1]]), -1) for x in spans),
-                dtype=np.int64,
-                count=len(spans),
-            )
-            b = np.fromiter(
-                (index.get(_decode_id(block[x[2] : x[3]]), -1) for x in spans),
-                dtype=np.int64,
-                count=len(spans),
-            )
-            rel = np.fromiter(
-                (codes.setdefault(block[x[4] : x[5]], len(codes)) for x in spans),
-                dtype=np.int8,
-                count=len(spans),
-            )
-            dirs = np.fromiter(
-                (dcodes.setdefault(block[x[6] : x[7]], len(dcodes)) for x in spans),
-                dtype=np.int8,
-                count=len(spans),
-            )
-            rows = rows.copy()
-            rows[:, 0] += first_line
-            parts.append((a, b, rel, dirs, cont[:, 0].copy(), cont[:, 1].copy(), rows))
-            first_line += len(spans)
-            if not chunk:
-                break
+    for block in blocks:
+        buf = np.frombuffer(block, dtype=np.uint8)
+        lines, cont, rows, bad = _scan_lines(buf, _KEYS)
+        if bad >= 0:
+            raise InputError(where, "not a pair line as copytrace writes it", f"line {first_line + bad + 1}")
+        spans = lines.tolist()
+        n = len(spans)
+        a = np.fromiter(
+            (index.get(_decode_id(block[x[0] : x[1]]), -1) for x in spans), dtype=np.int64, count=n
+        )
+        b = np.fromiter(
+            (index.get(_decode_id(block[x[2] : x[3]]), -1) for x in spans), dtype=np.int64, count=n
+        )
+        rel = np.fromiter(
+            (codes.setdefault(block[x[4] : x[5]], len(codes)) for x in spans), dtype=np.int8, count=n
+        )
+        dirs = np.fromiter(
+            (dcodes.setdefault(block[x[6] : x[7]], len(dcodes)) for x in spans), dtype=np.int8, count=n
+        )
+        rows = rows.copy()
+        rows[:, 0] += first_line
+        parts.append((a, b, rel, dirs, cont[:, 0].copy(), cont[:, 1].copy(), rows))
+        first_line += n
     if parts:
         cols = [np.concatenate([p[k] for p in parts]) for k in range(6)]
         rows = np.concatenate([p[6] for p in parts])
@@ -437,6 +440,74 @@ def _nodes(doc: np.ndarray, start: np.ndarray, end: np.ndarray, core: float) -> 
 
 
 @numba.njit(cache=True)
+def _inside(
+    doc: np.ndarray, lo: np.ndarray, hi: np.ndarray, label: np.ndarray, core: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nodes sorted by (document, start): each (label of u, label of v, document) where node u
+    lies inside a longer node v of another cluster in the same document (at least ``core`` of u
+    inside v)."""
+    n = doc.shape[0]
+    cap = 64
+    out = np.empty((cap, 3), dtype=np.int64)
+    m = 0
+    first = 0
+    for i in range(n):
+        if i > 0 and doc[i] != doc[i - 1]:
+            first = i
+        # the nodes of this document that start before node i ends
+        j = first
+        while j < n and doc[j] == doc[i] and lo[j] < hi[i]:
+            if j != i and label[j] != label[i] and hi[j] - lo[j] > hi[i] - lo[i]:
+                overlap = min(hi[i], hi[j]) - max(lo[i], lo[j])
+                if overlap >= core * (hi[i] - lo[i]):
+                    if m == cap:
+                        grown = np.empty((2 * cap, 3), dtype=np.int64)
+                        grown[:cap] = out
+                        out = grown
+                        cap *= 2
+                    out[m, 0] = label[i]
+                    out[m, 1] = label[j]
+                    out[m, 2] = doc[i]
+                    m += 1
+            j += 1
+    return out[:m, 0].copy(), out[:m, 1].copy(), out[:m, 2].copy()
+
+
+def _attach(label: np.ndarray, ndoc: np.ndarray, nlo: np.ndarray, nhi: np.ndarray, core: float) -> np.ndarray:
+    """Labels after the second step: a cluster whose nodes lie inside longer nodes of other
+    clusters joins the one cluster that holds it in more than half of its documents and in at
+    least twice as many as any other; a cluster held by several (a boilerplate sentence inside
+    different passages) joins none."""
+    by = np.lexsort((nlo, ndoc))
+    inner, outer, where = _inside(ndoc[by], nlo[by], nhi[by], label[by], float(core))
+    if inner.shape[0] == 0:
+        return label
+    # documents of each (inner, outer) cluster pair, and of each cluster
+    trip = np.unique(np.stack((inner, outer, where), axis=1), axis=0)
+    pair, votes = np.unique(trip[:, :2], axis=0, return_counts=True)
+    ld = np.unique(np.stack((label, ndoc), axis=1), axis=0)
+    labels, docs = np.unique(ld[:, 0], return_counts=True)
+    docs_of = dict(zip(labels.tolist(), docs.tolist(), strict=True))
+    order = np.lexsort((pair[:, 1], -votes, pair[:, 0]))  # per inner cluster: most votes first
+    pair, votes = pair[order], votes[order]
+    first = np.concatenate(([True], pair[1:, 0] != pair[:-1, 0]))
+    starts = np.flatnonzero(first)
+    second = np.zeros(starts.shape[0], dtype=np.int64)
+    has_second = np.append(starts[1:], pair.shape[0]) - starts > 1
+    second[has_second] = votes[starts[has_second] + 1]
+    best = votes[starts]
+    c, d = pair[starts, 0], pair[starts, 1]
+    need = np.array([docs_of[x] for x in c.tolist()], dtype=np.int64)
+    ok = (2 * best > need) & (best >= 2 * second)
+    if not ok.any():
+        return label
+    # union of the attachments (cluster labels are node numbers)
+    n = int(label.max()) + 1
+    root = _union_find(n, c[ok], d[ok])
+    return root[label]
+
+
+@numba.njit(cache=True)
 def _members(
     label: np.ndarray, doc: np.ndarray, lo: np.ndarray, hi: np.ndarray, degree: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -496,6 +567,7 @@ def passage_clusters(
     b_start: np.ndarray,
     b_end: np.ndarray,
     core: float = CORE,
+    attach: bool = True,
 ) -> Clusters:
     """Reprint clusters of aligned passages: passage ``k`` lies at ``[a_start[k], a_end[k])`` of
     document ``a[k]`` and ``[b_start[k], b_end[k])`` of document ``b[k]`` (input indices)."""
@@ -525,6 +597,8 @@ def passage_clusters(
     np.minimum.at(nlo, node, lo)
     np.maximum.at(nhi, node, hi)
     ndeg = np.bincount(node, minlength=n_nodes).astype(np.int64)
+    if attach:
+        label = _attach(label, ndoc, nlo, nhi, core)
     by = np.lexsort((nhi, nlo, ndoc, label))
     mlabel, mdoc, mlo, mhi, mdeg = _members(label[by], ndoc[by], nlo[by], nhi[by], ndeg[by])
     # clusters in the order of their first member (document, start, end)
@@ -568,9 +642,11 @@ def cluster_records(
     wire: list[bool],
     texts: TextsOf,
     agencies: Agencies = WIRE,
+    numbers: list[int] | None = None,
 ) -> Iterator[str]:
     """The ``passages.jsonl`` lines of ``clusters``, in their order (``texts``: the texts of some
-    documents by input index, read a thousand clusters at a time)."""
+    documents by input index, read a thousand clusters at a time; ``numbers``: each cluster's
+    number for its id, when ``clusters`` is a ``subset``)."""
     n = len(clusters)
     docs_of = clusters.documents()
     bounds = clusters.bounds.tolist()
@@ -631,12 +707,104 @@ def cluster_records(
                     j = next(j for j in range(lo, hi) if ids[mdoc[j]] == who)
                     earliest = f'{{"id": {_str(who)}, "start": {mlo[j]:d}, "end": {mhi[j]:d}}}'
             yield (
-                f'{{"cluster": "{cluster_id(k)}", "size": {{"documents": {int(docs_of[k]):d}, '
+                f'{{"cluster": "{cluster_id(k if numbers is None else numbers[k])}", '
+                f'"size": {{"documents": {int(docs_of[k]):d}, '
                 f'"passages": {hi - lo:d}}}, "members": [{members}], '
                 f'"representative": {{"id": {_str(ids[mdoc[r]])}, "start": {mlo[r]:d}, "end": {mhi[r]:d}}}, '
                 f'"snippet": {_str(snippet(text[mlo[r] : mhi[r]]))}, '
                 f'"earliest": {earliest}, "earliest_reason": {_str(reason)}}}\n'
             )
+
+
+def subset(clusters: Clusters, chosen: np.ndarray) -> Clusters:
+    """The clusters numbered ``chosen``, in that order."""
+    chosen = np.asarray(chosen, dtype=np.int64)
+    lo, hi = clusters.bounds[chosen], clusters.bounds[chosen + 1]
+    sizes = hi - lo
+    take = (
+        np.repeat(lo - np.cumsum(np.concatenate(([0], sizes[:-1]))), sizes) + np.arange(int(sizes.sum()))
+    ).astype(np.int64)
+    bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    rep = clusters.representative[chosen] - lo + bounds[:-1]
+    return Clusters(
+        clusters.doc[take], clusters.start[take], clusters.end[take], clusters.degree[take], bounds, rep
+    )
+
+
+def member_index(clusters: Clusters) -> tuple[np.ndarray, np.ndarray]:
+    """Members ordered by (document, start), and each one's cluster: what ``spans_of`` searches."""
+    k = np.repeat(np.arange(len(clusters)), np.diff(clusters.bounds))
+    order = np.lexsort((clusters.start, clusters.doc))
+    return order, k[order]
+
+
+def spans_of(
+    start: np.ndarray,
+    end: np.ndarray,
+    doc: np.ndarray,
+    doc_start: np.ndarray,
+    doc_end: np.ndarray,
+    clusters: Clusters,
+    found: tuple[np.ndarray, np.ndarray],
+    doc_sets: list[set[int]],
+    core: float = CORE,
+) -> list[dict[str, Any]]:
+    """A text's reprinted spans, for a query of an index: passage ``k`` of its matches lies at
+    ``[start[k], end[k])`` of the text and ``[doc_start[k], doc_end[k])`` of stored document
+    ``doc[k]`` (a document number of ``clusters``). The text's spans make nodes as in a scan
+    (``_nodes``); each node's stored spans are looked up among the clusters' members (the member
+    of that document overlapping most, by at least ``core`` of both); the node belongs to the
+    cluster most of them are in (ties: the lower number), and is carried by the documents of that
+    cluster (``doc_sets``: ``clusters_documents``) and the matched documents aligned to it. Returns ``{"start", "end", "cluster" (a
+    number or None), "documents"}`` for each node, in order of start."""
+    n = int(start.shape[0])
+    if n == 0:
+        return []
+    order = np.lexsort((np.arange(n), start - end, start))
+    node_sorted, n_nodes = _nodes(np.zeros(n, dtype=np.int64), start[order], end[order], float(core))
+    node = np.empty(n, dtype=np.int64)
+    node[order] = node_sorted
+    by_doc, cluster_of = found
+    mdoc = clusters.doc[by_doc]
+    lo_at = np.searchsorted(mdoc, doc, side="left")
+    hi_at = np.searchsorted(mdoc, doc, side="right")
+    out = []
+    for m in range(n_nodes):
+        ks = np.flatnonzero(node == m).tolist()
+        votes: dict[int, int] = {}
+        carriers = set()
+        for k in ks:
+            carriers.add(int(doc[k]))
+            best, best_overlap = -1, 0
+            length = int(doc_end[k] - doc_start[k])
+            for j in range(int(lo_at[k]), int(hi_at[k])):
+                member = by_doc[j]
+                ms, me = int(clusters.start[member]), int(clusters.end[member])
+                overlap = min(int(doc_end[k]), me) - max(int(doc_start[k]), ms)
+                if overlap > best_overlap and overlap >= core * max(length, me - ms):
+                    best, best_overlap = int(cluster_of[j]), overlap
+            if best >= 0:
+                votes[best] = votes.get(best, 0) + 1
+        chosen = min(votes, key=lambda c: (-votes[c], c)) if votes else None
+        if chosen is not None:
+            carriers |= doc_sets[chosen]
+        out.append(
+            {
+                "start": int(start[ks].min()),
+                "end": int(end[ks].max()),
+                "cluster": chosen,
+                "documents": len(carriers),
+            }
+        )
+    out.sort(key=lambda x: (x["start"], x["end"]))
+    return out
+
+
+def clusters_documents(clusters: Clusters) -> list[set[int]]:
+    """Each cluster's documents."""
+    docs = clusters.doc.tolist()
+    bounds = clusters.bounds.tolist()
+    return [set(docs[bounds[k] : bounds[k + 1]]) for k in range(len(clusters))]
 
 
 TOP = 200  # clusters the report lists (the largest)
@@ -666,10 +834,11 @@ def write_passages(
     ``wires``: the documents' columns in input order; texts for the snippets from the run's store,
     read by a reader of its own). Returns what the report shows: the ``limit`` largest clusters'
     records (``clusters``) and the overview's numbers over every pair (``overview``). Runs in a
-    worker of the local engine (or Spark's driver)."""
+    worker of the local engine (or Spark's driver); ``seconds``: how long it took."""
     from .relate import wire_agencies
     from .store import StoreReader
 
+    started = time.perf_counter()
     table = read_pair_table(pairs_path, {x: k for k, x in enumerate(ids)})
     clusters = passage_clusters(
         table.a[table.line], table.b[table.line], table.a_start, table.a_end, table.b_start, table.b_end
@@ -697,7 +866,8 @@ def write_passages(
     finally:
         reader.close()
     records = [json.loads(x) for x in kept]
-    return {"clusters": records, "overview": pair_facts(table, dates, sources, records)}
+    facts = pair_facts(table, dates, sources, records)
+    return {"clusters": records, "overview": facts, "seconds": time.perf_counter() - started}
 
 
 def pair_facts(

@@ -135,6 +135,8 @@ def _run(
         if not work.done("written"):
             write_documents_and_clusters(tmp, cols, s, pool)
             work.mark("written")
+            if "passages_seconds" in cols:
+                state.stages["passages"] = cols["passages_seconds"]
         if cols.get("pairs_job") is not None:
             cols["pairs_job"].result()  # pairs.jsonl complete (the report waited for it already)
     except BaseException:
@@ -165,7 +167,9 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
     and documents.jsonl are written beside, each by a worker process of ``pool`` (the local
     engine's, idle after the align stage: ``Pool.submit``); without a pool, texts.parquet by a
     thread (its Parquet encoding releases the GIL, the rest of its work does not) and
-    documents.jsonl by this one. The families and the report are the longest part."""
+    documents.jsonl by this one; passages.jsonl (``passages.write_passages``, whose numbers the
+    report shows) by a worker too. The families and the report are the longest part. The seconds passages.jsonl
+    took (beside the rest: the report waits for it) go to ``cols["passages_seconds"]``."""
     from .report import TEXTS_FILE
 
     ids: list[str] = cols["ids"]
@@ -238,7 +242,7 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
                     fams,
                     edges.words,
                     cols.get("line_sizes"),
-                    reprints() if callable(reprints) else reprints.result(),
+                    reprinted := reprints() if callable(reprints) else reprints.result(),
                 )
             finally:
                 store.close()
@@ -248,13 +252,12 @@ def write_documents_and_clusters(tmp: Path, cols: dict[str, Any], s: Settings, p
             stop.set()
             raise
         texts.result()
+    cols["passages_seconds"] = float(reprinted["seconds"])
 
 
 def _reprints_job(tmp: Path, cols: dict[str, Any], s: Settings, ids: list[str], pool: Any) -> Any:
     """``passages.write_passages`` on a worker of ``pool`` (a future), or a callable that runs it
-    here when there is no pool."""
-    from .passages import PASSAGES_FILE, write_passages
-
+    here when there is no pool (the local engine's parent never imports it: it loads numba)."""
     args = (
         tmp / PASSAGES_FILE,
         tmp / "pairs.jsonl",
@@ -268,6 +271,16 @@ def _reprints_job(tmp: Path, cols: dict[str, Any], s: Settings, ids: list[str], 
     )
     job = pool.submit(write_passages, *args) if pool is not None else None
     return job if job is not None else (lambda: write_passages(*args))
+
+
+PASSAGES_FILE = "passages.jsonl"  # (as copytrace.passages names it)
+
+
+def write_passages(*args: Any) -> dict[str, Any]:
+    """``passages.write_passages``, imported where it runs (a worker, or Spark's driver)."""
+    from .passages import write_passages as write
+
+    return write(*args)
 
 
 def write_documents(

@@ -107,7 +107,7 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> HTMLResponse:
-        return html_page("search", H.search_form(counts=ix.count()))
+        return html_page("search", H.search_form(counts=ix.count()) + H.overview(ix.overview()))
 
     @app.post("/query", response_class=HTMLResponse, include_in_schema=False)
     def query_page(
@@ -128,7 +128,7 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
             )
         query = Document(name, text)
         found = [(m.doc, m.pair) for m in ix.query(query)]
-        return html_page("matches", H.results(query, found, warnings))
+        return html_page("matches", H.results(query, found, warnings, ix.reprint_spans(found)))
 
     @app.get("/documents", response_class=HTMLResponse, include_in_schema=False)
     def documents_page(offset: int = Query(0, ge=0), prefix: str | None = None) -> HTMLResponse:
@@ -146,9 +146,44 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
         return html_page(doc.id, H.document_page(doc, pairs, ix.family_of(doc_id), own))
 
     @app.get("/pairs", response_class=HTMLResponse, include_in_schema=False)
-    def pairs_page(offset: int = Query(0, ge=0), relation: str | None = None) -> HTMLResponse:
-        pairs = ix.pairs(relation=relation or None, offset=offset, limit=50)
-        return html_page("pairs", H.pairs_list(pairs, offset, 50, relation, ix.relation_counts()))
+    def pairs_page(
+        offset: int = Query(0, ge=0),
+        relation: str | None = None,
+        cont: int | None = Query(None, ge=0, le=9),
+        when: str | None = None,
+        flow_from: str | None = None,
+        flow_to: str | None = None,
+        cluster: str | None = None,
+    ) -> HTMLResponse:
+        # the overview's bars and cells lead here with one of its filters
+        chosen = {"cont": cont, "when": when or None, "flow_from": flow_from, "flow_to": flow_to}
+        chosen["cluster"] = cluster or None
+        if any(v is not None for v in chosen.values()):
+            flow = (flow_from, flow_to) if flow_from is not None and flow_to is not None else None
+            pairs = ix.pairs_where(
+                relation=relation or None,
+                cont=cont,
+                when=when or None,
+                flow=flow,
+                cluster=cluster or None,
+                offset=offset,
+                limit=50,
+            )
+        else:
+            pairs = ix.pairs(relation=relation or None, offset=offset, limit=50)
+        return html_page("pairs", H.pairs_list(pairs, offset, 50, relation, ix.relation_counts(), chosen))
+
+    @app.get("/passages", response_class=HTMLResponse, include_in_schema=False)
+    def passages_page(offset: int = Query(0, ge=0)) -> HTMLResponse:
+        records = ix.top_reprints(50, offset)
+        return html_page("reprints", H.passages_list(records, offset, 50, len(ix.reprints().clusters)))
+
+    @app.get("/passages/{cid}", response_class=HTMLResponse, include_in_schema=False)
+    def passage_page(cid: str) -> HTMLResponse:
+        rec = ix.reprint(cid)
+        if rec is None:
+            return html_page("not found", H.error_page(f"no reprint cluster {cid!r}"), 404)
+        return html_page(cid, H.passage_page(rec))
 
     @app.get("/pair", response_class=HTMLResponse, include_in_schema=False)
     def pair_page(a: str, b: str) -> HTMLResponse:
@@ -176,9 +211,24 @@ def create_app(index_path: str | os.PathLike[str], *, max_body: int = DEFAULT_MA
 
     @app.post("/api/query", summary="Stored documents sharing a passage with a text")
     def api_query(req: QueryRequest) -> dict[str, Any]:
-        """The text is ``a`` in every pair; offsets index the text as sent."""
+        """The text is ``a`` in every pair; offsets index the text as sent. ``spans``: each span of the
+        text shared with stored documents, its reprint cluster and how many stored documents carry it."""
         matches = ix.query(Document("query", req.text), limit=req.limit)
-        return {"matches": [m.to_dict() for m in matches]}
+        spans = ix.reprint_spans([(m.doc, m.pair) for m in matches])
+        return {"matches": [m.to_dict() for m in matches], "spans": spans}
+
+    @app.get("/api/overview", summary="The overview's numbers of every stored pair")
+    def api_overview() -> dict[str, Any]:
+        """Relations by count, the containment histogram, pairs by the time bin of the later date,
+        who copies whom by source, and the top reprint clusters (as the home page draws them)."""
+        return ix.overview()
+
+    @app.get("/api/passages/{cid}", summary="A reprint cluster: one passage and every place it was reprinted")
+    def api_passage(cid: str) -> dict[str, Any]:
+        rec = ix.reprint(cid)
+        if rec is None:
+            raise HTTPException(404, f"no reprint cluster {cid!r}")
+        return rec
 
     @app.get("/api/documents/{doc_id:path}", summary="A stored document with its text, derivation and pairs")
     def api_document(doc_id: str) -> dict[str, Any]:

@@ -30,7 +30,9 @@ def doc_url(doc_id: str) -> str:
 
 
 def stylesheet() -> str:
-    return resources.files("copytrace.web").joinpath("static/style.css").read_text(encoding="utf-8")
+    from ..overview import STYLE
+
+    return resources.files("copytrace.web").joinpath("static/style.css").read_text(encoding="utf-8") + STYLE
 
 
 def page(title: str, body: str) -> str:
@@ -40,7 +42,7 @@ def page(title: str, body: str) -> str:
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · copytrace</title><link rel=stylesheet href=/static/style.css></head><body>"
         "<header><a class=brand href=/>copytrace</a><a href=/>search</a><a href=/documents>documents</a>"
-        "<a href=/pairs>pairs</a><a href=/families>families</a><a href=/docs>API</a></header>"
+        "<a href=/pairs>pairs</a><a href=/families>families</a><a href=/passages>reprints</a><a href=/docs>API</a></header>"
         f"<main>{body}</main></body></html>"
     )
 
@@ -226,14 +228,101 @@ def search_form(text: str = "", counts: dict[str, int] | None = None) -> str:
     )
 
 
-def results(query: Document, matches: list[tuple[Document, Pair]], warnings: list[str]) -> str:
+def overview_link(kind: str, value: Any) -> str | None:
+    """Where a bar or cell of the overview leads: the pairs (or the reprint cluster) it counts."""
+    if kind == "relation":
+        return "/pairs?" + urlencode({"relation": value})
+    if kind == "cont":
+        return "/pairs?" + urlencode({"cont": value})
+    if kind == "when":
+        return "/pairs?" + urlencode({"when": value})
+    if kind == "flow":
+        return "/pairs?" + urlencode({"flow_from": value[0], "flow_to": value[1]})
+    if kind == "cluster":
+        return "/passages/" + quote(str(value), safe="")
+    return None
+
+
+def overview(facts: dict[str, Any]) -> str:
+    """The overview's charts (``overview.svg``), each bar or cell a link to what it counts."""
+    from ..overview import svg
+
+    return "<h2>Overview</h2><p class=muted>Click a bar or a cell to list its pairs.</p>" + svg(
+        facts, overview_link
+    )
+
+
+def spans_section(text: str, spans: list[dict[str, Any]]) -> str:
+    """Each span of a query: its reprint cluster (linked) and how many stored documents carry it."""
+    if not spans:
+        return ""
+    from ..passages import snippet
+
+    rows = []
+    for sp in spans:
+        c = sp["cluster"]
+        cell = f'<a href="/passages/{esc(quote(c))}">{esc(c)}</a>' if c else "<span class=muted>none</span>"
+        rows.append(
+            f"<tr class=span-row><td>[{sp['start']}:{sp['end']}]</td><td class=span-cluster>{cell}</td>"
+            f"<td class='num span-docs'>{sp['documents']}</td><td>{esc(snippet(text[sp['start'] : sp['end']], 120))}</td></tr>"
+        )
+    return (
+        "<h2 id=spans>Reprinted passages of this text</h2><table class=list id=span-table><tr><th>span</th>"
+        "<th>reprint cluster</th><th>documents carrying it</th><th>text</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def passages_list(records: list[dict[str, Any]], offset: int, limit: int, total: int) -> str:
+    body = [
+        f"<h1>Reprint clusters ({total:,})</h1><p class=muted>Passages reprinted in the most documents first.</p>",
+        "<table class=list><tr><th>cluster</th><th>documents</th><th>passages</th><th>passage</th><th>earliest</th></tr>",
+    ]
+    for r in records:
+        e = r.get("earliest")
+        body.append(
+            f'<tr><td><a href="/passages/{esc(quote(r["cluster"]))}">{esc(r["cluster"])}</a></td>'
+            f"<td>{r['size']['documents']}</td><td>{r['size']['passages']}</td><td>{esc(r['snippet'])}</td>"
+            f"<td>{esc(e['id'] if e else '')} <span class=muted>{esc(r['earliest_reason'])}</span></td></tr>"
+        )
+    body.append("</table>")
+    body.append(pager("/passages", offset, limit, len(records)))
+    return "".join(body)
+
+
+def passage_page(rec: dict[str, Any]) -> str:
+    e = rec.get("earliest")
+    members = "".join(
+        f'<tr><td><a href="{doc_url(m["id"])}">{esc(m["id"])}</a></td><td>[{m["start"]}:{m["end"]}]</td>'
+        f"<td>{esc(m.get('date', ''))}</td><td>{esc(m.get('source', ''))}</td></tr>"
+        for m in rec["members"]
+    )
+    return (
+        f"<h1>Reprint cluster {esc(rec['cluster'])}</h1><div class=facts>"
+        f"<span><b>{rec['size']['documents']}</b> documents, <b>{rec['size']['passages']}</b> passages</span>"
+        f"<span>earliest <b>{esc(e['id'] if e else 'unknown')}</b> ({esc(rec['earliest_reason'])})</span></div>"
+        f"<blockquote class=snippet>{esc(rec['snippet'])}</blockquote>"
+        f'<p><a href="{url("/pairs", cluster=rec["cluster"])}">pairs inside this cluster</a></p>'
+        f"<table class=list><tr><th>document</th><th>span</th><th>date</th><th>source</th></tr>{members}</table>"
+    )
+
+
+def results(
+    query: Document,
+    matches: list[tuple[Document, Pair]],
+    warnings: list[str],
+    spans: list[dict[str, Any]] | None = None,
+) -> str:
     parts = [search_form(query.text)]
     for w in warnings:
         parts.append(f"<p class=error>{esc(w)}</p>")
     if not matches:
         parts.append("<h2 id=summary>No stored document shares a passage with this text.</h2>")
     else:
-        parts.append(f"<h2 id=summary>{len(matches)} stored document(s) share text with it</h2>{legend()}")
+        parts.append(f"<h2 id=summary>{len(matches)} stored document(s) share text with it</h2>")
+        parts.append(spans_section(query.text, spans or []))
+        parts.append(legend())
     for k, (doc, pair) in enumerate(matches):
         # the best match's sentences unfolded, the others' a click away
         parts.append(pair_card(pair, query, doc, a_link=False, open_derivation=k == 0))
@@ -266,13 +355,22 @@ def documents_list(rows: list[dict[str, Any]], offset: int, limit: int, prefix: 
 
 
 def pairs_list(
-    pairs: list[Pair], offset: int, limit: int, relation: str | None, counts: dict[str, int]
+    pairs: list[Pair],
+    offset: int,
+    limit: int,
+    relation: str | None,
+    counts: dict[str, int],
+    chosen: dict[str, Any] | None = None,
 ) -> str:
+    """The pairs list; ``chosen``: the overview's filters in force (name: value), shown and kept
+    by the pager."""
+    chosen = {k: v for k, v in (chosen or {}).items() if v is not None}
     filters = " ".join(
         f'<a href="{url("/pairs", relation=r)}">{esc(r)} ({n:,})</a>' for r, n in sorted(counts.items())
     )
+    shown = "".join(f" · {esc(k)} {esc(v)}" for k, v in chosen.items())
     body = [
-        f"<h1>Pairs{(' · ' + esc(relation)) if relation else ''}</h1><p>{filters} "
+        f"<h1 id=pairs-title>Pairs{(' · ' + esc(relation)) if relation else ''}{shown}</h1><p>{filters} "
         f'<a href="/pairs">all</a></p>',
         "<table class=list><tr><th>a</th><th>b</th><th>relation</th><th>direction</th><th>shared words</th>"
         "<th>containment a / b</th><th>derived a / b</th><th></th></tr>",
@@ -286,7 +384,7 @@ def pairs_list(
             f'<td><a href="{url("/pair", a=p.a, b=p.b)}">side by side</a></td></tr>'
         )
     body.append("</table>")
-    body.append(pager("/pairs", offset, limit, len(pairs), relation=relation))
+    body.append(pager("/pairs", offset, limit, len(pairs), relation=relation, **chosen))
     return "".join(body)
 
 
