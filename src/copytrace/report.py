@@ -704,8 +704,10 @@ function sortable(table,rows,render){
 var famBody=document.querySelector("#families tbody");
 function renderFamilies(){
   famBody.textContent="";
+  var withPairs=null;  // with an overview filter: the families of the pairs it keeps
+  if(ovFilter!==null){withPairs={};D.pairs.forEach(function(p){var da=D.docs[p.a];if(da&&ovMatch(p))withPairs[da.cluster]=1;});}
   D.families.forEach(function(f){
-    if(ovFilter!==null&&!anyPair(function(p){var da=D.docs[p.a];return !!da&&da.cluster===f.cluster;}))return;
+    if(withPairs!==null&&!withPairs[f.cluster])return;
     var tr=el("tr");tr.dataset.cluster=f.cluster;
     if(famFilter===f.cluster)tr.className="active";
     tr.appendChild(el("td",null,f.cluster));tr.appendChild(el("td","num",f.size));
