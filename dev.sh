@@ -1,33 +1,45 @@
 #!/usr/bin/env bash
 # copytrace developer entry point.
-#   ./dev.sh demo   create .venv (if needed) and compare the bundled example pair
-#   ./dev.sh test   create .venv (if needed) and run ruff, mypy on src, pytest
-#   ./dev.sh setup  only create/refresh the environment
+#   ./dev.sh demo   create .venv (if needed) with the core package only, compare the bundled
+#                   example pair, then compile the kernels for the next runs (first run only)
+#   ./dev.sh test   add the extras and dev tools to .venv (if needed), run ruff, mypy on src, pytest
+#   ./dev.sh setup  only create/refresh the full environment (what test uses)
+# One .venv serves both: test adds its extras on top of the demo's core install, and the demo
+# runs on a venv that test made.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 VENV=.venv
 
-setup() {
+# install "$1" (a pip requirement on this folder) once, again when pyproject.toml changes
+install() {
+  local spec=$1 stamp=$VENV/.installed-$2
   if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
   fi
-  local stamp="$VENV/.installed"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e ".[dev,web,spark,semantic]"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"
     touch "$stamp"
   fi
 }
 
+core() { install . core; }
+full() {
+  install ".[dev,web,spark,semantic]" full
+  touch "$VENV/.installed-core"  # (the full install holds the core one)
+  # numba's cache filled on every core now, not test by test (quiet when already filled)
+  "$VENV/bin/copytrace" warmup
+}
+
 case "${1:-}" in
   setup)
-    setup ;;
+    full ;;
   demo)
-    setup
-    "$VENV/bin/copytrace" compare examples/ghouta/000_e51377812b574cd4.txt examples/ghouta/001_b01e3d22d82a00e4.txt ;;
+    core
+    "$VENV/bin/copytrace" compare examples/ghouta/000_e51377812b574cd4.txt examples/ghouta/001_b01e3d22d82a00e4.txt
+    "$VENV/bin/copytrace" warmup ;;
   test)
-    setup
+    full
     "$VENV/bin/ruff" check src tests benchmarks
     "$VENV/bin/ruff" format --check src tests benchmarks
     "$VENV/bin/mypy" src

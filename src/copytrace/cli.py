@@ -125,6 +125,9 @@ def _read_one(path: str) -> Any:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from . import compiled
     from .pipeline import compare
 
     a, b = _read_one(args.a), _read_one(args.b)
@@ -132,13 +135,47 @@ def cmd_compare(args: argparse.Namespace) -> int:
         a = type(a)(**{**{f: getattr(a, f) for f in a.__slots__}, "date": args.a_date})
     if args.b_date:
         b = type(b)(**{**{f: getattr(b, f) for f in b.__slots__}, "date": args.b_date})
-    pair = compare(a, b, settings_from(args))
-    if args.json:
-        print(json.dumps(pair.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        from .view import render_pair
+    s = settings_from(args)
+    # a cold numba cache (the first run after an install): a news-sized pair runs interpreted,
+    # in about a second, rather than waiting a minute for the compiler; same output (tested)
+    light = len(a.text) + len(b.text) <= compiled.INTERPRET_CHARS and bool(
+        compiled.cold_modules(compiled.COMPARE_MODULES)
+    )
+    with compiled.interpreted() if light else nullcontext():
+        pair = compare(a, b, s)
+        if args.json:
+            print(json.dumps(pair.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            from .view import render_pair
 
-        render_pair(pair, a, b)
+            render_pair(pair, a, b)
+    if light and not (args.json or args.quiet):
+        print(
+            "copytrace: ran interpreted (numba's cache is empty); `copytrace warmup` compiles the "
+            "kernels for faster runs (first run only)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    from . import compiled
+
+    if not compiled.cold_modules():
+        return 0  # (each module's kernels in the cache: nothing to say)
+    if not args.quiet:
+        print(
+            f"copytrace: {compiled.NOTICE}: numba is compiling the kernels for the next runs "
+            "(about a minute; an interrupted warm-up loses nothing)",
+            file=sys.stderr,
+        )
+    done = compiled.warm(args.workers)
+    if not args.quiet:
+        print(
+            f"copytrace: {done['kernels']} kernels ready ({done['compiled']} compiled) in "
+            f"{done['seconds']:.1f}s",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -222,7 +259,18 @@ def add_scan(sub: Any) -> None:
     p.set_defaults(func=cmd_scan)
 
 
-COMMANDS: list[Callable[[Any], None]] = [add_compare, add_scan]
+def add_warmup(sub: Any) -> None:
+    p = sub.add_parser(
+        "warmup",
+        help="compile the kernels once, on all cores (the first run after an install is then fast)",
+        description="Fill numba's cache with every compiled kernel the commands use. Runs by itself "
+        "when needed; ./dev.sh runs it after installing.",
+    )
+    p.add_argument("--workers", type=int, default=0, help="processes (0 = all cores)")
+    p.set_defaults(func=cmd_warmup)
+
+
+COMMANDS: list[Callable[[Any], None]] = [add_compare, add_scan, add_warmup]
 
 
 def _optional_commands() -> list[Callable[[Any], None]]:
@@ -268,12 +316,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: commands that may compile kernels in this process (a local scan's parent never loads them:
+#: its workers compile, announced by ``engines.local.fill_cache``)
+IN_PROCESS = ("compare", "index", "query", "serve", "dedup")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    in_process = args.command in IN_PROCESS or (args.command == "scan" and args.engine == "spark")
+    if in_process and not (getattr(args, "quiet", False) or getattr(args, "json", False)):
+        from .compiled import notice_on_compile
+
+        notice_on_compile(lambda line: print(line, file=sys.stderr, flush=True))
     try:
         return int(args.func(args) or 0)
     except CopytraceError as exc:
