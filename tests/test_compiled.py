@@ -154,3 +154,22 @@ def test_notice_once_when_numba_compiles() -> None:
     with event.install_listener("numba:compile", compiled.compile_notice(lines.append)):
         assert twice(2) == 4 and thrice(2) == 6
     assert len(lines) == 1 and compiled.NOTICE in lines[0]
+
+
+def test_every_kernel_module_is_listed() -> None:
+    """A module that gains a kernel is named in ``KERNEL_MODULES`` (the cold-cache check and the
+    warm-up read that list)."""
+    import importlib
+    import pkgutil
+
+    import copytrace
+
+    with_kernels = set()
+    for info in pkgutil.walk_packages(copytrace.__path__, "copytrace."):
+        try:
+            mod = importlib.import_module(info.name)
+        except ImportError:  # an extra that is not installed (web, spark)
+            continue
+        if any(compiled._is_dispatcher(v) and v.py_func.__module__ == info.name for v in vars(mod).values()):
+            with_kernels.add(info.name.rsplit(".", 1)[-1])
+    assert with_kernels == set(compiled.KERNEL_MODULES)
