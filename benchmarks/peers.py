@@ -273,7 +273,9 @@ def estimates(digests: np.ndarray, pairs: np.ndarray, num_perm: int) -> np.ndarr
 
 
 class RensaPeer:
-    """rensa: `RMinHash.digest_matrix_from_token_byte_sets`, banded as `RMinHashLSH` bands."""
+    """rensa: `RMinHash.digest_matrix_from_flat_token_hashes` on `shingle_hashes`
+    (`digest_matrix_from_token_byte_sets` on `shingle_tokens` with --exact-tokens), banded as
+    `RMinHashLSH` bands."""
 
     name = "rensa"
 
@@ -318,7 +320,8 @@ class RensaPeer:
 
 
 class DatasketchPeer:
-    """datasketch: `MinHash.bulk` (default sha1 hash), banded as `MinHashLSH` derives its bands."""
+    """datasketch: `MinHash.bulk` on `shingle_hashes` (on `shingle_tokens` with its default sha1
+    hash with --exact-tokens), banded as `MinHashLSH` derives its bands."""
 
     name = "datasketch"
 
