@@ -42,6 +42,7 @@ KERNEL_MODULES = (
     "align",
     "explain",
     "derive",
+    "passages",
 )
 #: what ``compare`` runs compiled (``candidates``' insertion sort is a callee of ``align``)
 COMPARE_MODULES = ("normalize", "fingerprint", "levenshtein", "align", "explain", "derive")
