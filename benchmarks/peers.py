@@ -21,9 +21,12 @@ divisor pair that minimises the same quantity (32 bands x 4 rows for 128 permuta
 datasketch picks 25 x 5 and uses 125 of the 128 values).
 
 Each peer runs as fast as its library allows for the same work (chosen by interleaved runs
-against the previous harness; figures in BENCHMARKS.md):
+against the previous harness; figures in BENCHMARKS.md). By default the library hashes the
+shingles itself and its own sketches are the ones banded (what a user of the library gets);
+`--token-hashes` hands it hashes made by compiled code of ours instead, which measures our
+shingle hashing more than the library:
 
-- Token hashes (default): `shingle_hashes` hashes every shingle of common.py in one compiled
+- `--token-hashes`: `shingle_hashes` hashes every shingle of common.py in one compiled
   pass over the batch's words (`shingle_hash`: each word FNV-1a 64 then MurmurHash3's fmix64,
   the n word hashes chained through fmix64), and the libraries' pre-hashed entry points take
   them: rensa's `RMinHash.digest_matrix_from_flat_token_hashes`, datasketch's `MinHash.bulk`
@@ -35,7 +38,7 @@ against the previous harness; figures in BENCHMARKS.md):
   2,787, recall J>=0.5 0.995 both ways; BENCHMARKS.md). Building one Python string per shingle
   for the libraries to hash was 70% of the workers' time: at 100k this path takes 0.16x the
   previous harness's CPU, the exact-token path below 0.37x.
-- `--exact-tokens`: `shingle_tokens` gives the shingles as UTF-8 bytes, hashed by the
+- Exact tokens (default): `shingle_tokens` gives the shingles as UTF-8 bytes, hashed by the
   library (rensa `digest_matrix_from_token_byte_sets`: rensa hashes a `str` token by its UTF-8
   bytes, so these are the sketches of `from_token_sets` on the strings; datasketch `MinHash.bulk`
   with sha1). Pairs byte-identical to the previous harness on the 10k and 100k corpora.
@@ -522,10 +525,10 @@ def main(argv: list[str] | None = None) -> int:
         "against shingle_hash() (slow; exit 2 on a difference)",
     )
     ap.add_argument(
-        "--exact-tokens",
+        "--token-hashes",
         action="store_true",
-        help="hand the libraries the shingles as bytes, hashed by their own token hash (the same sketches as "
-        "their string APIs; slower) instead of shingle_hash values",
+        help="hand the libraries shingle_hash values (our compiled shingle hashing; faster) instead of the "
+        "shingles as bytes for their own token hash (the default: the sketches of their string APIs)",
     )
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -533,7 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus = args.corpus / "corpus.jsonl" if args.corpus.is_dir() else args.corpus
     if not corpus.is_file():
         raise SystemExit(f"corpus file not found: {corpus}")
-    peer = make_peer(args.peer, args.num_perm, args.threshold, args.seed, args.num_bands, args.exact_tokens)
+    exact = not args.token_hashes
+    peer = make_peer(args.peer, args.num_perm, args.threshold, args.seed, args.num_bands, exact)
     try:
         stats = run(peer, corpus, args.out, max(1, args.processes), args.verify_shingles)
     except ShingleMismatch as exc:
