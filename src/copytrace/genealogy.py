@@ -20,10 +20,11 @@ the shared-variant rule of Lachmann's method read as parsimony, Fitch 1971):
    carries its parent's edits, so it is fewer events from its parent than from its grandparent:
    the tree is the spanning arborescence with the fewest events (Chu & Liu 1965; Edmonds 1967),
    built over the aligned pairs only.
-3. **containment**: where no date orders a link, the excerpt (the side held whole in the other,
-   ``a_contains_b`` / ``b_contains_a``) descends from the fuller text;
-4. **wire datelines, credits and agency sources**: the pair's own ``direction`` when it rests on
-   them (``relate.direction``).
+3. **containment**: where no date orders a link, the excerpt (held whole in the other text, of
+   which it holds at most ``EXCERPT_SHARE``) descends from the fuller text;
+4. **wire datelines and agency sources**: the pair's own ``direction`` when it rests on them
+   (``relate.direction``). A credit in the text is no evidence between two copies ("Reuters
+   said" reworded in one copy would make it the other's source).
 
 Dates orient a link outright; a member whose parent is known passes the orientation on to its
 other links (in a tree each member has one parent). What is still open after that is decided
@@ -96,7 +97,8 @@ class Member:
 class TreeEdge:
     """A member and the member it was made from (``parent``; None for the original, or when the
     evidence cannot decide: then ``parent_candidates`` lists the members that could be its
-    parent), the reason, and what changed from the parent (``changes``; None without a parent)."""
+    parent), the reason, and what changed from the parent (``changes``; None without a parent,
+    except when the candidates are identical copies: the changes are the same from each)."""
 
     child: str
     parent: str | None
@@ -475,7 +477,7 @@ def family_tree(members: Sequence[Member], pairs: Iterable[dict[str, Any]]) -> G
             best[key] = lk
 
     # arcs u -> v (u the parent), never from a later date to an earlier one; soft evidence
-    # (containment, then datelines and credits) costs the arc against it an eighth of an event
+    # (containment, then datelines and agency sources) costs the arc against it an eighth of an event
     arcs: list[tuple[int, int, int]] = []
     soft: dict[tuple[int, int], str] = {}  # (parent, child) -> reason
     cost: dict[tuple[int, int], tuple[float, int]] = {}
@@ -541,12 +543,13 @@ def family_tree(members: Sequence[Member], pairs: Iterable[dict[str, Any]]) -> G
                 for c in groups[find(p)]
                 if dates[c] is None or dates[k] is None or dates[c] <= dates[k]  # type: ignore[operator]
             ]
-            if 1 < len(copies) <= MAX_COPY_CANDIDATES:
-                reason = f"made from one of {len(copies)} identical copies; {got[2]}"
-                edges.append(TreeEdge(ids[k], None, reason, tuple(sorted(ids[c] for c in copies))))
-                continue
             lk = best[(min(node, got[1]), max(node, got[1]))]
             ch = changes(lk.row, node_of[lk.i] == got[1], lengths[lk.i], lengths[lk.j])
+            if 1 < len(copies) <= MAX_COPY_CANDIDATES:
+                # which copy is open, what changed is not: the same from each
+                reason = f"made from one of {len(copies)} identical copies; {got[2]}"
+                edges.append(TreeEdge(ids[k], None, reason, tuple(sorted(ids[c] for c in copies)), ch))
+                continue
             if len(copies) > 1:
                 reason = (
                     f"made from one of {len(copies)} identical copies, the first stands for them; {got[2]}"
@@ -752,7 +755,7 @@ def _orient(
                     stack.append(c)
 
     propagate()
-    # 2. containment, then datelines and credits, for the links still open
+    # 2. containment, then datelines and agency sources, for the links still open
     for v in range(m):
         p = parent[v]
         if out[v] is None and p < m and (p, v) in soft:
