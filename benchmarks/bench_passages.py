@@ -3,6 +3,7 @@
     python benchmarks/bench_passages.py --hosts synthetic [--n 5000] [--seed 1]
     python benchmarks/bench_passages.py --hosts reuters [--data ../shared/data/reuters-21578]
     python benchmarks/bench_passages.py --report-load OUT/report.html   # size, load and click time
+    python benchmarks/bench_passages.py --cost OUT                      # CPU of passages.jsonl's steps
 
 Host documents: the shared synthetic corpus (``../shared/bench/make_corpus.py``, with its own
 reuse: copies, families, partial reuse) or the Reuters-21578 stories (research use only: read from
@@ -258,9 +259,61 @@ def report_load(path: Path, rounds: int = 3) -> dict:
     }
 
 
+def cost(out: Path, rounds: int = 2) -> dict:
+    """CPU seconds of each step of ``passages.write_passages`` on a scan's output folder (texts
+    for the snippets from its texts.parquet instead of the run's store, which the scan removed):
+    the best of ``rounds``, after a first call that loads the compiled kernels."""
+    import pyarrow.parquet as pq
+
+    from copytrace.passages import cluster_records, pair_facts, passage_clusters, read_pair_table
+
+    ids, dates, sources = [], [], []
+    with open(out / "documents.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            ids.append(d["id"])
+            dates.append(d.get("date"))
+            sources.append(d.get("source"))
+    table = pq.read_table(out / "texts.parquet")
+    texts = dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist(), strict=True))
+    index = {x: k for k, x in enumerate(ids)}
+    best: dict = {}
+    for _ in range(rounds):
+        c0 = time.process_time()
+        t = read_pair_table(out / "pairs.jsonl", index)
+        c1 = time.process_time()
+        cl = passage_clusters(t.a[t.line], t.b[t.line], t.a_start, t.a_end, t.b_start, t.b_end)
+        c2 = time.process_time()
+        for _line in cluster_records(
+            cl, ids, dates, sources, [False] * len(ids), lambda want: {k: texts.get(ids[k], "") for k in want}
+        ):
+            pass
+        c3 = time.process_time()
+        pair_facts(t, dates, sources, [])
+        c4 = time.process_time()
+        got = {
+            "read_s": c1 - c0,
+            "cluster_s": c2 - c1,
+            "records_s": c3 - c2,
+            "overview_s": c4 - c3,
+            "total_s": c4 - c0,
+        }
+        if not best or got["total_s"] < best["total_s"]:
+            best = got
+    return {
+        "pairs": int(t.a.shape[0]),
+        "passages": int(t.line.shape[0]),
+        "clusters": len(cl),
+        **{k: round(v, 2) for k, v in best.items()},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--report-load", default=None, help="only measure this report.html's size and load time")
+    ap.add_argument(
+        "--cost", default=None, help="only measure the CPU seconds of passages.jsonl on this scan output"
+    )
     ap.add_argument("--hosts", choices=("synthetic", "reuters"))
     ap.add_argument("--n", type=int, default=5000, help="synthetic hosts (5000)")
     ap.add_argument("--seed", type=int, default=1)
@@ -276,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         "dfcf862 they fail on the Reuters hosts (KeyError in genealogy._search)",
     )
     args = ap.parse_args(argv)
+    if args.cost:
+        print(json.dumps(cost(Path(args.cost)), indent=2))
+        return 0
     if args.report_load:
         print(json.dumps(report_load(Path(args.report_load)), indent=2))
         return 0

@@ -312,3 +312,19 @@ def test_index_query_shows_each_span_its_cluster_and_how_many_documents_carry_it
     assert main(["query", str(query), "--index", str(index)]) == 0
     shown = capsys.readouterr().out
     assert "reprint cluster p000000, carried by 3 stored document(s)" in " ".join(shown.split())
+    # the JSON API says the same, and serves the clusters and the overview's numbers
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from copytrace.web import create_app
+
+    client = TestClient(create_app(index))
+    got = client.post("/api/query", json={"text": text}).json()
+    assert [(s["cluster"], s["documents"]) for s in got["spans"]] == [("p000000", 3), ("p000001", 2)]
+    assert client.get("/api/passages/p000001").json() == by_scan["p000001"]
+    assert client.get("/api/passages/p7").status_code == 404
+    facts = client.get("/api/overview").json()
+    assert facts["pairs"] == 4 and facts["clusters"][0]["cluster"] == "p000000"
+    assert facts["flows"] is None or facts["flows"]["undirected"] >= 0
+    page = client.get("/pairs", params={"cluster": "p000000"}).text
+    assert page.count("side by side</a>") == 3  # the three pairs of the paragraph's documents
