@@ -231,7 +231,8 @@ def add_scan(sub: Any) -> None:
         "scan",
         help="find every pair of documents sharing a passage in a corpus",
         description="Scan files, folders (recursive) or JSONL/CSV/Parquet tables (id, text, optional date, "
-        "source, title, url) and write pairs.jsonl, documents.jsonl and clusters.jsonl to --out.",
+        "source, title, url) and write pairs.jsonl, documents.jsonl, clusters.jsonl, passages.jsonl (reprint "
+        "clusters), timelines.jsonl and report.html to --out.",
         epilog="examples:\n  copytrace scan examples/ghouta --out out/\n"
         "  copytrace scan corpus.jsonl --out out/ --workers 2 --min-words 20\n"
         "  copytrace scan corpus.parquet --out out/ --engine spark",

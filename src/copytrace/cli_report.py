@@ -39,12 +39,15 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "report",
         help="rebuild the single-file HTML report of a scan",
-        description="Rebuild report.html (one self-contained file: families, pairs, side-by-side view with "
+        description="Rebuild report.html (one self-contained file: an overview of every pair drawn as inline SVG "
+        "whose bars filter the tables, families, reprint clusters, pairs, side-by-side view with "
         "edits and the sentences each text made from the other) from the output folder of `copytrace scan`.",
         epilog="examples:\n  copytrace report out/\n  copytrace report out/ --max-pairs 5000 --output big.html",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("dir", help="output folder of a scan (pairs.jsonl, documents.jsonl, clusters.jsonl)")
+    p.add_argument(
+        "dir", help="output folder of a scan (pairs.jsonl, documents.jsonl, clusters.jsonl, passages.jsonl)"
+    )
     p.add_argument("--output", default=None, help="where to write the report (default DIR/report.html)")
     p.add_argument(
         "--max-pairs", type=int, default=1000, help="pairs shown, those sharing the most words (1000)"
