@@ -108,8 +108,10 @@ def run_case(
 FAST = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
+# the wide runs (each test also runs FAST): 2,500 examples each; at 10,000 the three took about
+# 38% of the whole suite's time (pytest --durations, issue 26's CI budget)
 SLOW = settings(
-    max_examples=10_000,
+    max_examples=2_500,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
