@@ -269,6 +269,12 @@ def _size(call: tuple[Any, tuple[Any, ...], dict[str, Any]]) -> int:
     return size
 
 
+def call_order() -> list[int]:
+    """The recorded calls' numbers, the costliest to compile first."""
+    calls = recorded_calls()
+    return sorted(range(len(calls)), key=lambda k: -_size(calls[k]))
+
+
 def compile_call(k: int) -> int:
     """Compile (or load) the kernel of recorded call ``k`` by making it compiled; the compiles
     this process did for it."""
@@ -283,15 +289,18 @@ def warm(workers: int = 0, pool: Any = None) -> dict[str, Any]:
     """Fill numba's cache with every kernel the commands use; returns what it did.
 
     The recorded calls go out largest first, one a task, so that the cores stay busy until the
-    end; ``pool`` (anything with ``imap``) runs them, else a pool of ``workers`` processes
-    (0: all cores), else this process."""
+    end; ``pool`` (the local engine's ``Pool``: ``submit`` and ``imap``) runs them, its workers
+    recording the calls themselves, else a pool of ``workers`` processes (0: all cores), else
+    this process."""
     t0 = time.perf_counter()
-    calls = recorded_calls()
-    order = sorted(range(len(calls)), key=lambda k: -_size(calls[k]))
     workers = workers or os.cpu_count() or 1
-    if pool is not None:
+    if pool is not None:  # (the engine's pool: its parent records nothing and loads no kernel)
+        job = pool.submit(call_order)
+        order = job.result() if job is not None else call_order()
         compiled = sum(pool.imap(compile_call, order))
-    elif workers > 1 and len(order) > 1:
+        return {"kernels": len(order), "compiled": compiled, "seconds": round(time.perf_counter() - t0, 2)}
+    order = call_order()  # (recorded here, before the fork: the workers inherit the calls)
+    if workers > 1 and len(order) > 1:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
@@ -299,7 +308,7 @@ def warm(workers: int = 0, pool: Any = None) -> dict[str, Any]:
             compiled = sum(procs.imap_unordered(compile_call, order, chunksize=1))
     else:
         compiled = sum(map(compile_call, order))
-    return {"kernels": len(calls), "compiled": compiled, "seconds": round(time.perf_counter() - t0, 2)}
+    return {"kernels": len(order), "compiled": compiled, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 # ---------------------------------------------------------------- the notice
