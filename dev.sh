@@ -15,7 +15,7 @@ VENV=.venv
 # The packages go in through uv (from PyPI, installed by pip into .venv first): it resolves,
 # downloads and unpacks in parallel, where pip took 88 s for the core packages alone and about
 # 15 min for the test extras on the loaded 2-core host (uv: 15 s and 2 min 15 s); pip does it
-# where uv cannot be had. pip's find-links (a local wheel folder, such as the CPU build of torch
+# where uv cannot be had or fails. pip's find-links (a local wheel folder, such as the CPU build of torch
 # on this kind of machine) are passed on to uv, which does not read pip's configuration.
 install() {
   local spec=$1 stamp=$VENV/.installed-$2
@@ -23,12 +23,12 @@ install() {
     "$PY" -m venv "$VENV"
   fi
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    if [ -x "$VENV/bin/uv" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check uv; then
-      local links=${PIP_FIND_LINKS:-$("$VENV/bin/python" -m pip config get global.find-links 2>/dev/null || true)}
-      local args=()
-      for link in $links; do args+=(--find-links "$link"); done
-      "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" ${args[@]+"${args[@]}"} -e "$spec"
-    else
+    local links=${PIP_FIND_LINKS:-$("$VENV/bin/python" -m pip config get global.find-links 2>/dev/null || true)}
+    local args=()
+    for link in $links; do args+=(--find-links "$link"); done
+    if ! { { [ -x "$VENV/bin/uv" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check uv; } &&
+      "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" ${args[@]+"${args[@]}"} -e "$spec"; }; then
+      echo "dev.sh: uv could not install; pip does" >&2
       "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"
     fi
     touch "$stamp"
