@@ -173,3 +173,17 @@ def test_every_kernel_module_is_listed() -> None:
         if any(compiled._is_dispatcher(v) and v.py_func.__module__ == info.name for v in vars(mod).values()):
             with_kernels.add(info.name.rsplit(".", 1)[-1])
     assert with_kernels == set(compiled.KERNEL_MODULES)
+
+
+def test_agency_names_found_alike_interpreted() -> None:
+    """A kernel reading ASCII code points as uint8 must not wrap its arithmetic when it runs
+    interpreted (``128 * c`` in the literal scan once lost every agency name on a cold cache)."""
+    from copytrace import compiled as comp
+    from copytrace.normalize import find_literals
+
+    text = "The offer was first reported by Agencia Nova and ANN, then Reuters."
+    names = ("Agencia Nova", "ANN", "Reuters")
+    want = find_literals(text, names)
+    assert len(want) == 3
+    with comp.interpreted():
+        assert find_literals(text, names) == want

@@ -563,11 +563,11 @@ def _find_literals(
     m = 0
     after = i  # the end of the last occurrence: none starts before it
     for k in range(i, n):  # a counted loop: 13% faster than stepping over each occurrence
-        c = cps[k]
+        c = int(cps[k])  # (int: uint8 arithmetic would wrap when the kernel runs interpreted)
         g = 2 * c if c < 128 else 256
         if group[g] == group[g + 1] or k < after:
             continue
-        if c < 128 and k + 1 < n and cps[k + 1] < 128 and pair[128 * c + cps[k + 1]] == 0:
+        if c < 128 and k + 1 < n and cps[k + 1] < 128 and pair[128 * c + int(cps[k + 1])] == 0:
             continue
         t0 = 1 if c < 128 else 0  # (a group below 128 shares its first character)
         for j in range(group[g], group[g + 1]):
