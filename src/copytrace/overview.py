@@ -27,16 +27,8 @@ from typing import Any
 import numpy as np
 
 from .relate import parse_date
+from .types import RELATIONS
 
-RELATIONS = (
-    "duplicate",
-    "near_duplicate",
-    "a_contains_b",
-    "b_contains_a",
-    "partial",
-    "same_event",
-    "unrelated",
-)
 BINS = 10
 TOP_SOURCES = 10
 TOP_CLUSTERS = 10
