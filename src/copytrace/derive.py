@@ -59,12 +59,12 @@ LEX_COVER = 0.35  # and the better-covered side's weighted coverage
 LEX_PLAIN = 2  # of the shared content words, plain ones (not names: stories on one topic share names)
 MIX_SHARED = 2  # shared plain words (and plain words in the tile) with a tile of min_fragment words
 MIX_DICE = 0.3
-VERBATIM_COVER = 0.9
-ALONG_COVER = 0.9  # a pair whose literal passages cover this share of both texts' words is derived
-# along its alignment (``_derive_along``: near-duplicates, most of a scan's pairs)
+VERBATIM_COVER = 0.9  # a link whose fragments cover this share of either sentence is verbatim
+ALONG_COVER = 0.9  # a pair whose literal alignment matches this share of the longer text's words is
+# derived along that alignment (``_derive_along``: near-duplicates, most of a scan's pairs)
 SALIENT = 1.5  # weight factor of numbers and names (``_token_columns``)
 COMMON_MIN = 8  # a word in more than COMMON_SHARE of a pair's sentences, and more than COMMON_MIN,
-COMMON_SHARE = 0.3  # is left out of the pair's sentence similarities  # a link whose fragments cover this share of both sentences is verbatim
+COMMON_SHARE = 0.3  # is left out of the pair's sentence similarities
 
 KIND_NAMES = ("rewritten", "partly_verbatim", "verbatim")
 

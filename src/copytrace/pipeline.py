@@ -314,15 +314,30 @@ def _along(blocks: list[Block], n: int, m: int) -> np.ndarray | None:
 Oriented = tuple[bool, list[PassageRow], "np.ndarray | None"]
 
 
-def _oriented(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None) -> Oriented:
-    """(the same word sequence, the passages of ``pa`` and ``pb`` as rows, ``pa`` as ``a``, and
-    ``_along`` of their blocks): aligned in canonical order (by content), so a pair and its
-    mirror align alike."""
+def _canonical(
+    pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None
+) -> tuple[bool, Prepared, Prepared, bool, list[Block], np.ndarray | None]:
+    """(the same word sequence, the canonical first and second (by content, so a pair and its
+    mirror align alike), whether that exchanges ``pa`` and ``pb``, their blocks, ``_along`` of
+    the blocks)."""
     na, nb = pa.tokens.hashes.shape[0], pb.tokens.hashes.shape[0]
     same = na > 0 and na == nb and bool(np.array_equal(pa.tokens.hashes, pb.tokens.hashes))
     first, second, swap = (pb, pa, True) if pb.before(pa) else (pa, pb, False)
     blocks = _blocks(first, second, s, same, found)
-    along = _along(blocks, len(first.tokens.hashes), len(second.tokens.hashes))
+    return (
+        same,
+        first,
+        second,
+        swap,
+        blocks,
+        _along(blocks, len(first.tokens.hashes), len(second.tokens.hashes)),
+    )
+
+
+def _oriented(pa: Prepared, pb: Prepared, s: Settings, found: tuple[Found, int] | None) -> Oriented:
+    """(the same word sequence, the passages of ``pa`` and ``pb`` as rows, ``pa`` as ``a``, and
+    ``_along`` of their blocks), aligned in canonical order (``_canonical``)."""
+    same, first, second, swap, blocks, along = _canonical(pa, pb, s, found)
     return same, _passage_rows(first, second, blocks, swap), along
 
 
@@ -348,7 +363,8 @@ def _nothing(pa: Prepared, pb: Prepared) -> Derived:
 
 def derivation(pa: Prepared, pb: Prepared, s: Settings) -> Derivation:
     """``derived`` as a record."""
-    return derived(pa, pb, s, along=_oriented(pa, pb, s, None)[2]).record()  # type: ignore[union-attr]
+    # (the blocks only: the passages' edits are not needed for the derivation)
+    return derived(pa, pb, s, along=_canonical(pa, pb, s, None)[5]).record()  # type: ignore[union-attr]
 
 
 def _summary(
